@@ -1,0 +1,71 @@
+#include "engine/model/param_value.h"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace hpo {
+
+double ParamValue::as_double() const {
+  if (is_int()) return static_cast<double>(std::get<std::int64_t>(value_));
+  return std::get<double>(value_);
+}
+
+std::int64_t ParamValue::as_int() const {
+  if (is_int()) return std::get<std::int64_t>(value_);
+  return static_cast<std::int64_t>(std::llround(std::get<double>(value_)));
+}
+
+std::string format_double(double v) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
+
+std::string ParamValue::to_string() const {
+  if (is_bool()) return as_bool() ? "true" : "false";
+  if (is_int()) return std::to_string(std::get<std::int64_t>(value_));
+  if (is_double()) return format_double(std::get<double>(value_));
+  return as_string();
+}
+
+nlohmann::json ParamValue::to_json() const {
+  if (is_bool()) return as_bool();
+  if (is_int()) return std::get<std::int64_t>(value_);
+  if (is_double()) return std::get<double>(value_);
+  return as_string();
+}
+
+ParamValue ParamValue::from_json(const nlohmann::json& j) {
+  if (j.is_boolean()) return ParamValue(j.get<bool>());
+  if (j.is_number_integer()) return ParamValue(j.get<std::int64_t>());
+  if (j.is_number_float()) return ParamValue(j.get<double>());
+  if (j.is_string()) return ParamValue(j.get<std::string>());
+  throw std::invalid_argument("a parameter value must be a number, string or boolean, not " +
+                              std::string(j.type_name()));
+}
+
+bool operator==(const ParamValue& a, const ParamValue& b) {
+  if (a.is_number() && b.is_number()) {
+    if (a.is_int() && b.is_int()) return a.as_int() == b.as_int();
+    return a.as_double() == b.as_double();
+  }
+  return a.value_ == b.value_;
+}
+
+nlohmann::json params_to_json(const ParamSet& params) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : params) j[name] = value.to_json();
+  return j;
+}
+
+ParamSet params_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw std::invalid_argument("parameters must be a JSON object");
+  ParamSet out;
+  for (const auto& [name, value] : j.items()) out.emplace(name, ParamValue::from_json(value));
+  return out;
+}
+
+}  // namespace hpo

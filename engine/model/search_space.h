@@ -1,0 +1,73 @@
+// SearchSpace: the named hyperparameters of a study, in spec order, with their conditions.
+// A conditional parameter ("when": {"kernel": "poly"} or {"kernel": ["poly", "rbf"]}) is active
+// only when every named parent is itself active and holds one of the listed values; an
+// inactive parameter is absent from the trial's ParamSet (never given a dummy value).
+// Parameters are kept in an order where every parent comes before its children, so a sampler
+// that walks parameters() in order always knows the parents' values. Value type.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "engine/model/distribution.h"
+#include "engine/model/errors.h"
+#include "engine/model/param_value.h"
+
+namespace hpo {
+
+// parent name -> accepted values (any of them); all parents must match.
+struct Condition {
+  std::map<std::string, std::vector<ParamValue>> parents;
+
+  bool empty() const { return parents.empty(); }
+  friend bool operator==(const Condition& a, const Condition& b) { return a.parents == b.parents; }
+};
+
+struct Parameter {
+  std::string name;
+  Distribution distribution;
+  Condition when;  // empty: always active
+
+  friend bool operator==(const Parameter& a, const Parameter& b) {
+    return a.name == b.name && a.distribution == b.distribution && a.when == b.when;
+  }
+};
+
+class SearchSpace {
+ public:
+  // REQUIRES: no parameter of that name yet, and every parent in p.when already added.
+  void add(Parameter p);
+
+  const std::vector<Parameter>& parameters() const { return params_; }
+  std::size_t size() const { return params_.size(); }
+  bool empty() const { return params_.empty(); }
+  // nullptr when there is no such parameter.
+  const Parameter* find(const std::string& name) const;
+
+  // True when p's condition holds given the values chosen so far (`chosen` holds the active
+  // parents' values; an absent parent means the parent is inactive, so p is inactive too).
+  static bool is_active(const Parameter& p, const ParamSet& chosen);
+
+  // True when some parameter has a condition.
+  bool has_conditions() const;
+
+  // Checks a complete parameter set against the space: every active parameter present and
+  // contained in its distribution, no inactive or unknown parameter. Paths are "params.NAME".
+  std::vector<SpecIssue> check(const ParamSet& params) const;
+
+  // The spec's "space" object (with "when" entries).
+  nlohmann::json to_json() const;
+
+  friend bool operator==(const SearchSpace& a, const SearchSpace& b) {
+    return a.params_ == b.params_;
+  }
+  friend bool operator!=(const SearchSpace& a, const SearchSpace& b) { return !(a == b); }
+
+ private:
+  std::vector<Parameter> params_;
+};
+
+}  // namespace hpo

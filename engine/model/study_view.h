@@ -1,0 +1,40 @@
+// StudyView: what a sampler or pruner may see of a study: its direction and a read-only view
+// of its trials (finished and running; running ones matter for constant-liar TPE). It does
+// not own the trials: the study manager keeps them and guarantees they do not change while a
+// sampler call is in progress. Cheap to copy.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "engine/model/trial.h"
+#include "engine/model/trial_state.h"
+
+namespace hpo {
+
+class StudyView {
+ public:
+  StudyView(Direction direction, const std::vector<Trial>& trials)
+      : direction_(direction), trials_(&trials) {}
+
+  Direction direction() const { return direction_; }
+  // All trials in number order (any state).
+  const std::vector<Trial>& trials() const { return *trials_; }
+
+  template <typename Fn>
+  std::size_t count_if(Fn&& pred) const {
+    std::size_t n = 0;
+    for (const auto& t : *trials_)
+      if (pred(t)) ++n;
+    return n;
+  }
+  std::size_t count(TrialState s) const {
+    return count_if([s](const Trial& t) { return t.state == s; });
+  }
+
+ private:
+  Direction direction_;
+  const std::vector<Trial>* trials_;
+};
+
+}  // namespace hpo

@@ -1,0 +1,53 @@
+// Trial: one evaluation of the objective at one parameter set, as stored. Value type.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "engine/model/param_value.h"
+#include "engine/model/trial_state.h"
+
+namespace hpo {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+
+struct Trial {
+  std::int64_t id = 0;  // storage row id, unique across studies; 0 before it is stored
+  int number = 0;       // dense per study, from 0, in creation order
+  TrialState state = TrialState::kWaiting;
+  ParamSet params;
+  // Objective value: set for COMPLETE, and for PRUNED (its last intermediate value).
+  std::optional<double> value;
+  // Every final metric the trial reported (the objective metric among them).
+  std::map<std::string, double> metrics;
+  // Intermediate values of the objective metric by step (epoch).
+  std::map<std::int64_t, double> intermediate;
+  std::optional<TimePoint> started;   // RUNNING since
+  std::optional<TimePoint> finished;  // COMPLETE/PRUNED/FAIL at
+  std::optional<TimePoint> heartbeat;  // last sign of life of a RUNNING trial
+  std::string reason;     // why it FAILed (or was PRUNED); empty otherwise
+  int attempt = 0;        // 0 for the first run of these parameters; +1 per retry
+  std::optional<int> retry_of;  // number of the trial this one re-runs
+  std::string trial_dir;  // directory with stdout.log / stderr.log; empty when none
+  std::map<std::string, std::string> user_attrs;
+
+  // finished - started in seconds; nullopt until both are known.
+  std::optional<double> duration_s() const {
+    if (!started || !finished) return std::nullopt;
+    return std::chrono::duration<double>(*finished - *started).count();
+  }
+};
+
+// Optional conversions used by storage and the CLI: seconds since the Unix epoch.
+inline double to_unix_seconds(TimePoint t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+inline TimePoint from_unix_seconds(double s) {
+  return TimePoint(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)));
+}
+
+}  // namespace hpo

@@ -1,0 +1,49 @@
+// Sampler: proposes the parameters of the next trial.
+//
+// Call order (the shape of Optuna's sampler protocol, with the space known up front):
+//   1. The study manager calls suggest(study, space, trial_number) once per new trial, on the
+//      run's io_context thread. suggest() is the "relative" half: it may sample all
+//      parameters jointly (multivariate TPE).
+//   2. A sampler that cannot treat some parameter jointly samples it alone (its own
+//      "independent" fallback), walking space.parameters() in order so that the parents of a
+//      conditional parameter are chosen before it.
+// Contract for every sampler (tests/samplers checks each one):
+//   - the result holds exactly the parameters active under the chosen values, each inside
+//     its distribution (bounds, step grid, choices);
+//   - FAIL trials are ignored; RUNNING trials may be used (constant liar);
+//   - deterministic: the same seed, space, history and trial_number give the same result;
+//     a different seed gives a different sequence.
+// Samplers never see storage. Not thread-safe: one caller at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/model/param_value.h"
+#include "engine/model/search_space.h"
+#include "engine/model/study_view.h"
+
+namespace hpo {
+
+class Sampler {
+ public:
+  Sampler() = default;
+  virtual ~Sampler() = default;
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // Proposes the parameters of trial `trial_number` of `study`, whose trials() are the
+  // history (finished and still running trials; trial_number is not among them).
+  virtual ParamSet suggest(const StudyView& study, const SearchSpace& space,
+                           std::uint64_t trial_number) = 0;
+
+  // Short name for logs ("random", "tpe").
+  virtual std::string name() const = 0;
+};
+
+// Mixes a study seed and a trial number into an independent 64-bit seed (splitmix64), so that
+// every trial's draws are reproducible on their own, including after a resume.
+std::uint64_t trial_seed(std::uint64_t study_seed, std::uint64_t trial_number);
+
+}  // namespace hpo
