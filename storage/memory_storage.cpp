@@ -1,1 +1,161 @@
-// Placeholder: being written.
+#include "storage/memory_storage.h"
+
+#include <algorithm>
+
+#include "storage/storage_common.h"
+
+namespace hpo {
+
+namespace common = storage_common;
+
+StudyRecord* MemoryStorage::study_locked(std::int64_t study_id) {
+  if (study_id < 1 || study_id > static_cast<std::int64_t>(studies_.size())) return nullptr;
+  return &studies_[static_cast<std::size_t>(study_id - 1)];
+}
+
+Trial* MemoryStorage::trial_locked(std::int64_t trial_id) {
+  if (trial_id < 1 || trial_id > static_cast<std::int64_t>(trials_.size())) return nullptr;
+  return &trials_[static_cast<std::size_t>(trial_id - 1)];
+}
+
+StudyRecord MemoryStorage::create_study(const std::string& name, Direction direction,
+                                        const std::string& metric, const nlohmann::json& spec) {
+  // The spec goes through its stored text form, as it does in SQLite.
+  nlohmann::json stored_spec = common::decode_spec(common::encode_spec(spec));
+  std::lock_guard lock(mu_);
+  const bool exists = std::any_of(studies_.begin(), studies_.end(),
+                                  [&](const StudyRecord& s) { return s.name == name; });
+  if (exists) common::throw_duplicate_study(name);
+  StudyRecord study;
+  study.id = static_cast<std::int64_t>(studies_.size()) + 1;
+  study.name = name;
+  study.direction = direction;
+  study.metric = metric;
+  study.spec = std::move(stored_spec);
+  study.created = from_unix_seconds(common::now_seconds());
+  studies_.push_back(study);
+  trials_by_study_[study.id];
+  return study;
+}
+
+std::optional<StudyRecord> MemoryStorage::find_study(const std::string& name) {
+  std::lock_guard lock(mu_);
+  for (const auto& study : studies_)
+    if (study.name == name) return study;
+  return std::nullopt;
+}
+
+std::vector<StudyRecord> MemoryStorage::list_studies() {
+  std::lock_guard lock(mu_);
+  return studies_;
+}
+
+Trial MemoryStorage::create_trial(std::int64_t study_id, const NewTrial& trial) {
+  common::check_new_trial_state(trial.state);
+  common::encode_params(trial.params);  // refuses what SQLite could not store
+  std::lock_guard lock(mu_);
+  if (study_locked(study_id) == nullptr) common::throw_no_study(study_id);
+  auto& numbers = trials_by_study_[study_id];
+  Trial t;
+  t.id = static_cast<std::int64_t>(trials_.size()) + 1;
+  t.number = static_cast<int>(numbers.size());
+  t.state = trial.state;
+  t.params = trial.params;
+  if (trial.state == TrialState::kRunning) {
+    t.started = from_unix_seconds(common::now_seconds());
+    t.heartbeat = t.started;
+  }
+  t.attempt = trial.attempt;
+  t.retry_of = trial.retry_of;
+  t.trial_dir = common::substitute_number(trial.trial_dir, t.number);
+  trials_.push_back(t);
+  numbers.push_back(t.id);
+  return t;
+}
+
+std::optional<Trial> MemoryStorage::claim_waiting_trial(std::int64_t study_id) {
+  std::lock_guard lock(mu_);
+  auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return std::nullopt;
+  for (std::int64_t id : it->second) {
+    Trial& t = *trial_locked(id);
+    if (t.state != TrialState::kWaiting) continue;
+    t.state = TrialState::kRunning;
+    t.started = from_unix_seconds(common::now_seconds());
+    t.heartbeat = t.started;
+    return t;
+  }
+  return std::nullopt;
+}
+
+bool MemoryStorage::report_intermediate(std::int64_t trial_id, std::int64_t step, double value) {
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr || t->state != TrialState::kRunning) return false;
+  t->intermediate[step] = value;
+  return true;
+}
+
+bool MemoryStorage::finish_trial(std::int64_t trial_id, TrialState state,
+                                 std::optional<double> value,
+                                 const std::map<std::string, double>& metrics,
+                                 const std::string& reason) {
+  common::check_final_state(state);
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr || is_finished(t->state)) return false;
+  t->state = state;
+  t->value = common::stored_value(value);
+  t->metrics = metrics;
+  t->reason = reason;
+  t->finished = from_unix_seconds(common::now_seconds());
+  return true;
+}
+
+void MemoryStorage::heartbeat(const std::vector<std::int64_t>& trial_ids) {
+  if (trial_ids.empty()) return;
+  std::lock_guard lock(mu_);
+  const auto now = from_unix_seconds(common::now_seconds());
+  for (std::int64_t id : trial_ids) {
+    Trial* t = trial_locked(id);
+    if (t != nullptr && t->state == TrialState::kRunning) t->heartbeat = now;
+  }
+}
+
+std::vector<Trial> MemoryStorage::get_trials(std::int64_t study_id,
+                                             std::optional<TrialState> state) {
+  std::lock_guard lock(mu_);
+  std::vector<Trial> out;
+  auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return out;
+  for (std::int64_t id : it->second) {
+    const Trial& t = *trial_locked(id);
+    if (!state || t.state == *state) out.push_back(t);
+  }
+  return out;
+}
+
+std::optional<Trial> MemoryStorage::get_trial(std::int64_t trial_id) {
+  std::lock_guard lock(mu_);
+  const Trial* t = trial_locked(trial_id);
+  if (t == nullptr) return std::nullopt;
+  return *t;
+}
+
+void MemoryStorage::set_study_user_attr(std::int64_t study_id, const std::string& key,
+                                        const std::string& value) {
+  std::lock_guard lock(mu_);
+  StudyRecord* study = study_locked(study_id);
+  if (study == nullptr) common::throw_no_study(study_id);
+  study->user_attrs[key] = value;
+}
+
+void MemoryStorage::set_trial_user_attr(std::int64_t trial_id, const std::string& key,
+                                        const std::string& value) {
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr) common::throw_no_trial(trial_id);
+  t->user_attrs[key] = value;
+}
+
+}  // namespace hpo

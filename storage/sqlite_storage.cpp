@@ -1,1 +1,636 @@
-// Placeholder: being written.
+#include "storage/sqlite_storage.h"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include <sqlite3.h>
+
+#include "engine/model/errors.h"
+#include "storage/sqlite/statement.h"
+#include "storage/storage_common.h"
+
+namespace hpo {
+namespace {
+
+namespace common = storage_common;
+using sqlite::Transaction;
+
+// ---------------------------------------------------------------------------------------------
+// Schema. Each migration brings the file from version `version - 1` to `version`; they run in
+// order, inside one write transaction, and each ends by recording its version. Never edit a
+// step once released: add the next one (and a fixture of the old version under
+// tests/storage/fixtures).
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Version 1. Times are REAL Unix seconds; JSON columns hold compact JSON text; trial states
+// are the strings of to_string(TrialState).
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE schema_version (
+  version INTEGER NOT NULL
+);
+INSERT INTO schema_version (version) VALUES (0);
+
+CREATE TABLE studies (
+  id        INTEGER PRIMARY KEY,
+  name      TEXT NOT NULL UNIQUE,
+  direction TEXT NOT NULL,
+  metric    TEXT NOT NULL,
+  spec      TEXT NOT NULL,
+  created   REAL NOT NULL
+);
+
+CREATE TABLE study_user_attrs (
+  study_id INTEGER NOT NULL REFERENCES studies (id),
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (study_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE trials (
+  id        INTEGER PRIMARY KEY,
+  study_id  INTEGER NOT NULL REFERENCES studies (id),
+  number    INTEGER NOT NULL,
+  state     TEXT NOT NULL,
+  params    TEXT NOT NULL,
+  value     REAL,
+  metrics   TEXT NOT NULL DEFAULT '{}',
+  started   REAL,
+  finished  REAL,
+  heartbeat REAL,
+  reason    TEXT NOT NULL DEFAULT '',
+  attempt   INTEGER NOT NULL DEFAULT 0,
+  retry_of  INTEGER,
+  trial_dir TEXT NOT NULL DEFAULT '',
+  UNIQUE (study_id, number)
+);
+CREATE INDEX trials_by_state ON trials (study_id, state, number);
+
+CREATE TABLE trial_intermediate_values (
+  trial_id INTEGER NOT NULL REFERENCES trials (id),
+  step     INTEGER NOT NULL,
+  value    REAL,
+  PRIMARY KEY (trial_id, step)
+) WITHOUT ROWID;
+
+CREATE TABLE trial_user_attrs (
+  trial_id INTEGER NOT NULL REFERENCES trials (id),
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (trial_id, key)
+) WITHOUT ROWID;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+static_assert(std::size(kMigrations) == SqliteStorage::kSchemaVersion,
+              "every schema version needs its migration step");
+
+// ---------------------------------------------------------------------------------------------
+// Statements. The pointers are the keys of the connection's statement cache.
+
+constexpr const char* kListTables = "SELECT name FROM sqlite_schema WHERE type = 'table'";
+constexpr const char* kReadVersion = "SELECT version FROM schema_version";
+constexpr const char* kWriteVersion = "UPDATE schema_version SET version = ?1";
+constexpr const char* kJournalModeWal = "PRAGMA journal_mode = WAL";
+
+constexpr const char* kStudyExists = "SELECT 1 FROM studies WHERE name = ?1";
+constexpr const char* kInsertStudy =
+    "INSERT INTO studies (name, direction, metric, spec, created) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kSelectStudyByName =
+    "SELECT id, name, direction, metric, spec, created FROM studies WHERE name = ?1";
+constexpr const char* kSelectStudies =
+    "SELECT id, name, direction, metric, spec, created FROM studies ORDER BY id";
+constexpr const char* kSelectStudyAttrs = "SELECT study_id, key, value FROM study_user_attrs";
+constexpr const char* kSelectStudyAttrsOf =
+    "SELECT study_id, key, value FROM study_user_attrs WHERE study_id = ?1";
+constexpr const char* kUpsertStudyAttr =
+    "INSERT INTO study_user_attrs (study_id, key, value) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (study_id, key) DO UPDATE SET value = excluded.value";
+
+// No row when the study does not exist; otherwise the number its next trial gets.
+constexpr const char* kNextTrialNumber =
+    "SELECT (SELECT IFNULL(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1) "
+    "FROM studies WHERE id = ?1";
+constexpr const char* kInsertTrial =
+    "INSERT INTO trials (study_id, number, state, params, started, heartbeat, attempt, retry_of, "
+    "trial_dir) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)";
+constexpr const char* kOldestWaiting =
+    "SELECT id FROM trials WHERE study_id = ?1 AND state = ?2 ORDER BY number LIMIT 1";
+constexpr const char* kStartTrial =
+    "UPDATE trials SET state = ?2, started = ?3, heartbeat = ?3 WHERE id = ?1";
+constexpr const char* kUpsertIntermediate =
+    "INSERT INTO trial_intermediate_values (trial_id, step, value) "
+    "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM trials WHERE id = ?1 AND state = ?4) "
+    "ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value";
+constexpr const char* kFinishTrial =
+    "UPDATE trials SET state = ?2, value = ?3, metrics = ?4, reason = ?5, finished = ?6 "
+    "WHERE id = ?1 AND state IN (?7, ?8)";
+constexpr const char* kHeartbeat =
+    "UPDATE trials SET heartbeat = ?2 WHERE id = ?1 AND state = ?3";
+constexpr const char* kUpsertTrialAttr =
+    "INSERT INTO trial_user_attrs (trial_id, key, value) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (trial_id, key) DO UPDATE SET value = excluded.value";
+
+#define HPO_TRIAL_COLUMNS                                                                   \
+  "t.id, t.number, t.state, t.params, t.value, t.metrics, t.started, t.finished, t.heartbeat, " \
+  "t.reason, t.attempt, t.retry_of, t.trial_dir"
+constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t WHERE t.id = ?1";
+constexpr const char* kSelectTrials =
+    "SELECT " HPO_TRIAL_COLUMNS
+    " FROM trials t WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) ORDER BY t.number";
+#undef HPO_TRIAL_COLUMNS
+constexpr const char* kSelectIntermediateOf =
+    "SELECT trial_id, step, value FROM trial_intermediate_values WHERE trial_id = ?1";
+constexpr const char* kSelectIntermediateOfStudy =
+    "SELECT v.trial_id, v.step, v.value FROM trial_intermediate_values v "
+    "JOIN trials t ON t.id = v.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2)";
+constexpr const char* kSelectTrialAttrsOf =
+    "SELECT trial_id, key, value FROM trial_user_attrs WHERE trial_id = ?1";
+constexpr const char* kSelectTrialAttrsOfStudy =
+    "SELECT a.trial_id, a.key, a.value FROM trial_user_attrs a "
+    "JOIN trials t ON t.id = a.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2)";
+
+// ---------------------------------------------------------------------------------------------
+// Rows.
+
+StudyRecord read_study(const sqlite::Statement& row) {
+  StudyRecord study;
+  study.id = row.int64(0);
+  study.name = row.text(1);
+  const std::string direction = row.text(2);
+  const auto parsed = parse_direction(direction);
+  if (!parsed)
+    throw StorageError(SQLITE_CORRUPT, "study '" + study.name + "' has the unknown direction '" +
+                                           direction + "'");
+  study.direction = *parsed;
+  study.metric = row.text(3);
+  study.spec = common::decode_spec(row.text(4));
+  study.created = from_unix_seconds(row.real(5));
+  return study;
+}
+
+std::optional<TimePoint> read_time(const sqlite::Statement& row, int column) {
+  const auto seconds = row.optional_real(column);
+  if (!seconds) return std::nullopt;
+  return from_unix_seconds(*seconds);
+}
+
+Trial read_trial(const sqlite::Statement& row) {
+  Trial trial;
+  trial.id = row.int64(0);
+  trial.number = static_cast<int>(row.int64(1));
+  const std::string state = row.text(2);
+  const auto parsed = parse_trial_state(state);
+  if (!parsed)
+    throw StorageError(SQLITE_CORRUPT, "trial " + std::to_string(trial.id) +
+                                           " has the unknown state '" + state + "'");
+  trial.state = *parsed;
+  trial.params = common::decode_params(row.text(3));
+  trial.value = row.optional_real(4);
+  trial.metrics = common::decode_metrics(row.text(5));
+  trial.started = read_time(row, 6);
+  trial.finished = read_time(row, 7);
+  trial.heartbeat = read_time(row, 8);
+  trial.reason = row.text(9);
+  trial.attempt = static_cast<int>(row.int64(10));
+  if (const auto retry_of = row.optional_int64(11)) trial.retry_of = static_cast<int>(*retry_of);
+  trial.trial_dir = row.text(12);
+  return trial;
+}
+
+// An intermediate value as read back: SQLite stores NaN as NULL.
+double read_intermediate(const sqlite::Statement& row, int column) {
+  return row.optional_real(column).value_or(std::numeric_limits<double>::quiet_NaN());
+}
+
+}  // namespace
+
+// =============================================================================================
+
+class SqliteStorage::Impl {
+ public:
+  Impl(const std::filesystem::path& file, SqliteOptions options);
+
+  // Runs fn (which opens and commits its own transaction) and runs it again, with randomized
+  // exponential backoff, while it fails with SQLITE_BUSY/SQLITE_LOCKED and the busy timeout
+  // has not passed. Every StorageError leaving here names the file and `operation`.
+  // REQUIRES: mu_ held (or the constructor running).
+  template <typename Fn>
+  auto retrying(const char* operation, Fn&& fn) -> decltype(fn());
+
+  // Runs fn inside one write (BEGIN IMMEDIATE) transaction, retrying as above.
+  template <typename Fn>
+  auto write(const char* operation, Fn&& fn) -> decltype(fn()) {
+    return retrying(operation, [&] {
+      Transaction txn(db(), Transaction::Mode::kImmediate);
+      if constexpr (std::is_void_v<decltype(fn())>) {
+        fn();
+        txn.commit();
+      } else {
+        auto result = fn();
+        txn.commit();
+        return result;
+      }
+    });
+  }
+  // Runs fn inside one read transaction (one consistent snapshot), retrying as above.
+  template <typename Fn>
+  auto read(const char* operation, Fn&& fn) -> decltype(fn()) {
+    return retrying(operation, [&] {
+      Transaction txn(db(), Transaction::Mode::kDeferred);
+      auto result = fn();
+      txn.commit();
+      return result;
+    });
+  }
+
+  sqlite::Database& db() { return *db_; }
+
+  // Within a transaction: the schema version; nullopt for an empty database (no tables at
+  // all). Throws StorageError when the file is not an hpo database.
+  std::optional<int> read_version();
+  // Within a transaction: the trial with its intermediate values and attributes.
+  std::optional<Trial> load_trial(std::int64_t trial_id);
+
+  const std::filesystem::path path_;
+  const std::string name_;  // path_ as text, for SQLite and messages
+  const SqliteOptions options_;
+
+  std::mutex mu_;
+  std::unique_ptr<sqlite::Database> db_;  // GUARDED_BY(mu_)
+  std::minstd_rand jitter_;               // GUARDED_BY(mu_)
+};
+
+template <typename Fn>
+auto SqliteStorage::Impl::retrying(const char* operation, Fn&& fn) -> decltype(fn()) {
+  using std::chrono::steady_clock;
+  const auto deadline = steady_clock::now() + options_.busy_timeout;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return fn();
+    } catch (const StorageError& e) {
+      const auto now = steady_clock::now();
+      if (!sqlite::is_busy(e.code()) || now >= deadline)
+        throw StorageError(e.code(), name_ + ": cannot " + operation + ": " + e.what());
+      // The transaction has been rolled back (its guard is gone), so other connections can
+      // make progress while this one sleeps.
+      const auto cap = std::chrono::microseconds(1000 << std::min(attempt, 6));
+      std::uniform_int_distribution<long> pick(cap.count() / 2, cap.count());
+      const auto pause = std::min<steady_clock::duration>(std::chrono::microseconds(pick(jitter_)),
+                                                          deadline - now);
+      std::this_thread::sleep_for(pause);
+    }
+  }
+}
+
+SqliteStorage::Impl::Impl(const std::filesystem::path& file, SqliteOptions options)
+    : path_(file),
+      name_(file.string()),
+      options_(std::move(options)),
+      jitter_(static_cast<std::uint_fast32_t>(
+          std::hash<std::thread::id>()(std::this_thread::get_id()) ^
+          static_cast<std::size_t>(std::chrono::steady_clock::now().time_since_epoch().count()))) {
+  std::error_code ec;
+  if (!options_.create_if_missing && !std::filesystem::exists(path_, ec))
+    throw StorageError(SQLITE_CANTOPEN, name_ + ": cannot open: the file does not exist");
+  try {
+    db_ = std::make_unique<sqlite::Database>(name_, options_.create_if_missing, options_.vfs);
+  } catch (const StorageError& e) {
+    throw StorageError(e.code(), name_ + ": cannot open: " + e.what());
+  }
+  sqlite3_busy_timeout(db().get(), static_cast<int>(options_.busy_timeout.count()));
+
+  // Look before changing anything: a file that is not ours must stay exactly as it was.
+  const std::optional<int> found = read("open", [&] { return read_version(); });
+  if (found && *found > SqliteStorage::kSchemaVersion)
+    throw StorageError(SQLITE_CANTOPEN,
+                       name_ + ": cannot open: the database has schema version " +
+                           std::to_string(*found) + ", newer than version " +
+                           std::to_string(SqliteStorage::kSchemaVersion) +
+                           ", the newest this build of hpo knows; use a newer hpo");
+
+  retrying("open", [&] {
+    db().exec("PRAGMA foreign_keys = ON");
+    auto mode = db().cached(kJournalModeWal);
+    const std::string result = mode->step() ? mode->text(0) : std::string();
+    if (result != "wal")
+      throw StorageError(SQLITE_CANTOPEN, "cannot use WAL mode (journal mode is '" + result + "')");
+    db().exec(options_.synchronous == SqliteSync::kFull ? "PRAGMA synchronous = FULL"
+                                                         : "PRAGMA synchronous = NORMAL");
+  });
+
+  if (found.value_or(0) < SqliteStorage::kSchemaVersion) {
+    write("migrate the schema", [&] {
+      // Another process may have migrated (or created) the file since the look above.
+      const int version = read_version().value_or(0);
+      if (version > SqliteStorage::kSchemaVersion)
+        throw StorageError(SQLITE_CANTOPEN, "the database has schema version " +
+                                                std::to_string(version) + ", newer than " +
+                                                std::to_string(SqliteStorage::kSchemaVersion));
+      for (const Migration& step : kMigrations) {
+        if (step.version <= version) continue;
+        db().exec(step.sql);
+        auto update = db().cached(kWriteVersion);
+        update->bind_all(step.version);
+        update->run();
+      }
+    });
+  }
+}
+
+std::optional<int> SqliteStorage::Impl::read_version() {
+  std::vector<std::string> tables;
+  bool has_version_table = false;
+  try {
+    auto list = db().cached(kListTables);
+    while (list->step()) {
+      std::string table = list->text(0);
+      if (table == "schema_version") {
+        has_version_table = true;
+      } else if (table.rfind("sqlite_", 0) != 0) {
+        tables.push_back(std::move(table));
+      }
+    }
+  } catch (const StorageError& e) {
+    if ((e.code() & 0xff) != SQLITE_NOTADB) throw;
+    throw StorageError(e.code(), std::string("not an hpo database (not even a SQLite file: ") +
+                                     e.what() + ")");
+  }
+  if (!has_version_table) {
+    if (tables.empty()) return std::nullopt;
+    std::string names;
+    for (std::size_t i = 0; i < tables.size() && i < 5; ++i)
+      names += (i == 0 ? "" : ", ") + tables[i];
+    if (tables.size() > 5) names += ", ...";
+    throw StorageError(SQLITE_NOTADB,
+                       "not an hpo database (a SQLite file with other tables: " + names + ")");
+  }
+  auto version = db().cached(kReadVersion);
+  if (!version->step())
+    throw StorageError(SQLITE_CORRUPT, "not an hpo database (its schema_version table is empty)");
+  return static_cast<int>(version->int64(0));
+}
+
+std::optional<Trial> SqliteStorage::Impl::load_trial(std::int64_t trial_id) {
+  std::optional<Trial> trial;
+  {
+    auto select = db().cached(kSelectTrial);
+    select->bind_all(trial_id);
+    if (!select->step()) return std::nullopt;
+    trial = read_trial(*select);
+  }
+  auto values = db().cached(kSelectIntermediateOf);
+  values->bind_all(trial_id);
+  while (values->step()) trial->intermediate[values->int64(1)] = read_intermediate(*values, 2);
+  auto attrs = db().cached(kSelectTrialAttrsOf);
+  attrs->bind_all(trial_id);
+  while (attrs->step()) trial->user_attrs[attrs->text(1)] = attrs->text(2);
+  return trial;
+}
+
+// =============================================================================================
+
+SqliteStorage::SqliteStorage(const std::filesystem::path& file, SqliteOptions options)
+    : impl_(std::make_unique<Impl>(file, std::move(options))) {}
+
+SqliteStorage::~SqliteStorage() = default;
+
+const std::filesystem::path& SqliteStorage::path() const { return impl_->path_; }
+
+StudyRecord SqliteStorage::create_study(const std::string& name, Direction direction,
+                                        const std::string& metric, const nlohmann::json& spec) {
+  const std::string spec_text = common::encode_spec(spec);
+  StudyRecord study;
+  study.name = name;
+  study.direction = direction;
+  study.metric = metric;
+  study.spec = common::decode_spec(spec_text);
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("create a study", [&] {
+    {
+      auto exists = impl_->db().cached(kStudyExists);
+      exists->bind_all(name);
+      if (exists->step()) common::throw_duplicate_study(name);
+    }
+    const double created = common::now_seconds();
+    auto insert = impl_->db().cached(kInsertStudy);
+    insert->bind_all(name, to_string(direction), metric, spec_text, created);
+    insert->run();
+    study.id = insert->last_insert_rowid();
+    study.created = from_unix_seconds(created);
+    return study;
+  });
+}
+
+std::optional<StudyRecord> SqliteStorage::find_study(const std::string& name) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("find a study", [&]() -> std::optional<StudyRecord> {
+    std::optional<StudyRecord> study;
+    {
+      auto select = impl_->db().cached(kSelectStudyByName);
+      select->bind_all(name);
+      if (!select->step()) return std::nullopt;
+      study = read_study(*select);
+    }
+    auto attrs = impl_->db().cached(kSelectStudyAttrsOf);
+    attrs->bind_all(study->id);
+    while (attrs->step()) study->user_attrs[attrs->text(1)] = attrs->text(2);
+    return study;
+  });
+}
+
+std::vector<StudyRecord> SqliteStorage::list_studies() {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("list studies", [&] {
+    std::vector<StudyRecord> studies;
+    {
+      auto select = impl_->db().cached(kSelectStudies);
+      while (select->step()) studies.push_back(read_study(*select));
+    }
+    auto attrs = impl_->db().cached(kSelectStudyAttrs);
+    while (attrs->step()) {
+      // Ids are ascending, so the study is found by binary search.
+      const std::int64_t id = attrs->int64(0);
+      auto it = std::lower_bound(studies.begin(), studies.end(), id,
+                                 [](const StudyRecord& s, std::int64_t v) { return s.id < v; });
+      if (it != studies.end() && it->id == id) it->user_attrs[attrs->text(1)] = attrs->text(2);
+    }
+    return studies;
+  });
+}
+
+Trial SqliteStorage::create_trial(std::int64_t study_id, const NewTrial& trial) {
+  common::check_new_trial_state(trial.state);
+  const std::string params = common::encode_params(trial.params);
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("create a trial", [&] {
+    Trial created;
+    {
+      auto next = impl_->db().cached(kNextTrialNumber);
+      next->bind_all(study_id);
+      if (!next->step()) common::throw_no_study(study_id);
+      created.number = static_cast<int>(next->int64(0));
+    }
+    std::optional<double> started;
+    if (trial.state == TrialState::kRunning) started = common::now_seconds();
+    created.state = trial.state;
+    created.params = trial.params;
+    created.attempt = trial.attempt;
+    created.retry_of = trial.retry_of;
+    created.trial_dir = common::substitute_number(trial.trial_dir, created.number);
+    if (started) {
+      created.started = from_unix_seconds(*started);
+      created.heartbeat = created.started;
+    }
+    auto insert = impl_->db().cached(kInsertTrial);
+    insert->bind_all(study_id, created.number, to_string(trial.state), params, started,
+                     trial.attempt, trial.retry_of, created.trial_dir);
+    insert->run();
+    created.id = insert->last_insert_rowid();
+    return created;
+  });
+}
+
+std::optional<Trial> SqliteStorage::claim_waiting_trial(std::int64_t study_id) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("claim a waiting trial", [&]() -> std::optional<Trial> {
+    std::int64_t id = 0;
+    {
+      auto oldest = impl_->db().cached(kOldestWaiting);
+      oldest->bind_all(study_id, to_string(TrialState::kWaiting));
+      if (!oldest->step()) return std::nullopt;
+      id = oldest->int64(0);
+    }
+    {
+      auto start = impl_->db().cached(kStartTrial);
+      start->bind_all(id, to_string(TrialState::kRunning), common::now_seconds());
+      start->run();
+    }
+    return impl_->load_trial(id);
+  });
+}
+
+bool SqliteStorage::report_intermediate(std::int64_t trial_id, std::int64_t step, double value) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("report an intermediate value", [&] {
+    auto upsert = impl_->db().cached(kUpsertIntermediate);
+    upsert->bind_all(trial_id, step, value, to_string(TrialState::kRunning));
+    upsert->run();
+    return upsert->changes() > 0;
+  });
+}
+
+bool SqliteStorage::finish_trial(std::int64_t trial_id, TrialState state,
+                                 std::optional<double> value,
+                                 const std::map<std::string, double>& metrics,
+                                 const std::string& reason) {
+  common::check_final_state(state);
+  const std::string metrics_text = common::encode_metrics(metrics);
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("finish a trial", [&] {
+    auto update = impl_->db().cached(kFinishTrial);
+    update->bind_all(trial_id, to_string(state), common::stored_value(value), metrics_text, reason,
+                     common::now_seconds(), to_string(TrialState::kRunning),
+                     to_string(TrialState::kWaiting));
+    update->run();
+    return update->changes() > 0;
+  });
+}
+
+void SqliteStorage::heartbeat(const std::vector<std::int64_t>& trial_ids) {
+  if (trial_ids.empty()) return;
+  std::lock_guard lock(impl_->mu_);
+  impl_->write("record heartbeats", [&] {
+    const double now = common::now_seconds();
+    auto update = impl_->db().cached(kHeartbeat);
+    for (std::int64_t id : trial_ids) {
+      update->bind_all(id, now, to_string(TrialState::kRunning));
+      update->run();
+      update->reset();
+    }
+  });
+}
+
+std::vector<Trial> SqliteStorage::get_trials(std::int64_t study_id,
+                                             std::optional<TrialState> state) {
+  std::optional<std::string> state_text;
+  if (state) state_text = to_string(*state);
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("read trials", [&] {
+    std::vector<Trial> trials;
+    std::unordered_map<std::int64_t, std::size_t> index;
+    {
+      auto select = impl_->db().cached(kSelectTrials);
+      select->bind_all(study_id, state_text);
+      while (select->step()) {
+        trials.push_back(read_trial(*select));
+        index.emplace(trials.back().id, trials.size() - 1);
+      }
+    }
+    if (trials.empty()) return trials;
+    {
+      auto values = impl_->db().cached(kSelectIntermediateOfStudy);
+      values->bind_all(study_id, state_text);
+      while (values->step()) {
+        auto it = index.find(values->int64(0));
+        if (it != index.end())
+          trials[it->second].intermediate[values->int64(1)] = read_intermediate(*values, 2);
+      }
+    }
+    auto attrs = impl_->db().cached(kSelectTrialAttrsOfStudy);
+    attrs->bind_all(study_id, state_text);
+    while (attrs->step()) {
+      auto it = index.find(attrs->int64(0));
+      if (it != index.end()) trials[it->second].user_attrs[attrs->text(1)] = attrs->text(2);
+    }
+    return trials;
+  });
+}
+
+std::optional<Trial> SqliteStorage::get_trial(std::int64_t trial_id) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("read a trial", [&] { return impl_->load_trial(trial_id); });
+}
+
+void SqliteStorage::set_study_user_attr(std::int64_t study_id, const std::string& key,
+                                        const std::string& value) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->write("set a study attribute", [&] {
+    auto upsert = impl_->db().cached(kUpsertStudyAttr);
+    upsert->bind_all(study_id, key, value);
+    try {
+      upsert->run();
+    } catch (const StorageError& e) {
+      if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY) common::throw_no_study(study_id);
+      throw;
+    }
+  });
+}
+
+void SqliteStorage::set_trial_user_attr(std::int64_t trial_id, const std::string& key,
+                                        const std::string& value) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->write("set a trial attribute", [&] {
+    auto upsert = impl_->db().cached(kUpsertTrialAttr);
+    upsert->bind_all(trial_id, key, value);
+    try {
+      upsert->run();
+    } catch (const StorageError& e) {
+      if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY) common::throw_no_trial(trial_id);
+      throw;
+    }
+  });
+}
+
+}  // namespace hpo

@@ -1,0 +1,138 @@
+#include "storage/storage_common.h"
+
+#include <cmath>
+#include <limits>
+
+#include <sqlite3.h>
+
+#include "engine/model/errors.h"
+
+namespace hpo::storage_common {
+namespace {
+
+constexpr std::string_view kNumberPlaceholder = "{number}";
+
+[[noreturn]] void throw_corrupt(std::string_view what, std::string_view text,
+                                const std::string& why) {
+  throw StorageError(SQLITE_CORRUPT, "stored " + std::string(what) + " is not readable (" + why +
+                                         "): " + std::string(text.substr(0, 200)));
+}
+
+std::string dump(const nlohmann::json& j, std::string_view what) {
+  try {
+    return j.dump();
+  } catch (const nlohmann::json::exception& e) {
+    // Only invalid UTF-8 makes dump() throw.
+    throw StorageError(SQLITE_MISMATCH, std::string(what) + " cannot be stored: " + e.what());
+  }
+}
+
+}  // namespace
+
+double now_seconds() { return to_unix_seconds(Clock::now()); }
+
+std::string encode_params(const ParamSet& params) {
+  for (const auto& [name, value] : params) {
+    if (value.is_double() && !std::isfinite(value.as_double()))
+      throw StorageError(SQLITE_MISMATCH, "parameter '" + name + "' has the non-finite value " +
+                                              value.to_string() + ", which cannot be stored");
+  }
+  return dump(params_to_json(params), "parameters");
+}
+
+ParamSet decode_params(std::string_view text) {
+  try {
+    return params_from_json(nlohmann::json::parse(text));
+  } catch (const std::exception& e) {
+    throw_corrupt("parameters", text, e.what());
+  }
+}
+
+std::string encode_metrics(const std::map<std::string, double>& metrics) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : metrics) {
+    if (std::isnan(value)) {
+      j[name] = "NaN";
+    } else if (std::isinf(value)) {
+      j[name] = value > 0 ? "Infinity" : "-Infinity";
+    } else {
+      j[name] = value;
+    }
+  }
+  return dump(j, "metrics");
+}
+
+std::map<std::string, double> decode_metrics(std::string_view text) {
+  std::map<std::string, double> out;
+  try {
+    const auto j = nlohmann::json::parse(text);
+    if (!j.is_object()) throw_corrupt("metrics", text, "not a JSON object");
+    for (const auto& [name, value] : j.items()) {
+      if (value.is_number()) {
+        out.emplace(name, value.get<double>());
+      } else if (value == "NaN") {
+        out.emplace(name, std::numeric_limits<double>::quiet_NaN());
+      } else if (value == "Infinity") {
+        out.emplace(name, std::numeric_limits<double>::infinity());
+      } else if (value == "-Infinity") {
+        out.emplace(name, -std::numeric_limits<double>::infinity());
+      } else {
+        throw_corrupt("metrics", text, "metric '" + name + "' is not a number");
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw_corrupt("metrics", text, e.what());
+  }
+  return out;
+}
+
+std::string encode_spec(const nlohmann::json& spec) { return dump(spec, "the study spec"); }
+
+nlohmann::json decode_spec(std::string_view text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw_corrupt("study spec", text, e.what());
+  }
+}
+
+std::string substitute_number(std::string dir, int number) {
+  const std::string replacement = std::to_string(number);
+  for (auto pos = dir.find(kNumberPlaceholder); pos != std::string::npos;
+       pos = dir.find(kNumberPlaceholder, pos + replacement.size())) {
+    dir.replace(pos, kNumberPlaceholder.size(), replacement);
+  }
+  return dir;
+}
+
+std::optional<double> stored_value(std::optional<double> value) {
+  if (value && std::isnan(*value)) return std::nullopt;
+  return value;
+}
+
+void check_new_trial_state(TrialState state) {
+  if (state != TrialState::kRunning && state != TrialState::kWaiting)
+    throw StorageError(SQLITE_MISUSE, std::string("a new trial must be RUNNING or WAITING, not ") +
+                                          to_string(state));
+}
+
+void check_final_state(TrialState state) {
+  if (!is_finished(state))
+    throw StorageError(SQLITE_MISUSE,
+                       std::string("a trial can only be finished as COMPLETE, PRUNED or FAIL, not ") +
+                           to_string(state));
+}
+
+void throw_no_study(std::int64_t study_id) {
+  throw StorageError(SQLITE_CONSTRAINT_FOREIGNKEY, "no study with id " + std::to_string(study_id));
+}
+
+void throw_no_trial(std::int64_t trial_id) {
+  throw StorageError(SQLITE_CONSTRAINT_FOREIGNKEY, "no trial with id " + std::to_string(trial_id));
+}
+
+void throw_duplicate_study(const std::string& name) {
+  throw StorageError(SQLITE_CONSTRAINT_UNIQUE, "a study named '" + name + "' already exists");
+}
+
+}  // namespace hpo::storage_common

@@ -1,0 +1,58 @@
+// What every Storage implementation must do the same way, so that MemoryStorage behaves exactly
+// like SqliteStorage (the model-based test in tests/storage holds them to it): the text form
+// of stored JSON values, the clock, the "{number}" substitution and the argument checks.
+// Internal to hpo_storage. Stateless functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/model/param_value.h"
+#include "engine/model/trial.h"
+#include "engine/model/trial_state.h"
+
+namespace hpo::storage_common {
+
+// Now, in Unix seconds. Times are stored as REAL seconds, so implementations keep this double
+// and hand out from_unix_seconds(it): what create_trial returns then equals what a later read
+// returns, in every implementation.
+double now_seconds();
+
+// JSON text of a parameter set. Throws StorageError (SQLITE_MISMATCH) for a non-finite double
+// (JSON cannot hold it) or a string that is not valid UTF-8.
+std::string encode_params(const ParamSet& params);
+// Throws StorageError (SQLITE_CORRUPT) when `text` is not what encode_params writes.
+ParamSet decode_params(std::string_view text);
+
+// JSON text of final metrics; NaN and infinities are written as the strings "NaN",
+// "Infinity" and "-Infinity" (JSON has no such numbers), so every double round-trips.
+std::string encode_metrics(const std::map<std::string, double>& metrics);
+std::map<std::string, double> decode_metrics(std::string_view text);
+
+// Compact JSON text of a study spec. Throws StorageError (SQLITE_MISMATCH) for a string that
+// is not valid UTF-8; NaN and infinities become null (as nlohmann::json writes them).
+std::string encode_spec(const nlohmann::json& spec);
+nlohmann::json decode_spec(std::string_view text);
+
+// `dir` with every "{number}" replaced by `number`.
+std::string substitute_number(std::string dir, int number);
+
+// A finished trial's value as stored: NaN means "no value" (SQLite stores NaN as NULL).
+std::optional<double> stored_value(std::optional<double> value);
+
+// Throws StorageError (SQLITE_MISUSE) unless a new trial's state is RUNNING or WAITING.
+void check_new_trial_state(TrialState state);
+// Throws StorageError (SQLITE_MISUSE) unless `state` is COMPLETE, PRUNED or FAIL.
+void check_final_state(TrialState state);
+
+// StorageError (SQLITE_CONSTRAINT_FOREIGNKEY) "no study with id N" / "no trial with id N".
+[[noreturn]] void throw_no_study(std::int64_t study_id);
+[[noreturn]] void throw_no_trial(std::int64_t trial_id);
+// StorageError (SQLITE_CONSTRAINT_UNIQUE) "a study named 'x' already exists".
+[[noreturn]] void throw_duplicate_study(const std::string& name);
+
+}  // namespace hpo::storage_common

@@ -1,0 +1,538 @@
+// The Storage contract (storage/storage.h), run on every implementation. Where a case calls
+// reopen(), what follows reads what SqliteStorage wrote to disk (memory: the same object).
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "engine/model/errors.h"
+#include "tests/storage/storage_fixtures.h"
+
+namespace hpo::testing {
+namespace {
+
+NewTrial running(ParamSet params = {{"x", 0.5}}) {
+  NewTrial t;
+  t.state = TrialState::kRunning;
+  t.params = std::move(params);
+  return t;
+}
+
+NewTrial waiting(ParamSet params = {{"x", 0.5}}) {
+  NewTrial t = running(std::move(params));
+  t.state = TrialState::kWaiting;
+  return t;
+}
+
+TimePoint now() { return Clock::now(); }
+
+// The stored clock has double precision (~0.25 us today); allow that much around a window.
+bool within(const std::optional<TimePoint>& t, TimePoint before, TimePoint after) {
+  const auto slack = std::chrono::microseconds(1);
+  return t && *t >= before - slack && *t <= after + slack;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("a created study can be found by name and is listed in id order",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto before = now();
+  const StudyRecord a = s.create_study("alpha", Direction::kMaximize, "accuracy",
+                                       sample_spec("alpha"));
+  const StudyRecord b = s.create_study("beta", Direction::kMinimize, "loss", sample_spec("beta"));
+  const auto after = now();
+
+  CHECK(a.id != b.id);
+  CHECK(a.name == "alpha");
+  CHECK(a.direction == Direction::kMaximize);
+  CHECK(a.metric == "accuracy");
+  CHECK(a.spec == sample_spec("alpha"));
+  CHECK(within(a.created, before, after));
+  CHECK(a.user_attrs.empty());
+
+  f.reopen();
+  const auto found = f.storage().find_study("beta");
+  REQUIRE(found);
+  CHECK(describe(*found, Times::kExact) == describe(b, Times::kExact));
+  CHECK_FALSE(f.storage().find_study("gamma"));
+  CHECK_FALSE(f.storage().find_study("Alpha"));  // names are case-sensitive
+
+  const auto all = f.storage().list_studies();
+  REQUIRE(all.size() == 2);
+  CHECK(describe(all[0], Times::kExact) == describe(a, Times::kExact));
+  CHECK(describe(all[1], Times::kExact) == describe(b, Times::kExact));
+}
+
+TEMPLATE_TEST_CASE("creating a study whose name is taken throws and changes nothing",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const StudyRecord a = s.create_study("same", Direction::kMinimize, "loss", sample_spec("a"));
+  try {
+    s.create_study("same", Direction::kMaximize, "acc", sample_spec("b"));
+    FAIL("a duplicate name was accepted");
+  } catch (const StorageError& e) {
+    CHECK(e.code() == SQLITE_CONSTRAINT_UNIQUE);
+    CHECK_THAT(e.what(), Catch::Contains("same") && Catch::Contains("already exists"));
+  }
+  f.reopen();
+  const auto all = f.storage().list_studies();
+  REQUIRE(all.size() == 1);
+  CHECK(describe(all[0], Times::kExact) == describe(a, Times::kExact));
+  // The failed attempt did not use up an id.
+  CHECK(f.storage().create_study("other", Direction::kMinimize, "loss", {}).id == a.id + 1);
+}
+
+TEMPLATE_TEST_CASE("a RUNNING trial is stored with the next number, its start and heartbeat",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", sample_spec("s"));
+  const auto before = now();
+  const Trial t0 = s.create_trial(study.id, running({{"x", 1.5}, {"k", "rbf"}}));
+  const auto after = now();
+  const Trial t1 = s.create_trial(study.id, running());
+
+  CHECK(t0.id != 0);
+  CHECK(t0.number == 0);
+  CHECK(t1.number == 1);
+  CHECK(t0.state == TrialState::kRunning);
+  CHECK(within(t0.started, before, after));
+  CHECK(t0.heartbeat == t0.started);
+  CHECK_FALSE(t0.finished);
+  CHECK_FALSE(t0.value);
+  CHECK(t0.params == ParamSet{{"x", 1.5}, {"k", "rbf"}});
+  CHECK(t0.intermediate.empty());
+  CHECK(t0.metrics.empty());
+  CHECK(t0.reason.empty());
+
+  f.reopen();
+  const auto read = f.storage().get_trial(t0.id);
+  REQUIRE(read);
+  // What create_trial returned is exactly what is stored, times included.
+  CHECK(describe(*read, Times::kExact) == describe(t0, Times::kExact));
+  CHECK(describe(f.storage().get_trials(study.id), Times::kExact) ==
+        describe(std::vector<Trial>{t0, t1}, Times::kExact));
+}
+
+TEMPLATE_TEST_CASE("trial numbers are dense per study and ids unique across studies",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto a = s.create_study("a", Direction::kMinimize, "loss", {});
+  const auto b = s.create_study("b", Direction::kMinimize, "loss", {});
+  std::vector<int> numbers_a, numbers_b;
+  std::set<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    const Trial ta = s.create_trial(a.id, i % 2 == 0 ? running() : waiting());
+    const Trial tb = s.create_trial(b.id, running());
+    numbers_a.push_back(ta.number);
+    numbers_b.push_back(tb.number);
+    ids.insert(ta.id);
+    ids.insert(tb.id);
+  }
+  CHECK(numbers_a == std::vector<int>{0, 1, 2, 3, 4});
+  CHECK(numbers_b == std::vector<int>{0, 1, 2, 3, 4});
+  CHECK(ids.size() == 10);
+  f.reopen();
+  CHECK(f.storage().create_trial(a.id, running()).number == 5);
+}
+
+TEMPLATE_TEST_CASE("create_trial refuses an unknown study and a state that is not a start",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  try {
+    s.create_trial(study.id + 100, running());
+    FAIL("a trial of an unknown study was created");
+  } catch (const StorageError& e) {
+    CHECK(e.code() == SQLITE_CONSTRAINT_FOREIGNKEY);
+    CHECK_THAT(e.what(), Catch::Contains("no study with id " + std::to_string(study.id + 100)));
+  }
+  NewTrial finished = running();
+  finished.state = TrialState::kComplete;
+  CHECK_THROWS_AS(s.create_trial(study.id, finished), StorageError);
+  CHECK(s.get_trials(study.id).empty());
+  CHECK(s.create_trial(study.id, running()).number == 0);
+}
+
+TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  const Trial w0 = s.create_trial(study.id, waiting({{"x", 0.0}}));
+  const Trial r1 = s.create_trial(study.id, running({{"x", 1.0}}));
+  const Trial w2 = s.create_trial(study.id, waiting({{"x", 2.0}}));
+  s.create_trial(other.id, waiting());
+
+  CHECK(w0.state == TrialState::kWaiting);
+  CHECK_FALSE(w0.started);
+  CHECK_FALSE(w0.heartbeat);
+  s.set_trial_user_attr(w0.id, "queued_by", "user");
+
+  f.reopen();
+  Storage& s2 = f.storage();
+  const auto before = now();
+  const auto c0 = s2.claim_waiting_trial(study.id);
+  const auto after = now();
+  REQUIRE(c0);
+  CHECK(c0->id == w0.id);
+  CHECK(c0->number == 0);
+  CHECK(c0->state == TrialState::kRunning);
+  CHECK(within(c0->started, before, after));
+  CHECK(c0->heartbeat == c0->started);
+  CHECK(c0->params == ParamSet{{"x", 0.0}});
+  CHECK(c0->user_attrs == std::map<std::string, std::string>{{"queued_by", "user"}});
+  CHECK(describe(*s2.get_trial(w0.id), Times::kExact) == describe(*c0, Times::kExact));
+
+  const auto c2 = s2.claim_waiting_trial(study.id);
+  REQUIRE(c2);
+  CHECK(c2->id == w2.id);
+  CHECK_FALSE(s2.claim_waiting_trial(study.id));  // none left: r1 was never WAITING
+  CHECK(s2.get_trial(r1.id)->state == TrialState::kRunning);
+  CHECK_FALSE(s2.claim_waiting_trial(other.id + 100));
+  // The other study's waiting trial is still there for it.
+  CHECK(s2.claim_waiting_trial(other.id));
+}
+
+TEMPLATE_TEST_CASE("intermediate values keep the last write per step, only while RUNNING",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const Trial t = s.create_trial(study.id, running());
+  const Trial w = s.create_trial(study.id, waiting());
+
+  CHECK(s.report_intermediate(t.id, 0, 0.9));
+  CHECK(s.report_intermediate(t.id, 1, 0.8));
+  CHECK(s.report_intermediate(t.id, 0, 0.7));  // overwrites step 0
+  CHECK(s.report_intermediate(t.id, -3, 1e-300));
+  CHECK(s.report_intermediate(t.id, std::numeric_limits<std::int64_t>::max(), -2.5));
+  CHECK(s.report_intermediate(t.id, 5, std::numeric_limits<double>::infinity()));
+  CHECK_FALSE(s.report_intermediate(w.id, 0, 1.0));          // WAITING
+  CHECK_FALSE(s.report_intermediate(t.id + w.id + 1, 0, 1.0));  // unknown
+  f.reopen();
+  Storage& s2 = f.storage();
+  const std::map<std::int64_t, double> expected{
+      {-3, 1e-300},
+      {0, 0.7},
+      {1, 0.8},
+      {5, std::numeric_limits<double>::infinity()},
+      {std::numeric_limits<std::int64_t>::max(), -2.5}};
+  CHECK(s2.get_trial(t.id)->intermediate == expected);
+  CHECK(s2.get_trials(study.id)[0].intermediate == expected);
+  CHECK(s2.get_trial(w.id)->intermediate.empty());
+
+  // A NaN is kept as NaN (SQLite stores it as NULL and hands NaN back).
+  CHECK(s2.report_intermediate(t.id, 7, std::numeric_limits<double>::quiet_NaN()));
+  CHECK(std::isnan(s2.get_trial(t.id)->intermediate.at(7)));
+
+  REQUIRE(s2.finish_trial(t.id, TrialState::kPruned, 0.8, {}, "pruned at step 1"));
+  CHECK_FALSE(s2.report_intermediate(t.id, 2, 0.1));
+  CHECK_FALSE(s2.report_intermediate(t.id, 0, 0.1));
+  const auto after = s2.get_trial(t.id)->intermediate;
+  CHECK(after.size() == expected.size() + 1);
+  CHECK(after.at(0) == 0.7);
+  CHECK(after.count(2) == 0);
+}
+
+TEMPLATE_TEST_CASE("a finished trial is immutable and finishing it again returns false",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const Trial t = s.create_trial(study.id, running());
+  const std::map<std::string, double> metrics{{"loss", 0.25}, {"accuracy", 0.9}};
+  const auto before = now();
+  REQUIRE(s.finish_trial(t.id, TrialState::kComplete, 0.25, metrics, ""));
+  const auto after = now();
+  f.reopen();
+  Storage& s2 = f.storage();
+  const Trial done = *s2.get_trial(t.id);
+  CHECK(done.state == TrialState::kComplete);
+  CHECK(done.value == 0.25);
+  CHECK(done.metrics == metrics);
+  CHECK(within(done.finished, before, after));
+  CHECK(done.started == t.started);
+  CHECK(done.heartbeat == t.heartbeat);
+
+  CHECK_FALSE(s2.finish_trial(t.id, TrialState::kFail, std::nullopt, {}, "late failure"));
+  CHECK_FALSE(s2.finish_trial(t.id, TrialState::kComplete, 0.1, {{"loss", 0.1}}, ""));
+  CHECK_FALSE(s2.finish_trial(t.id + 100, TrialState::kComplete, 0.1, {}, ""));
+  s2.heartbeat({t.id});
+  CHECK(describe(*s2.get_trial(t.id), Times::kExact) == describe(done, Times::kExact));
+
+  // Only a final state finishes a trial.
+  const Trial r = s2.create_trial(study.id, running());
+  CHECK_THROWS_AS(s2.finish_trial(r.id, TrialState::kRunning, std::nullopt, {}, ""),
+                  StorageError);
+  CHECK(s2.get_trial(r.id)->state == TrialState::kRunning);
+}
+
+TEMPLATE_TEST_CASE("finish_trial records FAIL and PRUNED with their reasons",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const Trial failed = s.create_trial(study.id, running());
+  const Trial pruned = s.create_trial(study.id, running());
+  const Trial cancelled = s.create_trial(study.id, waiting());
+  const Trial nan = s.create_trial(study.id, running());
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::map<std::string, double> odd_metrics{
+      {"nan", std::numeric_limits<double>::quiet_NaN()}, {"inf", inf}, {"-inf", -inf},
+      {"tiny", 5e-324}, {"big", 1.7976931348623157e308}, {"neg", -0.125}};
+
+  REQUIRE(s.finish_trial(failed.id, TrialState::kFail, std::nullopt, {},
+                         "exit code 3: \"boom\"\nsecond line"));
+  REQUIRE(s.finish_trial(pruned.id, TrialState::kPruned, 0.5, {}, "pruned at step 4"));
+  REQUIRE(s.finish_trial(cancelled.id, TrialState::kFail, std::nullopt, {}, "cancelled"));
+  REQUIRE(s.finish_trial(nan.id, TrialState::kComplete, std::numeric_limits<double>::quiet_NaN(),
+                         odd_metrics, ""));
+  f.reopen();
+  Storage& s2 = f.storage();
+  const auto fail = *s2.get_trial(failed.id);
+  CHECK(fail.state == TrialState::kFail);
+  CHECK_FALSE(fail.value);
+  CHECK(fail.reason == "exit code 3: \"boom\"\nsecond line");
+  const auto prune = *s2.get_trial(pruned.id);
+  CHECK(prune.state == TrialState::kPruned);
+  CHECK(prune.value == 0.5);
+  CHECK(prune.reason == "pruned at step 4");
+  // A WAITING trial can be finished without ever having started.
+  const auto cancel = *s2.get_trial(cancelled.id);
+  CHECK(cancel.state == TrialState::kFail);
+  CHECK_FALSE(cancel.started);
+  CHECK(cancel.finished);
+  // A NaN value is stored as no value; metrics keep every double, NaN and infinities too.
+  const auto odd = *s2.get_trial(nan.id);
+  CHECK_FALSE(odd.value);
+  REQUIRE(odd.metrics.size() == odd_metrics.size());
+  CHECK(std::isnan(odd.metrics.at("nan")));
+  CHECK(odd.metrics.at("inf") == inf);
+  CHECK(odd.metrics.at("-inf") == -inf);
+  CHECK(odd.metrics.at("tiny") == 5e-324);
+  CHECK(odd.metrics.at("big") == 1.7976931348623157e308);
+  CHECK(odd.metrics.at("neg") == -0.125);
+}
+
+TEMPLATE_TEST_CASE("heartbeat marks RUNNING trials alive and leaves the others alone",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const Trial a = s.create_trial(study.id, running());
+  const Trial b = s.create_trial(study.id, running());
+  const Trial w = s.create_trial(study.id, waiting());
+  const Trial done = s.create_trial(study.id, running());
+  REQUIRE(s.finish_trial(done.id, TrialState::kComplete, 1.0, {}, ""));
+  const Trial done_before = *s.get_trial(done.id);
+
+  // Stored times have sub-microsecond resolution; a few milliseconds make "later" visible.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  const auto before = now();
+  s.heartbeat({a.id, w.id, done.id, done.id + 1000});
+  const auto after = now();
+  s.heartbeat({});
+  f.reopen();
+  Storage& s2 = f.storage();
+  const Trial a2 = *s2.get_trial(a.id);
+  CHECK(within(a2.heartbeat, before, after));
+  CHECK(*a2.heartbeat > *a.heartbeat);
+  CHECK(a2.started == a.started);
+  CHECK(s2.get_trial(b.id)->heartbeat == b.heartbeat);  // not in the list
+  CHECK_FALSE(s2.get_trial(w.id)->heartbeat);           // WAITING: not alive yet
+  CHECK(describe(*s2.get_trial(done.id), Times::kExact) == describe(done_before, Times::kExact));
+}
+
+TEMPLATE_TEST_CASE("get_trials lists a study's trials in number order, filtered by state",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  std::vector<Trial> trials;
+  for (int i = 0; i < 8; ++i) trials.push_back(s.create_trial(study.id, running({{"i", i}})));
+  s.create_trial(other.id, running());
+  REQUIRE(s.finish_trial(trials[1].id, TrialState::kComplete, 1.0, {}, ""));
+  REQUIRE(s.finish_trial(trials[4].id, TrialState::kComplete, 4.0, {}, ""));
+  REQUIRE(s.finish_trial(trials[5].id, TrialState::kFail, std::nullopt, {}, "x"));
+  REQUIRE(s.finish_trial(trials[6].id, TrialState::kPruned, 6.0, {}, "p"));
+  const Trial queued = s.create_trial(study.id, waiting());
+  CHECK_FALSE(s.report_intermediate(trials[4].id, 0, 3.0));  // finished
+  s.set_trial_user_attr(trials[4].id, "note", "best");
+  f.reopen();
+  Storage& s2 = f.storage();
+
+  auto numbers = [&](std::optional<TrialState> state) {
+    std::vector<int> out;
+    for (const auto& t : s2.get_trials(study.id, state)) out.push_back(t.number);
+    return out;
+  };
+  CHECK(numbers(std::nullopt) == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(numbers(TrialState::kRunning) == std::vector<int>{0, 2, 3, 7});
+  CHECK(numbers(TrialState::kComplete) == std::vector<int>{1, 4});
+  CHECK(numbers(TrialState::kFail) == std::vector<int>{5});
+  CHECK(numbers(TrialState::kPruned) == std::vector<int>{6});
+  CHECK(numbers(TrialState::kWaiting) == std::vector<int>{queued.number});
+  // Filtered lists carry the same complete records as single reads.
+  for (const auto& t : s2.get_trials(study.id, TrialState::kComplete))
+    CHECK(describe(t, Times::kExact) == describe(*s2.get_trial(t.id), Times::kExact));
+  CHECK(s2.get_trials(study.id, TrialState::kComplete)[1].user_attrs.at("note") == "best");
+  CHECK(s2.get_trials(other.id).size() == 1);
+  CHECK(s2.get_trials(other.id + 100).empty());
+  CHECK_FALSE(s2.get_trial(queued.id + 100));
+}
+
+TEMPLATE_TEST_CASE("user attributes of studies and trials are set, overwritten and read",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  const Trial t = s.create_trial(study.id, running());
+  s.set_study_user_attr(study.id, "owner", "alice");
+  s.set_study_user_attr(study.id, "owner", "bob");
+  s.set_study_user_attr(study.id, "note", "quote \" and ünïcödé");
+  s.set_study_user_attr(other.id, "owner", "carol");
+  s.set_trial_user_attr(t.id, "host", "node-1");
+  s.set_trial_user_attr(t.id, "host", "node-2");
+  s.set_trial_user_attr(t.id, "", "");
+  REQUIRE(s.finish_trial(t.id, TrialState::kComplete, 1.0, {}, ""));
+  s.set_trial_user_attr(t.id, "after", "finish");  // annotations are allowed after the end
+
+  CHECK_THROWS_AS(s.set_study_user_attr(other.id + 100, "k", "v"), StorageError);
+  CHECK_THROWS_AS(s.set_trial_user_attr(t.id + 100, "k", "v"), StorageError);
+  f.reopen();
+  Storage& s2 = f.storage();
+  const std::map<std::string, std::string> expected{{"owner", "bob"},
+                                                    {"note", "quote \" and ünïcödé"}};
+  CHECK(s2.find_study("s")->user_attrs == expected);
+  CHECK(s2.list_studies()[0].user_attrs == expected);
+  CHECK(s2.list_studies()[1].user_attrs == std::map<std::string, std::string>{{"owner", "carol"}});
+  const std::map<std::string, std::string> trial_expected{
+      {"host", "node-2"}, {"", ""}, {"after", "finish"}};
+  CHECK(s2.get_trial(t.id)->user_attrs == trial_expected);
+  CHECK(s2.get_trials(study.id)[0].user_attrs == trial_expected);
+}
+
+TEMPLATE_TEST_CASE("parameters of every kind round-trip exactly", "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const ParamSet params{
+      {"tiny", 1e-300},
+      {"negative", -2.5},
+      {"tenth", 0.1},
+      {"huge", 1.7976931348623157e308},
+      {"denormal", 5e-324},
+      {"integral_double", 3.0},
+      {"int_max", std::numeric_limits<std::int64_t>::max()},
+      {"int_min", std::numeric_limits<std::int64_t>::min()},
+      {"int_2p53_plus_1", std::int64_t{9007199254740993}},
+      {"int_negative", -7},
+      {"quotes", "it's a \"test\" \\ with\nnewline\tand tab"},
+      {"unicode", "λ → ✓ 日本語 🎉"},
+      {"empty", ""},
+      {"numeric_string", "42"},
+      {"yes", true},
+      {"no", false},
+      {"name with spaces and \"quotes\"", 1},
+  };
+  const Trial created = s.create_trial(study.id, running(params));
+  f.reopen();
+  for (const Trial& t : {*f.storage().get_trial(created.id), f.storage().get_trials(study.id)[0]}) {
+    REQUIRE(t.params.size() == params.size());
+    for (const auto& [name, value] : params) {
+      INFO(name);
+      REQUIRE(t.params.count(name) == 1);
+      const ParamValue& got = t.params.at(name);
+      // Same kind and same value, not merely equal as numbers.
+      CHECK(got.variant().index() == value.variant().index());
+      CHECK(got.variant() == value.variant());
+    }
+  }
+  CHECK(describe(*f.storage().get_trial(created.id)) == describe(created));
+}
+
+TEMPLATE_TEST_CASE("parameters that cannot be stored are refused and nothing is created",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(),
+                     std::numeric_limits<double>::infinity()}) {
+    try {
+      s.create_trial(study.id, running({{"x", bad}}));
+      FAIL("a non-finite parameter was stored");
+    } catch (const StorageError& e) {
+      CHECK(e.code() == SQLITE_MISMATCH);
+      CHECK_THAT(e.what(), Catch::Contains("'x'"));
+    }
+  }
+  CHECK_THROWS_AS(s.create_trial(study.id, running({{"s", std::string("bad \xff utf-8")}})),
+                  StorageError);
+  CHECK(s.get_trials(study.id).empty());
+}
+
+TEMPLATE_TEST_CASE("trial_dir gets the assigned number and retries keep their lineage",
+                        "[storage]", MemoryStorageFixture,
+                   SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  NewTrial first = running();
+  first.trial_dir = "/runs/s-trials/{number}/out-{number}";
+  const Trial t0 = s.create_trial(study.id, first);
+  NewTrial plain = running();
+  plain.trial_dir = "/runs/fixed";
+  const Trial t1 = s.create_trial(study.id, plain);
+  NewTrial retry = waiting();
+  retry.attempt = 2;
+  retry.retry_of = t0.number;
+  retry.trial_dir = "{number}";
+  const Trial t2 = s.create_trial(study.id, retry);
+
+  CHECK(t0.trial_dir == "/runs/s-trials/0/out-0");
+  CHECK(t1.trial_dir == "/runs/fixed");
+  CHECK(t2.trial_dir == "2");
+  CHECK(t0.attempt == 0);
+  CHECK_FALSE(t0.retry_of);
+  CHECK(t2.attempt == 2);
+  CHECK(t2.retry_of == 0);
+  f.reopen();
+  CHECK(describe(f.storage().get_trials(study.id), Times::kExact) ==
+        describe(std::vector<Trial>{t0, t1, t2}, Times::kExact));
+  const auto claimed = f.storage().claim_waiting_trial(study.id);
+  REQUIRE(claimed);
+  CHECK(claimed->retry_of == 0);
+  CHECK(claimed->attempt == 2);
+  CHECK(claimed->trial_dir == "2");
+}
+
+}  // namespace hpo::testing
