@@ -1,0 +1,314 @@
+// SqliteStorage beyond the shared contract: the file on disk (schema versions, checked-in
+// fixtures, refusing files that are not ours), reopening, error messages, and rollback of a
+// mutation that fails halfway.
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "engine/model/errors.h"
+#include "tests/storage/storage_fixtures.h"
+
+namespace hpo::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kFixtures = HPO_STORAGE_FIXTURES_DIR;
+
+// Files next to `db` (the -wal, -shm and -journal files SQLite would create).
+std::vector<std::string> siblings(const fs::path& db) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator(db.parent_path()))
+    if (entry.path() != db) out.push_back(entry.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Opening `file` must fail with a StorageError whose code has primary code `primary` and
+// whose message contains every string in `parts`.
+void require_refused(const fs::path& file, int primary, const std::vector<std::string>& parts) {
+  try {
+    SqliteStorage storage(file);
+    FAIL("opening " << file << " succeeded");
+  } catch (const StorageError& e) {
+    INFO(e.what());
+    CHECK((e.code() & 0xff) == primary);
+    CHECK_THAT(e.what(), Catch::Contains(file.string()));
+    for (const auto& part : parts) CHECK_THAT(e.what(), Catch::Contains(part));
+  }
+}
+
+// Fills a storage with one of everything.
+void populate(Storage& s) {
+  const auto a = s.create_study("a", Direction::kMaximize, "acc", sample_spec("a"));
+  const auto b = s.create_study("b", Direction::kMinimize, "loss", nlohmann::json::object());
+  s.set_study_user_attr(a.id, "owner", "alice");
+  NewTrial nt;
+  nt.params = {{"lr", 1e-300}, {"layers", std::int64_t{1} << 60}, {"act", "ŕeLU \"x\""},
+               {"bn", true}};
+  nt.trial_dir = "/runs/{number}";
+  const Trial t0 = s.create_trial(a.id, nt);
+  s.report_intermediate(t0.id, 0, 0.5);
+  s.report_intermediate(t0.id, 1, 0.75);
+  s.finish_trial(t0.id, TrialState::kComplete, 0.75, {{"acc", 0.75}, {"loss", 0.2}}, "");
+  const Trial t1 = s.create_trial(a.id, nt);
+  s.set_trial_user_attr(t1.id, "host", "n1");
+  s.finish_trial(t1.id, TrialState::kFail, std::nullopt, {}, "signal 9");
+  nt.retry_of = 1;
+  nt.attempt = 1;
+  s.create_trial(a.id, nt);
+  nt.state = TrialState::kWaiting;
+  s.create_trial(a.id, nt);
+  s.create_trial(b.id, nt);
+}
+
+}  // namespace
+
+TEST_CASE("a SQLite database keeps every field exactly across closing and reopening",
+          "[storage][sqlite]") {
+  const auto sync = GENERATE(SqliteSync::kNormal, SqliteSync::kFull);
+  SqliteOptions options;
+  options.synchronous = sync;
+  SqliteStorageFixture f(options);
+  populate(f.storage());
+  const std::string before = describe_all(f.storage(), Times::kExact);
+  f.reopen();
+  CHECK(describe_all(f.storage(), Times::kExact) == before);
+  // The connection is gone: SQLite checkpointed and removed its WAL and shared-memory files.
+  f.reopen();
+  CHECK(describe_all(f.storage(), Times::kExact) == before);
+}
+
+TEST_CASE("a new database is in WAL mode, at schema version 1 and consistent",
+          "[storage][sqlite]") {
+  SqliteStorageFixture f;
+  populate(f.storage());
+  RawSqlite raw(f.path());
+  CHECK(raw.query("PRAGMA journal_mode") == "wal");
+  CHECK(raw.query("SELECT version FROM schema_version") == "1");
+  CHECK(raw.query("SELECT count(*) FROM schema_version") == "1");
+  CHECK(raw.query("PRAGMA integrity_check") == "ok");
+  CHECK(raw.query("PRAGMA foreign_key_check") == "");
+  // States are stored as their names, times as REAL seconds, parameters as JSON.
+  CHECK(raw.query("SELECT group_concat(state, ',') FROM (SELECT state FROM trials ORDER BY id)") ==
+        "COMPLETE,FAIL,RUNNING,WAITING,WAITING");
+  CHECK(raw.query("SELECT typeof(started) FROM trials WHERE id = 1") == "real");
+  CHECK(raw.query("SELECT json_extract(params, '$.act') FROM trials WHERE id = 1") ==
+        "ŕeLU \"x\"");
+  CHECK(raw.query("SELECT trial_dir FROM trials WHERE id = 2") == "/runs/1");
+}
+
+TEST_CASE("the checked-in v1 database opens and reads correctly", "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = dir / "v1.db";
+  {
+    RawSqlite raw(db);
+    raw.exec(read_file(kFixtures / "v1.sql"));
+  }
+  SqliteStorage storage(db);
+
+  const auto studies = storage.list_studies();
+  REQUIRE(studies.size() == 2);
+  const StudyRecord& svm = studies[0];
+  CHECK(svm.id == 1);
+  CHECK(svm.name == "svm");
+  CHECK(svm.direction == Direction::kMaximize);
+  CHECK(svm.metric == "accuracy");
+  CHECK(svm.spec.at("space").at("C").at("high") == 1000);
+  CHECK(svm.spec.at("budget").at("trials") == 4);
+  CHECK(to_unix_seconds(svm.created) == Approx(1767225600.0).epsilon(0).margin(1e-6));
+  CHECK(svm.user_attrs == std::map<std::string, std::string>{{"owner", "alice"}});
+  CHECK(studies[1].name == "empty-study");
+  CHECK(studies[1].direction == Direction::kMinimize);
+  CHECK(storage.get_trials(studies[1].id).empty());
+
+  const auto trials = storage.get_trials(svm.id);
+  REQUIRE(trials.size() == 5);
+  std::vector<TrialState> states;
+  for (const auto& t : trials) states.push_back(t.state);
+  CHECK(states == std::vector<TrialState>{TrialState::kComplete, TrialState::kPruned,
+                                          TrialState::kFail, TrialState::kRunning,
+                                          TrialState::kWaiting});
+  const Trial& best = trials[0];
+  CHECK(best.number == 0);
+  CHECK(best.params.at("C").is_double());
+  CHECK(best.params.at("C").as_double() == 0.5);
+  CHECK(best.params.at("kernel").as_string() == "rbf");
+  CHECK(best.value == 0.875);
+  CHECK(best.metrics == std::map<std::string, double>{{"accuracy", 0.875}, {"loss", 0.31}});
+  CHECK(best.intermediate == std::map<std::int64_t, double>{{0, 0.81}, {1, 0.875}});
+  CHECK(to_unix_seconds(*best.started) == Approx(1767225600.25).epsilon(0).margin(1e-6));
+  CHECK(to_unix_seconds(*best.finished) == Approx(1767225600.5).epsilon(0).margin(1e-6));
+  CHECK(best.trial_dir == "/runs/svm-trials/0");
+  CHECK(trials[1].params.at("C").is_double());  // written as 12.0: stays a float parameter
+  CHECK(trials[1].params.at("degree").is_int());
+  CHECK(trials[1].reason == "pruned at step 0");
+  CHECK(trials[2].reason == "exit code 1: ValueError");
+  CHECK_FALSE(trials[2].value);
+  CHECK(trials[3].retry_of == 2);
+  CHECK(trials[3].attempt == 1);
+  CHECK(trials[3].user_attrs.at("host") == "node-7");
+  CHECK_FALSE(trials[4].started);
+  CHECK(trials[4].params.at("shrinking").as_bool());
+
+  // The old file takes new work under the current build.
+  const auto claimed = storage.claim_waiting_trial(svm.id);
+  REQUIRE(claimed);
+  CHECK(claimed->number == 4);
+  NewTrial next;
+  next.params = {{"C", 2.0}, {"kernel", "rbf"}};
+  next.trial_dir = "/runs/svm-trials/{number}";
+  const Trial t5 = storage.create_trial(svm.id, next);
+  CHECK(t5.number == 5);
+  CHECK(t5.trial_dir == "/runs/svm-trials/5");
+  CHECK_THROWS_AS(storage.create_study("svm", Direction::kMinimize, "x", {}), StorageError);
+  CHECK(storage.create_study("svm-2", Direction::kMinimize, "x", {}).id == 3);
+}
+
+TEST_CASE("a database of a newer schema version is refused, naming both versions",
+          "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = dir / "future.db";
+  { SqliteStorage(db).create_study("s", Direction::kMinimize, "loss", {}); }
+  {
+    RawSqlite raw(db);
+    raw.exec("UPDATE schema_version SET version = 2");
+  }
+  require_refused(db, SQLITE_CANTOPEN, {"schema version 2", "version 1", "newer hpo"});
+  RawSqlite raw(db);
+  CHECK(raw.query("SELECT version FROM schema_version") == "2");
+  CHECK(raw.query("SELECT name FROM studies") == "s");
+}
+
+TEST_CASE("a file that is not SQLite is refused and left as it was", "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path file = dir / "random.bin";
+  std::mt19937 rng(7);
+  std::string bytes(8192, '\0');
+  for (auto& c : bytes) c = static_cast<char>(rng() & 0xff);
+  write_file(file, bytes);
+  require_refused(file, SQLITE_NOTADB, {"not an hpo database"});
+  CHECK(read_file(file) == bytes);
+  CHECK(siblings(file).empty());
+
+  const fs::path text = write_file(dir / "notes.txt", "this is a text file, not a database\n");
+  require_refused(text, SQLITE_NOTADB, {"not an hpo database"});
+  CHECK(read_file(text) == "this is a text file, not a database\n");
+}
+
+TEST_CASE("a SQLite file of another application is refused and left as it was",
+          "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = dir / "other.db";
+  {
+    RawSqlite raw(db);
+    raw.exec("CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada');");
+  }
+  const std::string bytes = read_file(db);
+  require_refused(db, SQLITE_NOTADB, {"not an hpo database", "people"});
+  CHECK(read_file(db) == bytes);
+  CHECK(siblings(db).empty());  // not switched to WAL
+  RawSqlite raw(db);
+  CHECK(raw.query("PRAGMA journal_mode") == "delete");
+}
+
+TEST_CASE("an empty file becomes a new database", "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = write_file(dir / "empty.db", "");
+  {
+    SqliteStorage storage(db);
+    storage.create_study("s", Direction::kMinimize, "loss", {});
+  }
+  SqliteStorage storage(db);
+  CHECK(storage.find_study("s"));
+}
+
+TEST_CASE("without create_if_missing a missing file is refused and not created",
+          "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = dir / "missing.db";
+  SqliteOptions options;
+  options.create_if_missing = false;
+  try {
+    SqliteStorage storage(db, options);
+    FAIL("a missing file was opened");
+  } catch (const StorageError& e) {
+    CHECK(e.code() == SQLITE_CANTOPEN);
+    CHECK_THAT(e.what(), Catch::Contains(db.string()) && Catch::Contains("does not exist"));
+  }
+  CHECK_FALSE(fs::exists(db));
+  CHECK(siblings(db).empty());
+  // With the default the file is created.
+  SqliteStorage created(db);
+  CHECK(fs::exists(db));
+  // A directory that does not exist is an error, not created either.
+  CHECK_THROWS_AS(SqliteStorage(dir / "no" / "such" / "dir.db"), StorageError);
+  CHECK_FALSE(fs::exists(dir / "no"));
+}
+
+TEST_CASE("a storage error names the file and the operation", "[storage][sqlite]") {
+  SqliteStorageFixture f;
+  f.storage().create_study("s", Direction::kMinimize, "loss", {});
+  try {
+    f.storage().create_study("s", Direction::kMinimize, "loss", {});
+    FAIL("duplicate accepted");
+  } catch (const StorageError& e) {
+    CHECK(e.code() == SQLITE_CONSTRAINT_UNIQUE);
+    CHECK_THAT(e.what(), Catch::StartsWith(f.path().string() + ": cannot create a study: "));
+    CHECK_THAT(e.what(), Catch::Contains("'s' already exists"));
+  }
+  try {
+    f.storage().set_trial_user_attr(99, "k", "v");
+    FAIL("unknown trial accepted");
+  } catch (const StorageError& e) {
+    CHECK(e.code() == SQLITE_CONSTRAINT_FOREIGNKEY);
+    CHECK_THAT(e.what(), Catch::StartsWith(f.path().string() + ": cannot set a trial attribute: "));
+    CHECK_THAT(e.what(), Catch::Contains("no trial with id 99"));
+  }
+}
+
+TEST_CASE("a mutation that fails halfway is rolled back as a whole", "[storage][sqlite]") {
+  SqliteStorageFixture f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  NewTrial running;
+  const Trial a = s.create_trial(study.id, running);
+  const Trial b = s.create_trial(study.id, running);
+  const Trial c = s.create_trial(study.id, running);
+  const std::string before = describe_all(s, Times::kExact);
+
+  // A trigger makes the third UPDATE of the heartbeat transaction fail, after the first two
+  // have been applied inside it.
+  RawSqlite raw(f.path());
+  raw.exec("CREATE TRIGGER fail_heartbeat BEFORE UPDATE OF heartbeat ON trials WHEN NEW.id = " +
+           std::to_string(c.id) + " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));  // a new heartbeat would differ
+  try {
+    s.heartbeat({a.id, b.id, c.id});
+    FAIL("the trigger did not fire");
+  } catch (const StorageError& e) {
+    CHECK((e.code() & 0xff) == SQLITE_CONSTRAINT);
+    CHECK_THAT(e.what(), Catch::Contains("record heartbeats") && Catch::Contains("injected"));
+  }
+  CHECK(describe_all(s, Times::kExact) == before);
+
+  // A failed create_trial does not use up its number: numbers stay dense.
+  raw.exec(
+      "CREATE TRIGGER fail_insert BEFORE INSERT ON trials WHEN NEW.number = 3 "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+  CHECK_THROWS_AS(s.create_trial(study.id, running), StorageError);
+  CHECK(describe_all(s, Times::kExact) == before);
+  raw.exec("DROP TRIGGER fail_heartbeat; DROP TRIGGER fail_insert;");
+  s.heartbeat({a.id, b.id, c.id});
+  CHECK(*s.get_trial(a.id)->heartbeat > *a.heartbeat);
+  CHECK(s.create_trial(study.id, running).number == 3);
+  f.reopen();
+  CHECK(f.storage().get_trials(study.id).size() == 4);
+}
+
+}  // namespace hpo::testing
