@@ -1,1 +1,882 @@
-// Placeholder: being written.
+#include "engine/model/study_spec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <set>
+#include <system_error>
+
+#include "engine/model/spec_checker.h"
+
+namespace hpo {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = OrderedJson;
+
+const std::vector<std::string> kTopLevelKeys = {"name",        "direction", "objective",
+                                                "space",       "sampler",   "budget",
+                                                "parallelism", "executor",  "storage"};
+const std::vector<std::string> kParamTypes = {"float", "int", "categorical"};
+const std::vector<std::string> kNumericParamKeys = {"type", "low", "high", "log", "step", "when"};
+const std::vector<std::string> kCategoricalParamKeys = {"type", "choices", "when"};
+const std::vector<std::string> kAnyParamKeys = {"type", "low",     "high", "log",
+                                                "step", "choices", "when"};
+const std::vector<std::string> kSamplers = {"random", "tpe"};
+const std::vector<std::string> kRandomSamplerKeys = {"name", "seed"};
+const std::vector<std::string> kTpeSamplerKeys = {"name",
+                                                  "seed",
+                                                  "n_startup_trials",
+                                                  "n_ei_candidates",
+                                                  "gamma",
+                                                  "prior_weight",
+                                                  "consider_endpoints",
+                                                  "multivariate",
+                                                  "group",
+                                                  "constant_liar",
+                                                  "weights"};
+const std::vector<std::string> kBudgetKeys = {"trials", "timeout", "max_failed_trials"};
+const std::vector<std::string> kExecutorKinds = {"subprocess", "threads", "kubernetes"};
+const std::vector<std::string> kSubprocessKeys = {"kind",       "command", "cwd",
+                                                  "env",        "timeout", "kill_grace",
+                                                  "trials_dir", "retries", "retry_on_exit_codes"};
+const std::vector<std::string> kThreadsKeys = {"kind",   "builtin", "library",
+                                               "symbol", "timeout", "retries"};
+
+constexpr std::size_t kMaxNameLength = 128;
+constexpr std::int64_t kMaxParallelism = 1024;
+// Int bounds must convert to double exactly: samplers work on doubles.
+constexpr std::int64_t kMaxExactInt = std::int64_t{1} << 53;
+// Durations beyond ~300 years are surely typos (and would overflow time arithmetic).
+constexpr double kMaxDurationMs = 1e13;
+
+std::string json_quote(std::string_view s) { return Json(std::string(s)).dump(); }
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+// [A-Za-z0-9._-]+
+bool is_study_name(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// [A-Za-z_][A-Za-z0-9_./-]*
+bool is_metric_name(std::string_view s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||
+           c == '-';
+  });
+}
+
+bool is_scalar(const Json& v) { return v.is_string() || v.is_number() || v.is_boolean(); }
+
+// "one of \"rbf\", \"poly\"", "an integer in [2, 5]", "a number in [0.001, 1] (step 0.1)".
+std::string domain_text(const Distribution& d) {
+  if (d.type == ParamType::kCategorical) {
+    std::string out = "one of ";
+    for (std::size_t i = 0; i < d.choices.size(); ++i)
+      out += (i > 0 ? ", " : "") + d.choices[i].to_json().dump();
+    return out;
+  }
+  std::string out;
+  if (d.type == ParamType::kInt) {
+    out = "an integer in [" + std::to_string(static_cast<std::int64_t>(d.low)) + ", " +
+          std::to_string(static_cast<std::int64_t>(d.high)) + "]";
+  } else {
+    out = "a number in [" + format_double(d.low) + ", " + format_double(d.high) + "]";
+  }
+  if (d.step) out += " (step " + format_double(*d.step) + ")";
+  return out;
+}
+
+fs::path absolute_dir(const fs::path& dir) {
+  fs::path p = dir.empty() ? fs::current_path() : fs::absolute(dir);
+  p = p.lexically_normal();
+  if (!p.has_filename() && p.has_relative_path()) p = p.parent_path();  // drop a trailing '/'
+  return p;
+}
+
+fs::path resolve(const fs::path& base_dir, const std::string& path) {
+  fs::path p(path);
+  if (p.is_relative()) p = base_dir / p;
+  return p.lexically_normal();
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON text -> document, with syntax errors placed by line and column and duplicate keys found.
+
+// Where the parser is in the document, so a duplicate key can be named by its path.
+struct ParseFrame {
+  bool is_array = false;
+  std::string path;
+  std::string key;        // current member (objects)
+  std::size_t index = 0;  // current element (arrays)
+  std::set<std::string> keys;
+};
+
+// "syntax error while parsing object separator - unexpected number literal; expected ':'"
+// -> "syntax error: unexpected number literal; expected ':'".
+std::string syntax_message(const std::string& what) {
+  static constexpr std::string_view kSyntax = "syntax error while parsing ";
+  const auto at = what.find(kSyntax);
+  if (at != std::string::npos) {
+    const auto dash = what.find(" - ", at);
+    if (dash != std::string::npos) return "syntax error: " + what.substr(dash + 3);
+    return what.substr(at);
+  }
+  // "[json.exception.parse_error.N] parse error at line L, column C: message"
+  const auto colon = what.find(": ");
+  return colon == std::string::npos ? what : what.substr(colon + 2);
+}
+
+std::string located(const std::string& origin, std::string_view text, std::size_t offset,
+                    const std::string& message) {
+  const TextPosition pos = position_of(text, offset);
+  return origin + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": " +
+         message;
+}
+
+std::optional<Json> parse_document(std::string_view text, const std::string& origin,
+                                   SpecChecker& checker) {
+  std::vector<ParseFrame> stack;
+  auto next_path = [&]() -> std::string {
+    if (stack.empty()) return "";
+    const ParseFrame& top = stack.back();
+    return top.is_array ? element_path(top.path, top.index) : member_path(top.path, top.key);
+  };
+  auto finish_value = [&] {
+    if (!stack.empty() && stack.back().is_array) ++stack.back().index;
+  };
+  Json::parser_callback_t callback = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start: {
+        ParseFrame frame;
+        frame.is_array = event == Json::parse_event_t::array_start;
+        frame.path = next_path();
+        stack.push_back(std::move(frame));
+        break;
+      }
+      case Json::parse_event_t::key: {
+        ParseFrame& top = stack.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second)
+          checker.add(top.path, "duplicate key " + json_quote(top.key));
+        break;
+      }
+      case Json::parse_event_t::value:
+        finish_value();
+        break;
+      case Json::parse_event_t::object_end:
+      case Json::parse_event_t::array_end:
+        stack.pop_back();
+        finish_value();
+        break;
+    }
+    return true;
+  };
+  try {
+    return Json::parse(text.data(), text.data() + text.size(), callback);
+  } catch (const Json::parse_error& e) {
+    const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
+    checker.add("", located(origin, text, offset, syntax_message(e.what())));
+  } catch (const Json::exception& e) {
+    // Number overflow (1e400) carries no position; find the literal it names.
+    std::string what = e.what();
+    const auto open = what.find('\'');
+    const auto close = what.rfind('\'');
+    if (open != std::string::npos && close > open) {
+      const std::string literal = what.substr(open + 1, close - open - 1);
+      const auto at = text.find(literal);
+      if (at != std::string_view::npos) {
+        checker.add("", located(origin, text, at, "number out of range: " + literal));
+        return std::nullopt;
+      }
+    }
+    checker.add("", origin + ": " + syntax_message(what));
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Document -> StudySpec.
+
+// One entry of "space" while it is being checked, before the parameters are ordered.
+struct ParamDraft {
+  std::string name;
+  std::string path;
+  const Json* definition = nullptr;
+  std::optional<Distribution> distribution;  // nullopt when invalid
+  Condition when;
+  std::vector<std::size_t> parents;  // indexes into the drafts
+};
+
+class SpecParser {
+ public:
+  SpecParser(SpecChecker& checker, fs::path base_dir)
+      : c_(checker), base_dir_(std::move(base_dir)) {}
+
+  void parse(const Json& doc, StudySpec& spec) {
+    if (!doc.is_object()) {
+      c_.add("", "a study spec must be a JSON object, got " + describe(doc));
+      return;
+    }
+    c_.reject_unknown_keys(doc, "", kTopLevelKeys);
+    parse_name(c_.required(doc, "", "name"), spec);
+    if (const Json* d = c_.required(doc, "", "direction")) {
+      if (auto v = c_.get_enum(*d, "direction", {"minimize", "maximize"}))
+        spec.direction = *parse_direction(*v);
+    }
+    parse_objective(c_.required(doc, "", "objective"), spec);
+    parse_space(c_.required(doc, "", "space"), spec);
+    parse_sampler(SpecChecker::member(doc, "sampler"), spec);
+    parse_budget(SpecChecker::member(doc, "budget"), spec);
+    if (const Json* p = SpecChecker::member(doc, "parallelism")) {
+      if (auto v = c_.get_int(*p, "parallelism", 1, kMaxParallelism))
+        spec.parallelism = static_cast<int>(*v);
+    }
+    parse_executor(c_.required(doc, "", "executor"), spec);
+    if (const Json* s = SpecChecker::member(doc, "storage")) {
+      if (auto v = non_empty_string(*s, "storage")) spec.storage = resolve(base_dir_, *v);
+    }
+  }
+
+ private:
+  std::optional<std::string> non_empty_string(const Json& v, const std::string& path) {
+    auto s = c_.get_string(v, path);
+    if (s && s->empty()) {
+      c_.add(path, "must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  void parse_name(const Json* v, StudySpec& spec) {
+    if (v == nullptr) return;
+    auto name = c_.get_string(*v, "name");
+    if (!name) return;
+    if (name->empty()) {
+      c_.add("name", "must not be empty");
+    } else if (name->size() > kMaxNameLength) {
+      c_.add("name", "must be at most " + std::to_string(kMaxNameLength) + " characters long (" +
+                         std::to_string(name->size()) + " given)");
+    } else if (!is_study_name(*name)) {
+      c_.add("name", "may contain only letters, digits, '.', '_' and '-', got " + describe(*v));
+    } else {
+      spec.name = *name;
+    }
+  }
+
+  void parse_objective(const Json* v, StudySpec& spec) {
+    if (v == nullptr || !c_.expect_object(*v, "objective")) return;
+    c_.reject_unknown_keys(*v, "objective", {"metric"});
+    const Json* m = c_.required(*v, "objective", "metric");
+    if (m == nullptr) return;
+    auto metric = c_.get_string(*m, "objective.metric");
+    if (!metric) return;
+    if (!is_metric_name(*metric)) {
+      c_.add("objective.metric",
+             "must be a metric name (a letter or '_', then letters, digits, '_', '.', '/' or "
+             "'-'), got " +
+                 describe(*m));
+      return;
+    }
+    spec.metric = *metric;
+  }
+
+  // --- space ---------------------------------------------------------------------------------
+
+  void parse_space(const Json* v, StudySpec& spec) {
+    const std::string path = "space";
+    if (v == nullptr || !c_.expect_object(*v, path)) return;
+    if (v->empty()) {
+      c_.add(path, "must define at least one parameter");
+      return;
+    }
+    const std::size_t issues_before = c_.issue_count();
+    std::vector<ParamDraft> drafts;
+    std::map<std::string, std::string> by_env_name;  // HPO_PARAM_<NAME> must be unique
+    for (const auto& [name, definition] : v->items()) {
+      ParamDraft d;
+      d.name = name;
+      d.path = member_path(path, name);
+      d.definition = &definition;
+      if (!is_identifier(name)) {
+        c_.add(d.path,
+               "invalid parameter name: use letters, digits and '_', not starting with a digit "
+               "(it becomes the environment variable HPO_PARAM_<NAME>)");
+      } else if (auto [it, inserted] = by_env_name.emplace(upper(name), name); !inserted) {
+        c_.add(d.path, "clashes with parameter " + json_quote(it->second) +
+                           ": both become the environment variable HPO_PARAM_" + it->first);
+      }
+      d.distribution = parse_distribution(definition, d.path);
+      param_names_.push_back(name);
+      drafts.push_back(std::move(d));
+    }
+    space_known_ = true;
+
+    for (std::size_t i = 0; i < drafts.size(); ++i) {
+      if (const Json* w = SpecChecker::member(*drafts[i].definition, "when"))
+        parse_condition(drafts, i, *w);
+    }
+    report_cycles(drafts);
+    if (c_.issue_count() != issues_before) return;
+    for (std::size_t i : parents_first_order(drafts)) {
+      spec.space.add(Parameter{drafts[i].name, *drafts[i].distribution, drafts[i].when});
+    }
+  }
+
+  std::optional<Distribution> parse_distribution(const Json& def, const std::string& path) {
+    if (!c_.expect_object(def, path)) return std::nullopt;
+    const std::size_t issues_before = c_.issue_count();
+    std::optional<std::string> type;
+    if (const Json* t = c_.required(def, path, "type"))
+      type = c_.get_enum(*t, member_path(path, "type"), kParamTypes);
+    std::optional<Distribution> d;
+    if (!type) {
+      c_.reject_unknown_keys(def, path, kAnyParamKeys);
+    } else if (*type == "float") {
+      c_.reject_unknown_keys(def, path, kNumericParamKeys);
+      d = parse_float(def, path);
+    } else if (*type == "int") {
+      c_.reject_unknown_keys(def, path, kNumericParamKeys);
+      d = parse_int(def, path);
+    } else {
+      c_.reject_unknown_keys(def, path, kCategoricalParamKeys);
+      d = parse_categorical(def, path);
+    }
+    if (c_.issue_count() != issues_before) return std::nullopt;
+    return d;
+  }
+
+  std::optional<bool> optional_bool(const Json& obj, const std::string& path,
+                                    std::string_view key) {
+    const Json* m = SpecChecker::member(obj, key);
+    if (m == nullptr) return false;
+    return c_.get_bool(*m, member_path(path, key));
+  }
+
+  std::optional<Distribution> parse_float(const Json& def, const std::string& path) {
+    std::optional<double> low, high, step;
+    if (const Json* m = c_.required(def, path, "low")) low = c_.get_number(*m, path + ".low");
+    if (const Json* m = c_.required(def, path, "high")) high = c_.get_number(*m, path + ".high");
+    const std::optional<bool> log = optional_bool(def, path, "log");
+    const Json* step_json = SpecChecker::member(def, "step");
+    if (step_json != nullptr) step = c_.get_number(*step_json, path + ".step");
+    if (!low || !high || !log || (step_json != nullptr && !step)) return std::nullopt;
+
+    bool ok = true;
+    if (!(*low < *high)) {
+      c_.add(path + ".high", "must be greater than low (" + format_double(*low) + ")");
+      ok = false;
+    }
+    if (*log && *low <= 0) {
+      c_.add(path + ".low", "must be > 0 when log is true");
+      ok = false;
+    }
+    if (step) {
+      if (*step <= 0) {
+        c_.add(path + ".step", "must be > 0, got " + format_double(*step));
+        ok = false;
+      } else if (*log) {
+        c_.add(path + ".step",
+               "cannot be combined with log (a stepped range is searched "
+               "linearly)");
+        ok = false;
+      } else if (*low<*high&& * step> * high - *low) {
+        c_.add(path + ".step", "must be <= high - low (" + format_double(*high - *low) + ")");
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return Distribution::float_range(*low, *high, *log, step);
+  }
+
+  std::optional<Distribution> parse_int(const Json& def, const std::string& path) {
+    std::optional<std::int64_t> low, high, step;
+    if (const Json* m = c_.required(def, path, "low"))
+      low = c_.get_int(*m, path + ".low", -kMaxExactInt, kMaxExactInt);
+    if (const Json* m = c_.required(def, path, "high"))
+      high = c_.get_int(*m, path + ".high", -kMaxExactInt, kMaxExactInt);
+    const std::optional<bool> log = optional_bool(def, path, "log");
+    const Json* step_json = SpecChecker::member(def, "step");
+    if (step_json != nullptr) step = c_.get_int(*step_json, path + ".step", 1);
+    if (!low || !high || !log || (step_json != nullptr && !step)) return std::nullopt;
+
+    bool ok = true;
+    if (*low > *high) {
+      c_.add(path + ".high", "must be >= low (" + std::to_string(*low) + ")");
+      ok = false;
+    }
+    if (*log && *low < 1) {
+      c_.add(path + ".low", "must be >= 1 when log is true");
+      ok = false;
+    }
+    // step 1 is the default, so writing it next to log changes nothing (Optuna allows it too).
+    if (*log && step && *step != 1) {
+      c_.add(path + ".step",
+             "cannot be combined with log (a stepped range is searched "
+             "linearly)");
+      ok = false;
+    }
+    if (!ok) return std::nullopt;
+    return Distribution::int_range(*low, *high, *log, step.value_or(1));
+  }
+
+  std::optional<Distribution> parse_categorical(const Json& def, const std::string& path) {
+    const Json* choices = c_.required(def, path, "choices");
+    const std::string cpath = path + ".choices";
+    if (choices == nullptr || !c_.expect_array(*choices, cpath)) return std::nullopt;
+    if (choices->empty()) {
+      c_.add(cpath, "must list at least one choice");
+      return std::nullopt;
+    }
+    std::vector<ParamValue> values;
+    bool ok = true;
+    for (std::size_t i = 0; i < choices->size(); ++i) {
+      const Json& choice = (*choices)[i];
+      const std::string epath = element_path(cpath, i);
+      if (!is_scalar(choice)) {
+        c_.add(epath, "must be a string, number or boolean, got " + describe(choice));
+        ok = false;
+        continue;
+      }
+      ParamValue value = ParamValue::from_json(choice);
+      auto dup = std::find(values.begin(), values.end(), value);
+      if (dup != values.end()) {
+        c_.add(epath, "duplicate choice " + choice.dump() + " (same as " +
+                          element_path("choices", static_cast<std::size_t>(dup - values.begin())) +
+                          ")");
+        ok = false;
+      }
+      values.push_back(std::move(value));
+    }
+    if (!ok) return std::nullopt;
+    return Distribution::categorical(std::move(values));
+  }
+
+  void parse_condition(std::vector<ParamDraft>& drafts, std::size_t i, const Json& when) {
+    ParamDraft& d = drafts[i];
+    const std::string path = d.path + ".when";
+    if (!c_.expect_object(when, path)) return;
+    if (when.empty()) {
+      c_.add(path, "must name at least one parent parameter");
+      return;
+    }
+    for (const auto& [parent, values] : when.items()) {
+      const std::string ppath = member_path(path, parent);
+      if (parent == d.name) {
+        c_.add(ppath, "a parameter cannot be conditional on itself");
+        continue;
+      }
+      auto it = std::find_if(drafts.begin(), drafts.end(),
+                             [&](const ParamDraft& p) { return p.name == parent; });
+      if (it == drafts.end()) {
+        c_.add(ppath,
+               "unknown parameter " + json_quote(parent) + did_you_mean(parent, param_names_));
+        continue;
+      }
+      const std::optional<Distribution>& parent_dist = it->distribution;
+      std::vector<ParamValue> accepted;
+      auto check_value = [&](const Json& value, const std::string& vpath) {
+        if (!is_scalar(value)) {
+          c_.add(vpath, "must be a value of " + json_quote(parent) +
+                            " (a string, number or boolean, or an array of them), got " +
+                            describe(value));
+          return;
+        }
+        ParamValue pv = ParamValue::from_json(value);
+        if (parent_dist && !parent_dist->contains(pv)) {
+          c_.add(vpath, value.dump() + " is not a possible value of " + json_quote(parent) + " (" +
+                            domain_text(*parent_dist) + ")");
+          return;
+        }
+        accepted.push_back(std::move(pv));
+      };
+      if (values.is_array()) {
+        if (values.empty()) c_.add(ppath, "must list at least one value of " + json_quote(parent));
+        for (std::size_t k = 0; k < values.size(); ++k)
+          check_value(values[k], element_path(ppath, k));
+      } else {
+        check_value(values, ppath);
+      }
+      d.when.parents[parent] = std::move(accepted);
+      d.parents.push_back(static_cast<std::size_t>(it - drafts.begin()));
+    }
+  }
+
+  // Reports each loop of conditions once ("a -> b -> a": a is conditional on b, b on a).
+  void report_cycles(const std::vector<ParamDraft>& drafts) {
+    enum class Mark { kNew, kOnStack, kDone };
+    std::vector<Mark> mark(drafts.size(), Mark::kNew);
+    std::vector<std::size_t> stack;
+    std::function<void(std::size_t)> visit = [&](std::size_t u) {
+      mark[u] = Mark::kOnStack;
+      stack.push_back(u);
+      for (std::size_t p : drafts[u].parents) {
+        if (mark[p] == Mark::kOnStack) {
+          auto from = std::find(stack.begin(), stack.end(), p);
+          std::string loop;
+          for (auto k = from; k != stack.end(); ++k) loop += drafts[*k].name + " -> ";
+          loop += drafts[p].name;
+          c_.add(drafts[p].path + ".when", "circular condition: " + loop);
+        } else if (mark[p] == Mark::kNew) {
+          visit(p);
+        }
+      }
+      stack.pop_back();
+      mark[u] = Mark::kDone;
+    };
+    for (std::size_t i = 0; i < drafts.size(); ++i)
+      if (mark[i] == Mark::kNew) visit(i);
+  }
+
+  // Parents before children; otherwise the spec's order. REQUIRES: no cycles.
+  static std::vector<std::size_t> parents_first_order(const std::vector<ParamDraft>& drafts) {
+    std::vector<std::size_t> order;
+    std::vector<bool> placed(drafts.size(), false);
+    while (order.size() < drafts.size()) {
+      for (std::size_t i = 0; i < drafts.size(); ++i) {
+        if (placed[i]) continue;
+        const auto& parents = drafts[i].parents;
+        if (std::all_of(parents.begin(), parents.end(), [&](std::size_t p) { return placed[p]; })) {
+          placed[i] = true;
+          order.push_back(i);
+          break;
+        }
+      }
+    }
+    return order;
+  }
+
+  // --- sampler, budget -----------------------------------------------------------------------
+
+  void parse_sampler(const Json* v, StudySpec& spec) {
+    const std::string path = "sampler";
+    if (v == nullptr || !c_.expect_object(*v, path)) return;
+    if (const Json* n = SpecChecker::member(*v, "name")) {
+      auto name = c_.get_enum(*n, "sampler.name", kSamplers);
+      if (!name) return;  // options of an unknown sampler cannot be checked
+      spec.sampler.name = *name;
+    }
+    if (const Json* s = SpecChecker::member(*v, "seed")) {
+      if (auto seed = c_.get_uint64(*s, "sampler.seed")) spec.sampler.seed = *seed;
+    }
+    if (spec.sampler.name == "random") {
+      c_.reject_unknown_keys(*v, path, kRandomSamplerKeys);
+    } else {
+      c_.reject_unknown_keys(*v, path, kTpeSamplerKeys);
+      check_tpe_options(*v, path);
+    }
+    spec.sampler.options = nlohmann::json::object();
+    for (const auto& [key, value] : v->items())
+      if (key != "name" && key != "seed") spec.sampler.options[key] = nlohmann::json(value);
+  }
+
+  void check_tpe_options(const Json& v, const std::string& path) {
+    auto opt = [&](std::string_view key) { return SpecChecker::member(v, key); };
+    auto key_path = [&](std::string_view key) { return member_path(path, key); };
+    if (const Json* m = opt("n_startup_trials"))
+      c_.get_int(*m, key_path("n_startup_trials"), 0, INT_MAX);
+    if (const Json* m = opt("n_ei_candidates"))
+      c_.get_int(*m, key_path("n_ei_candidates"), 1, INT_MAX);
+    if (const Json* m = opt("gamma")) {
+      auto g = c_.get_number(*m, key_path("gamma"));
+      if (g && !(*g > 0 && *g <= 1))
+        c_.add(key_path("gamma"), "must be in (0, 1], got " + format_double(*g));
+    }
+    if (const Json* m = opt("prior_weight")) {
+      auto w = c_.get_number(*m, key_path("prior_weight"));
+      if (w && !(*w > 0)) c_.add(key_path("prior_weight"), "must be > 0, got " + format_double(*w));
+    }
+    std::optional<bool> multivariate, group;
+    for (const char* key : {"consider_endpoints", "multivariate", "group", "constant_liar"}) {
+      if (const Json* m = opt(key)) {
+        auto b = c_.get_bool(*m, key_path(key));
+        if (std::string_view(key) == "multivariate") multivariate = b;
+        if (std::string_view(key) == "group") group = b;
+      }
+    }
+    if (group.value_or(false) && !multivariate.value_or(false))
+      c_.add(key_path("group"), "requires \"multivariate\": true");
+    if (const Json* m = opt("weights"))
+      c_.get_enum(*m, key_path("weights"), {"default", "uniform"});
+  }
+
+  void parse_budget(const Json* v, StudySpec& spec) {
+    const std::string path = "budget";
+    if (v == nullptr || !c_.expect_object(*v, path)) return;
+    c_.reject_unknown_keys(*v, path, kBudgetKeys);
+    if (const Json* m = SpecChecker::member(*v, "trials")) {
+      if (auto n = c_.get_int(*m, "budget.trials", 1, INT_MAX))
+        spec.budget.trials = static_cast<int>(*n);
+    }
+    if (const Json* m = SpecChecker::member(*v, "timeout"))
+      spec.budget.timeout = c_.get_duration(*m, "budget.timeout", /*allow_zero=*/false);
+    if (const Json* m = SpecChecker::member(*v, "max_failed_trials")) {
+      if (auto n = c_.get_int(*m, "budget.max_failed_trials", 0, INT_MAX))
+        spec.budget.max_failed_trials = static_cast<int>(*n);
+    }
+  }
+
+  // --- executor ------------------------------------------------------------------------------
+
+  void parse_executor(const Json* v, StudySpec& spec) {
+    const std::string path = "executor";
+    if (v == nullptr || !c_.expect_object(*v, path)) return;
+    ExecutorSpec& ex = spec.executor;
+    ex.raw = nlohmann::json(*v);
+    if (const Json* k = SpecChecker::member(*v, "kind")) {
+      auto kind = c_.get_enum(*k, "executor.kind", kExecutorKinds);
+      if (!kind) return;
+      ex.kind = *kind;
+    }
+    if (const Json* m = SpecChecker::member(*v, "timeout"))
+      ex.timeout = c_.get_duration(*m, "executor.timeout", /*allow_zero=*/false);
+    if (ex.kind == "subprocess") {
+      parse_subprocess(*v, path, ex);
+    } else if (ex.kind == "threads") {
+      parse_threads(*v, path);
+    } else {
+      parse_kubernetes(*v, path);
+    }
+  }
+
+  void parse_retries(const Json& v, const std::string& path) {
+    if (const Json* m = SpecChecker::member(v, "retries"))
+      c_.get_int(*m, member_path(path, "retries"), 0, INT_MAX);
+  }
+
+  void parse_subprocess(const Json& v, const std::string& path, ExecutorSpec& ex) {
+    c_.reject_unknown_keys(v, path, kSubprocessKeys);
+    if (const Json* cmd = c_.required(v, path, "command")) {
+      const std::string cpath = path + ".command";
+      if (c_.expect_array(*cmd, cpath)) {
+        if (cmd->empty()) c_.add(cpath, "must list the program and its arguments");
+        for (std::size_t i = 0; i < cmd->size(); ++i) {
+          const std::string apath = element_path(cpath, i);
+          auto arg = non_empty_string((*cmd)[i], apath);
+          if (!arg) continue;
+          check_placeholders(*arg, apath, /*is_program=*/i == 0);
+          ex.command.push_back(*arg);
+        }
+      }
+    }
+    if (const Json* m = SpecChecker::member(v, "cwd")) {
+      if (auto s = non_empty_string(*m, path + ".cwd")) ex.cwd = resolve(base_dir_, *s);
+    }
+    if (const Json* m = SpecChecker::member(v, "env")) {
+      const std::string epath = path + ".env";
+      if (c_.expect_object(*m, epath)) {
+        for (const auto& [name, value] : m->items()) {
+          const std::string vpath = member_path(epath, name);
+          if (!is_identifier(name)) {
+            c_.add(vpath,
+                   "invalid environment variable name (use letters, digits and '_', not "
+                   "starting with a digit)");
+            continue;
+          }
+          if (auto s = c_.get_string(value, vpath)) ex.env[name] = *s;
+        }
+      }
+    }
+    if (const Json* m = SpecChecker::member(v, "kill_grace")) {
+      if (auto d = c_.get_duration(*m, path + ".kill_grace", /*allow_zero=*/true))
+        ex.kill_grace = *d;
+    }
+    if (const Json* m = SpecChecker::member(v, "trials_dir")) {
+      if (auto s = non_empty_string(*m, path + ".trials_dir"))
+        ex.trials_dir = resolve(base_dir_, *s);
+    }
+    parse_retries(v, path);
+    if (const Json* m = SpecChecker::member(v, "retry_on_exit_codes")) {
+      const std::string rpath = path + ".retry_on_exit_codes";
+      if (c_.expect_array(*m, rpath)) {
+        for (std::size_t i = 0; i < m->size(); ++i)
+          c_.get_int((*m)[i], element_path(rpath, i), 1, 255);
+      }
+    }
+  }
+
+  // {name} must name a parameter; {{ and }} are literal braces; the program itself takes none.
+  void check_placeholders(const std::string& arg, const std::string& path, bool is_program) {
+    for (std::size_t i = 0; i < arg.size(); ++i) {
+      if (arg[i] == '}') {
+        if (i + 1 < arg.size() && arg[i + 1] == '}') {
+          ++i;
+          continue;
+        }
+        c_.add(path, "unmatched '}' in " + json_quote(arg) + " (write '}}' for a literal brace)");
+        return;
+      }
+      if (arg[i] != '{') continue;
+      if (i + 1 < arg.size() && arg[i + 1] == '{') {
+        ++i;
+        continue;
+      }
+      const auto close = arg.find_first_of("{}", i + 1);
+      if (close == std::string::npos || arg[close] == '{') {
+        c_.add(path, "unmatched '{' in " + json_quote(arg) + " (write '{{' for a literal brace)");
+        return;
+      }
+      const std::string name = arg.substr(i + 1, close - i - 1);
+      if (is_program) {
+        c_.add(path, "the program cannot contain a placeholder ({" + name +
+                         "}); pass parameters as arguments");
+        return;
+      }
+      if (name.empty()) {
+        c_.add(path,
+               "empty placeholder {} in " + json_quote(arg) + " (write '{{}}' for literal braces)");
+      } else if (space_known_ &&
+                 std::find(param_names_.begin(), param_names_.end(), name) == param_names_.end()) {
+        std::string hint = did_you_mean(name, param_names_);
+        if (hint.empty()) hint = "; the space defines " + quoted_list(param_names_, ", ");
+        c_.add(path, "unknown parameter " + json_quote(name) + " in placeholder" + hint);
+      }
+      i = close;
+    }
+  }
+
+  void parse_threads(const Json& v, const std::string& path) {
+    c_.reject_unknown_keys(v, path, kThreadsKeys);
+    const Json* builtin = SpecChecker::member(v, "builtin");
+    const Json* library = SpecChecker::member(v, "library");
+    if (builtin != nullptr) non_empty_string(*builtin, path + ".builtin");
+    if (library != nullptr) non_empty_string(*library, path + ".library");
+    if (builtin != nullptr && library != nullptr) {
+      c_.add(path + ".library", "cannot be combined with builtin (give exactly one of them)");
+    } else if (builtin == nullptr && library == nullptr) {
+      c_.add(path,
+             "needs \"builtin\" (an objective compiled into hpo) or \"library\" (a shared "
+             "library that exports it)");
+    }
+    if (const Json* m = SpecChecker::member(v, "symbol")) {
+      const std::string spath = path + ".symbol";
+      if (auto s = c_.get_string(*m, spath)) {
+        if (!is_identifier(*s))
+          c_.add(spath, "must be a C function name, got " + describe(*m));
+        else if (library == nullptr)
+          c_.add(spath, "only applies together with \"library\"");
+      }
+    }
+    parse_retries(v, path);
+  }
+
+  // The Kubernetes executor checks its own settings; here only what every run needs.
+  void parse_kubernetes(const Json& v, const std::string& path) {
+    const Json* tmpl = SpecChecker::member(v, "template");
+    const Json* file = SpecChecker::member(v, "template_file");
+    if (tmpl == nullptr && file == nullptr) {
+      c_.add(path,
+             "needs \"template\" (an inline Job) or \"template_file\" (a Job manifest in "
+             "YAML or JSON)");
+    } else if (tmpl != nullptr && file != nullptr) {
+      c_.add(path + ".template_file", "cannot be combined with template (give exactly one)");
+    }
+    if (file != nullptr) non_empty_string(*file, path + ".template_file");
+  }
+
+  SpecChecker& c_;
+  const fs::path base_dir_;
+  std::vector<std::string> param_names_;  // in spec order
+  bool space_known_ = false;              // "space" was an object: placeholders can be checked
+};
+
+}  // namespace
+
+StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& base_dir,
+                           const std::string& origin) {
+  SpecChecker checker;
+  std::optional<Json> doc = parse_document(text, origin, checker);
+  if (!doc) throw InputError(checker.take());
+  StudySpec spec;
+  spec.base_dir = absolute_dir(base_dir);
+  SpecParser(checker, spec.base_dir).parse(*doc, spec);
+  if (!checker.ok()) throw InputError(checker.take());
+  spec.document = nlohmann::json(*doc);
+  return spec;
+}
+
+StudySpec load_study_spec(const std::filesystem::path& path) {
+  auto fail = [&](int err) {
+    return InputError("cannot read spec file '" + path.string() + "': " + std::strerror(err));
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw fail(EISDIR);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) throw fail(errno);
+  std::string text;
+  char buf[1 << 14];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) text.append(buf, n);
+  if (std::ferror(file.get())) throw fail(errno != 0 ? errno : EIO);
+  return parse_study_spec(text, path.parent_path(), path.string());
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  double total_ms = 0;
+  std::size_t i = 0;
+  auto digit = [&](std::size_t k) {
+    return k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]));
+  };
+  while (i < text.size()) {
+    const std::size_t start = i;
+    while (digit(i)) ++i;
+    if (i == start) return std::nullopt;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      if (!digit(i)) return std::nullopt;
+      while (digit(i)) ++i;
+    }
+    double value = 0;
+    if (std::from_chars(text.data() + start, text.data() + i, value).ec != std::errc())
+      return std::nullopt;
+    double unit_ms = 0;
+    if (text.substr(i, 2) == "ms") {
+      unit_ms = 1;
+      i += 2;
+    } else if (i < text.size()) {
+      switch (text[i]) {
+        case 's':
+          unit_ms = 1e3;
+          break;
+        case 'm':
+          unit_ms = 60e3;
+          break;
+        case 'h':
+          unit_ms = 3600e3;
+          break;
+        case 'd':
+          unit_ms = 86400e3;
+          break;
+        default:
+          return std::nullopt;
+      }
+      ++i;
+    } else {
+      return std::nullopt;  // a number without a unit
+    }
+    total_ms += value * unit_ms;
+    if (total_ms > kMaxDurationMs) return std::nullopt;
+  }
+  return std::chrono::milliseconds(std::llround(total_ms));
+}
+
+}  // namespace hpo
