@@ -112,10 +112,11 @@ ParamValue Distribution::from_internal(double internal) const {
     case ParamType::kFloat: {
       double v = std::clamp(internal, low, high);
       if (step) {
-        const double k = std::round((v - low) / *step);
-        v = low + k * *step;
-        if (v > high + 1e-12 * std::max(1.0, std::fabs(high))) v -= *step;
-        v = std::clamp(v, low, high);
+        double k = std::round((v - low) / *step);
+        // Step back to the last grid point as low + k * step (not v - step) so that the
+        // result is a fixed point: from_internal(to_internal(v)) == v.
+        if (low + k * *step > high + 1e-12 * std::max(1.0, std::fabs(high))) k -= 1;
+        v = std::clamp(low + k * *step, low, high);
       }
       return ParamValue(v);
     }

@@ -40,6 +40,9 @@ nlohmann::json ParamValue::to_json() const {
 
 ParamValue ParamValue::from_json(const nlohmann::json& j) {
   if (j.is_boolean()) return ParamValue(j.get<bool>());
+  // Unsigned values beyond int64 would wrap to negative ints; keep their magnitude instead.
+  if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    return ParamValue(j.get<double>());
   if (j.is_number_integer()) return ParamValue(j.get<std::int64_t>());
   if (j.is_number_float()) return ParamValue(j.get<double>());
   if (j.is_string()) return ParamValue(j.get<std::string>());
