@@ -92,7 +92,7 @@ bool MemoryStorage::report_intermediate(std::int64_t trial_id, std::int64_t step
   std::lock_guard lock(mu_);
   Trial* t = trial_locked(trial_id);
   if (t == nullptr || t->state != TrialState::kRunning) return false;
-  t->intermediate[step] = value;
+  t->intermediate[step] = common::stored_intermediate(value);
   return true;
 }
 

@@ -1,10 +1,9 @@
 // MemoryStorage: a Storage that keeps everything in process memory, for tests and benchmarks
 // (and the model that SqliteStorage is checked against). It follows SqliteStorage's semantics
 // exactly, down to the details SQLite imposes: times are kept as double Unix seconds, a NaN
-// trial value is stored as "no value", parameters that SQLite could not store are refused with
-// the same StorageError, and row ids count 1, 2, 3, ... per kind, as SQLite's rowids do.
-// Nothing survives the object.
-// Thread-safe: one mutex guards all state; every method is atomic.
+// trial value is stored as "no value", -0.0 as 0.0, parameters that SQLite could not store are
+// refused with the same StorageError, and row ids count 1, 2, 3, ... per kind, as SQLite's rowids
+// do. Nothing survives the object. Thread-safe: one mutex guards all state; every method is atomic.
 #pragma once
 
 #include <cstdint>
@@ -26,11 +25,12 @@ class MemoryStorage final : public Storage {
   //   - create_trial / claim_waiting_trial set `started` and `heartbeat` of a RUNNING trial to
   //     now; create_trial throws StorageError for an unknown study or a state other than
   //     RUNNING or WAITING.
-  //   - finish_trial throws StorageError when `state` is not a final state.
+  //   - finish_trial throws StorageError when `state` is not a final state; a NaN value is
+  //     stored as no value, and a value or intermediate value of -0.0 as 0.0.
   //   - set_*_user_attr throw StorageError for an unknown study or trial; attributes of a
   //     finished trial may still be set (they annotate, they are not results).
-  StudyRecord create_study(const std::string& name, Direction direction,
-                           const std::string& metric, const nlohmann::json& spec) override;
+  StudyRecord create_study(const std::string& name, Direction direction, const std::string& metric,
+                           const nlohmann::json& spec) override;
   std::optional<StudyRecord> find_study(const std::string& name) override;
   std::vector<StudyRecord> list_studies() override;
 

@@ -136,13 +136,12 @@ constexpr const char* kUpsertIntermediate =
 constexpr const char* kFinishTrial =
     "UPDATE trials SET state = ?2, value = ?3, metrics = ?4, reason = ?5, finished = ?6 "
     "WHERE id = ?1 AND state IN (?7, ?8)";
-constexpr const char* kHeartbeat =
-    "UPDATE trials SET heartbeat = ?2 WHERE id = ?1 AND state = ?3";
+constexpr const char* kHeartbeat = "UPDATE trials SET heartbeat = ?2 WHERE id = ?1 AND state = ?3";
 constexpr const char* kUpsertTrialAttr =
     "INSERT INTO trial_user_attrs (trial_id, key, value) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (trial_id, key) DO UPDATE SET value = excluded.value";
 
-#define HPO_TRIAL_COLUMNS                                                                   \
+#define HPO_TRIAL_COLUMNS                                                                       \
   "t.id, t.number, t.state, t.params, t.value, t.metrics, t.started, t.finished, t.heartbeat, " \
   "t.reason, t.attempt, t.retry_of, t.trial_dir"
 constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t WHERE t.id = ?1";
@@ -171,8 +170,8 @@ StudyRecord read_study(const sqlite::Statement& row) {
   const std::string direction = row.text(2);
   const auto parsed = parse_direction(direction);
   if (!parsed)
-    throw StorageError(SQLITE_CORRUPT, "study '" + study.name + "' has the unknown direction '" +
-                                           direction + "'");
+    throw StorageError(SQLITE_CORRUPT,
+                       "study '" + study.name + "' has the unknown direction '" + direction + "'");
   study.direction = *parsed;
   study.metric = row.text(3);
   study.spec = common::decode_spec(row.text(4));
@@ -327,7 +326,7 @@ SqliteStorage::Impl::Impl(const std::filesystem::path& file, SqliteOptions optio
     if (result != "wal")
       throw StorageError(SQLITE_CANTOPEN, "cannot use WAL mode (journal mode is '" + result + "')");
     db().exec(options_.synchronous == SqliteSync::kFull ? "PRAGMA synchronous = FULL"
-                                                         : "PRAGMA synchronous = NORMAL");
+                                                        : "PRAGMA synchronous = NORMAL");
   });
 
   if (found.value_or(0) < SqliteStorage::kSchemaVersion) {
@@ -364,8 +363,8 @@ std::optional<int> SqliteStorage::Impl::read_version() {
     }
   } catch (const StorageError& e) {
     if ((e.code() & 0xff) != SQLITE_NOTADB) throw;
-    throw StorageError(e.code(), std::string("not an hpo database (not even a SQLite file: ") +
-                                     e.what() + ")");
+    throw StorageError(
+        e.code(), std::string("not an hpo database (not even a SQLite file: ") + e.what() + ")");
   }
   if (!has_version_table) {
     if (tables.empty()) return std::nullopt;

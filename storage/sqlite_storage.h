@@ -68,11 +68,11 @@ class SqliteStorage final : public Storage {
   //     now; create_trial throws StorageError for an unknown study or a state other than
   //     RUNNING or WAITING.
   //   - finish_trial throws StorageError when `state` is not a final state; a NaN value is
-  //     stored as no value.
+  //     stored as no value, and a value or intermediate value of -0.0 as 0.0.
   //   - set_*_user_attr throw StorageError for an unknown study or trial; attributes of a
   //     finished trial may still be set (they annotate, they are not results).
-  StudyRecord create_study(const std::string& name, Direction direction,
-                           const std::string& metric, const nlohmann::json& spec) override;
+  StudyRecord create_study(const std::string& name, Direction direction, const std::string& metric,
+                           const nlohmann::json& spec) override;
   std::optional<StudyRecord> find_study(const std::string& name) override;
   std::vector<StudyRecord> list_studies() override;
 

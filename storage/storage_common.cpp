@@ -106,9 +106,11 @@ std::string substitute_number(std::string dir, int number) {
 }
 
 std::optional<double> stored_value(std::optional<double> value) {
-  if (value && std::isnan(*value)) return std::nullopt;
-  return value;
+  if (!value || std::isnan(*value)) return std::nullopt;
+  return stored_intermediate(*value);
 }
+
+double stored_intermediate(double value) { return value == 0.0 ? 0.0 : value; }
 
 void check_new_trial_state(TrialState state) {
   if (state != TrialState::kRunning && state != TrialState::kWaiting)
@@ -118,9 +120,10 @@ void check_new_trial_state(TrialState state) {
 
 void check_final_state(TrialState state) {
   if (!is_finished(state))
-    throw StorageError(SQLITE_MISUSE,
-                       std::string("a trial can only be finished as COMPLETE, PRUNED or FAIL, not ") +
-                           to_string(state));
+    throw StorageError(
+        SQLITE_MISUSE,
+        std::string("a trial can only be finished as COMPLETE, PRUNED or FAIL, not ") +
+            to_string(state));
 }
 
 void throw_no_study(std::int64_t study_id) {

@@ -41,8 +41,11 @@ nlohmann::json decode_spec(std::string_view text);
 // `dir` with every "{number}" replaced by `number`.
 std::string substitute_number(std::string dir, int number);
 
-// A finished trial's value as stored: NaN means "no value" (SQLite stores NaN as NULL).
+// A finished trial's value as stored: NaN means "no value" (SQLite stores NaN as NULL), and
+// -0.0 becomes 0.0 (SQLite keeps integral REALs as integers, which have no negative zero).
 std::optional<double> stored_value(std::optional<double> value);
+// An intermediate value as stored: -0.0 becomes 0.0, as above; NaN stays NaN.
+double stored_intermediate(double value);
 
 // Throws StorageError (SQLITE_MISUSE) unless a new trial's state is RUNNING or WAITING.
 void check_new_trial_state(TrialState state);

@@ -7,8 +7,8 @@
 #include <random>
 #include <thread>
 
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include "engine/model/errors.h"
 #include "tests/storage/storage_fixtures.h"
@@ -49,8 +49,8 @@ void populate(Storage& s) {
   const auto b = s.create_study("b", Direction::kMinimize, "loss", nlohmann::json::object());
   s.set_study_user_attr(a.id, "owner", "alice");
   NewTrial nt;
-  nt.params = {{"lr", 1e-300}, {"layers", std::int64_t{1} << 60}, {"act", "ŕeLU \"x\""},
-               {"bn", true}};
+  nt.params = {
+      {"lr", 1e-300}, {"layers", std::int64_t{1} << 60}, {"act", "ŕeLU \"x\""}, {"bn", true}};
   nt.trial_dir = "/runs/{number}";
   const Trial t0 = s.create_trial(a.id, nt);
   s.report_intermediate(t0.id, 0, 0.5);
@@ -98,8 +98,7 @@ TEST_CASE("a new database is in WAL mode, at schema version 1 and consistent",
   CHECK(raw.query("SELECT group_concat(state, ',') FROM (SELECT state FROM trials ORDER BY id)") ==
         "COMPLETE,FAIL,RUNNING,WAITING,WAITING");
   CHECK(raw.query("SELECT typeof(started) FROM trials WHERE id = 1") == "real");
-  CHECK(raw.query("SELECT json_extract(params, '$.act') FROM trials WHERE id = 1") ==
-        "ŕeLU \"x\"");
+  CHECK(raw.query("SELECT json_extract(params, '$.act') FROM trials WHERE id = 1") == "ŕeLU \"x\"");
   CHECK(raw.query("SELECT trial_dir FROM trials WHERE id = 2") == "/runs/1");
 }
 

@@ -8,8 +8,8 @@
 #include <set>
 #include <thread>
 
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include "engine/model/errors.h"
 #include "tests/storage/storage_fixtures.h"
@@ -40,14 +40,13 @@ bool within(const std::optional<TimePoint>& t, TimePoint before, TimePoint after
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("a created study can be found by name and is listed in id order",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+TEMPLATE_TEST_CASE("a created study can be found by name and is listed in id order", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto before = now();
-  const StudyRecord a = s.create_study("alpha", Direction::kMaximize, "accuracy",
-                                       sample_spec("alpha"));
+  const StudyRecord a =
+      s.create_study("alpha", Direction::kMaximize, "accuracy", sample_spec("alpha"));
   const StudyRecord b = s.create_study("beta", Direction::kMinimize, "loss", sample_spec("beta"));
   const auto after = now();
 
@@ -72,9 +71,8 @@ TEMPLATE_TEST_CASE("a created study can be found by name and is listed in id ord
   CHECK(describe(all[1], Times::kExact) == describe(b, Times::kExact));
 }
 
-TEMPLATE_TEST_CASE("creating a study whose name is taken throws and changes nothing",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+TEMPLATE_TEST_CASE("creating a study whose name is taken throws and changes nothing", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const StudyRecord a = s.create_study("same", Direction::kMinimize, "loss", sample_spec("a"));
@@ -94,8 +92,7 @@ TEMPLATE_TEST_CASE("creating a study whose name is taken throws and changes noth
 }
 
 TEMPLATE_TEST_CASE("a RUNNING trial is stored with the next number, its start and heartbeat",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", sample_spec("s"));
@@ -126,9 +123,8 @@ TEMPLATE_TEST_CASE("a RUNNING trial is stored with the next number, its start an
         describe(std::vector<Trial>{t0, t1}, Times::kExact));
 }
 
-TEMPLATE_TEST_CASE("trial numbers are dense per study and ids unique across studies",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+TEMPLATE_TEST_CASE("trial numbers are dense per study and ids unique across studies", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto a = s.create_study("a", Direction::kMinimize, "loss", {});
@@ -151,8 +147,7 @@ TEMPLATE_TEST_CASE("trial numbers are dense per study and ids unique across stud
 }
 
 TEMPLATE_TEST_CASE("create_trial refuses an unknown study and a state that is not a start",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -170,9 +165,8 @@ TEMPLATE_TEST_CASE("create_trial refuses an unknown study and a state that is no
   CHECK(s.create_trial(study.id, running()).number == 0);
 }
 
-TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -213,8 +207,7 @@ TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once",
 }
 
 TEMPLATE_TEST_CASE("intermediate values keep the last write per step, only while RUNNING",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -227,16 +220,15 @@ TEMPLATE_TEST_CASE("intermediate values keep the last write per step, only while
   CHECK(s.report_intermediate(t.id, -3, 1e-300));
   CHECK(s.report_intermediate(t.id, std::numeric_limits<std::int64_t>::max(), -2.5));
   CHECK(s.report_intermediate(t.id, 5, std::numeric_limits<double>::infinity()));
-  CHECK_FALSE(s.report_intermediate(w.id, 0, 1.0));          // WAITING
+  CHECK_FALSE(s.report_intermediate(w.id, 0, 1.0));             // WAITING
   CHECK_FALSE(s.report_intermediate(t.id + w.id + 1, 0, 1.0));  // unknown
   f.reopen();
   Storage& s2 = f.storage();
-  const std::map<std::int64_t, double> expected{
-      {-3, 1e-300},
-      {0, 0.7},
-      {1, 0.8},
-      {5, std::numeric_limits<double>::infinity()},
-      {std::numeric_limits<std::int64_t>::max(), -2.5}};
+  const std::map<std::int64_t, double> expected{{-3, 1e-300},
+                                                {0, 0.7},
+                                                {1, 0.8},
+                                                {5, std::numeric_limits<double>::infinity()},
+                                                {std::numeric_limits<std::int64_t>::max(), -2.5}};
   CHECK(s2.get_trial(t.id)->intermediate == expected);
   CHECK(s2.get_trials(study.id)[0].intermediate == expected);
   CHECK(s2.get_trial(w.id)->intermediate.empty());
@@ -255,8 +247,7 @@ TEMPLATE_TEST_CASE("intermediate values keep the last write per step, only while
 }
 
 TEMPLATE_TEST_CASE("a finished trial is immutable and finishing it again returns false",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -283,14 +274,12 @@ TEMPLATE_TEST_CASE("a finished trial is immutable and finishing it again returns
 
   // Only a final state finishes a trial.
   const Trial r = s2.create_trial(study.id, running());
-  CHECK_THROWS_AS(s2.finish_trial(r.id, TrialState::kRunning, std::nullopt, {}, ""),
-                  StorageError);
+  CHECK_THROWS_AS(s2.finish_trial(r.id, TrialState::kRunning, std::nullopt, {}, ""), StorageError);
   CHECK(s2.get_trial(r.id)->state == TrialState::kRunning);
 }
 
-TEMPLATE_TEST_CASE("finish_trial records FAIL and PRUNED with their reasons",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+TEMPLATE_TEST_CASE("finish_trial records FAIL and PRUNED with their reasons", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -299,9 +288,12 @@ TEMPLATE_TEST_CASE("finish_trial records FAIL and PRUNED with their reasons",
   const Trial cancelled = s.create_trial(study.id, waiting());
   const Trial nan = s.create_trial(study.id, running());
   const double inf = std::numeric_limits<double>::infinity();
-  const std::map<std::string, double> odd_metrics{
-      {"nan", std::numeric_limits<double>::quiet_NaN()}, {"inf", inf}, {"-inf", -inf},
-      {"tiny", 5e-324}, {"big", 1.7976931348623157e308}, {"neg", -0.125}};
+  const std::map<std::string, double> odd_metrics{{"nan", std::numeric_limits<double>::quiet_NaN()},
+                                                  {"inf", inf},
+                                                  {"-inf", -inf},
+                                                  {"tiny", 5e-324},
+                                                  {"big", 1.7976931348623157e308},
+                                                  {"neg", -0.125}};
 
   REQUIRE(s.finish_trial(failed.id, TrialState::kFail, std::nullopt, {},
                          "exit code 3: \"boom\"\nsecond line"));
@@ -336,9 +328,8 @@ TEMPLATE_TEST_CASE("finish_trial records FAIL and PRUNED with their reasons",
   CHECK(odd.metrics.at("neg") == -0.125);
 }
 
-TEMPLATE_TEST_CASE("heartbeat marks RUNNING trials alive and leaves the others alone",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+TEMPLATE_TEST_CASE("heartbeat marks RUNNING trials alive and leaves the others alone", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -367,8 +358,7 @@ TEMPLATE_TEST_CASE("heartbeat marks RUNNING trials alive and leaves the others a
 }
 
 TEMPLATE_TEST_CASE("get_trials lists a study's trials in number order, filtered by state",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -407,8 +397,7 @@ TEMPLATE_TEST_CASE("get_trials lists a study's trials in number order, filtered 
 }
 
 TEMPLATE_TEST_CASE("user attributes of studies and trials are set, overwritten and read",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
@@ -480,13 +469,12 @@ TEMPLATE_TEST_CASE("parameters of every kind round-trip exactly", "[storage]", M
 }
 
 TEMPLATE_TEST_CASE("parameters that cannot be stored are refused and nothing is created",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  for (double bad : {std::numeric_limits<double>::quiet_NaN(),
-                     std::numeric_limits<double>::infinity()}) {
+  for (double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
     try {
       s.create_trial(study.id, running({{"x", bad}}));
       FAIL("a non-finite parameter was stored");
@@ -500,9 +488,8 @@ TEMPLATE_TEST_CASE("parameters that cannot be stored are refused and nothing is 
   CHECK(s.get_trials(study.id).empty());
 }
 
-TEMPLATE_TEST_CASE("trial_dir gets the assigned number and retries keep their lineage",
-                        "[storage]", MemoryStorageFixture,
-                   SqliteStorageFixture) {
+TEMPLATE_TEST_CASE("trial_dir gets the assigned number and retries keep their lineage", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});

@@ -1,5 +1,6 @@
 #include "tests/storage/storage_fixtures.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <sqlite3.h>
@@ -90,6 +91,20 @@ std::string describe_all(Storage& storage, Times times) {
     out += describe(storage.get_trials(study.id), times);
   }
   return out;
+}
+
+std::string first_difference(const std::string& actual, const std::string& expected) {
+  if (actual == expected) return "";
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < std::min(actual.size(), expected.size()); ++i) {
+    if (actual[i] != expected[i]) break;
+    if (actual[i] == '\n') line_start = i + 1;
+  }
+  auto line_at = [&](const std::string& text) {
+    if (line_start >= text.size()) return std::string("<end>");
+    return text.substr(line_start, text.find('\n', line_start) - line_start);
+  };
+  return "actual:   " + line_at(actual) + "\nexpected: " + line_at(expected);
 }
 
 RawSqlite::RawSqlite(const std::filesystem::path& file) {

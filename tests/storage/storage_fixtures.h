@@ -59,6 +59,9 @@ std::string describe(const std::vector<StudyRecord>& studies, Times times = Time
 // Every study and all its trials.
 std::string describe_all(Storage& storage, Times times = Times::kPresence);
 
+// "" when `actual` equals `expected`; otherwise the first line where they differ, both ways.
+std::string first_difference(const std::string& actual, const std::string& expected);
+
 // A raw SQLite connection (no hpo code involved). Throws std::runtime_error on failure.
 class RawSqlite {
  public:

@@ -1,0 +1,198 @@
+#include "tests/storage/random_operations.h"
+
+#include <cmath>
+#include <limits>
+
+#include "engine/model/errors.h"
+#include "tests/storage/storage_fixtures.h"
+
+namespace hpo::testing {
+namespace {
+
+const char* kind_name(Operation::Kind kind) {
+  switch (kind) {
+    case Operation::Kind::kCreateStudy:
+      return "create_study";
+    case Operation::Kind::kCreateTrial:
+      return "create_trial";
+    case Operation::Kind::kClaim:
+      return "claim_waiting_trial";
+    case Operation::Kind::kReport:
+      return "report_intermediate";
+    case Operation::Kind::kFinish:
+      return "finish_trial";
+    case Operation::Kind::kHeartbeat:
+      return "heartbeat";
+    case Operation::Kind::kStudyAttr:
+      return "set_study_user_attr";
+    case Operation::Kind::kTrialAttr:
+      return "set_trial_user_attr";
+    case Operation::Kind::kReopen:
+      return "reopen";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string Operation::to_string() const {
+  nlohmann::json j;
+  j["op"] = kind_name(kind);
+  j["id"] = id;
+  j["name"] = name;
+  j["text"] = text;
+  if (kind == Kind::kCreateTrial) {
+    Trial as_trial;
+    as_trial.state = new_trial.state;
+    as_trial.params = new_trial.params;
+    as_trial.attempt = new_trial.attempt;
+    as_trial.retry_of = new_trial.retry_of;
+    as_trial.trial_dir = new_trial.trial_dir;
+    j["new_trial"] = describe(as_trial);
+  }
+  j["step"] = step;
+  j["value"] = format_double(value);
+  j["state"] = hpo::to_string(state);
+  j["result"] = result ? format_double(*result) : "none";
+  j["metrics"] = metrics.size();
+  j["ids"] = ids;
+  return j.dump();
+}
+
+double OperationGenerator::pick_double() {
+  static const double kSpecial[] = {0.0,
+                                    -0.0,
+                                    1e-300,
+                                    -2.5,
+                                    1.7976931348623157e308,
+                                    5e-324,
+                                    std::numeric_limits<double>::infinity(),
+                                    -std::numeric_limits<double>::infinity(),
+                                    std::numeric_limits<double>::quiet_NaN()};
+  if (rng_() % 5 == 0) return kSpecial[rng_() % std::size(kSpecial)];
+  return std::uniform_real_distribution<double>(-10.0, 10.0)(rng_);
+}
+
+ParamValue OperationGenerator::pick_param() {
+  switch (rng_() % 4) {
+    case 0: {
+      const double v = pick_double();
+      // A non-finite parameter is refused by every storage; keep it rare.
+      if (!std::isfinite(v) && rng_() % 4 != 0) return 0.5;
+      return v;
+    }
+    case 1:
+      return static_cast<std::int64_t>(rng_());
+    case 2: {
+      static const char* kStrings[] = {"rbf", "", "quote \" back\\slash", "λ→✓ 日本", "42"};
+      return std::string(kStrings[rng_() % std::size(kStrings)]);
+    }
+    default:
+      return rng_() % 2 == 0;
+  }
+}
+
+Operation OperationGenerator::next(Storage& model) {
+  const auto studies = model.list_studies();
+  std::int64_t trial_count = 0;
+  for (const auto& s : studies)
+    trial_count += static_cast<std::int64_t>(model.get_trials(s.id).size());
+  auto pick_study = [&] {
+    return static_cast<std::int64_t>(rng_() % (studies.size() + 1)) + 1;  // one past: unknown
+  };
+  auto pick_trial = [&] { return static_cast<std::int64_t>(rng_() % (trial_count + 1)) + 1; };
+  auto chance = [&](int percent) { return static_cast<int>(rng_() % 100) < percent; };
+
+  Operation op;
+  const int roll = static_cast<int>(rng_() % 100);
+  if (roll < 6) {
+    op.kind = Operation::Kind::kCreateStudy;
+    op.name = "study-" + std::to_string(rng_() % 6);  // duplicates happen
+  } else if (roll < 32) {
+    op.kind = Operation::Kind::kCreateTrial;
+    op.id = pick_study();
+    op.new_trial.state = chance(35) ? TrialState::kWaiting : TrialState::kRunning;
+    if (chance(2)) op.new_trial.state = TrialState::kComplete;  // refused
+    const int n = static_cast<int>(rng_() % 4);
+    for (int i = 0; i < n; ++i)
+      op.new_trial.params["p" + std::to_string(rng_() % 5)] = pick_param();
+    if (chance(30)) {
+      op.new_trial.attempt = static_cast<int>(rng_() % 3) + 1;
+      op.new_trial.retry_of = static_cast<int>(rng_() % 10);
+    }
+    op.new_trial.trial_dir = chance(50) ? "runs/{number}/t{number}" : "";
+  } else if (roll < 40) {
+    op.kind = Operation::Kind::kClaim;
+    op.id = pick_study();
+  } else if (roll < 60) {
+    op.kind = Operation::Kind::kReport;
+    op.id = pick_trial();
+    op.step = static_cast<std::int64_t>(rng_() % 6) - 1;
+    op.value = pick_double();
+  } else if (roll < 77) {
+    op.kind = Operation::Kind::kFinish;
+    op.id = pick_trial();
+    static const TrialState kStates[] = {TrialState::kComplete, TrialState::kPruned,
+                                         TrialState::kFail};
+    op.state = chance(2) ? TrialState::kRunning : kStates[rng_() % 3];
+    if (chance(70)) op.result = pick_double();
+    const int n = static_cast<int>(rng_() % 3);
+    for (int i = 0; i < n; ++i) op.metrics["m" + std::to_string(rng_() % 4)] = pick_double();
+    op.text = chance(50) ? "" : "reason " + std::to_string(rng_() % 100) + " \"quoted\"";
+  } else if (roll < 85) {
+    op.kind = Operation::Kind::kHeartbeat;
+    const int n = static_cast<int>(rng_() % 4);
+    for (int i = 0; i < n; ++i) op.ids.push_back(pick_trial());
+  } else if (roll < 89) {
+    op.kind = Operation::Kind::kStudyAttr;
+    op.id = pick_study();
+    op.name = "key" + std::to_string(rng_() % 3);
+    op.text = "value " + std::to_string(rng_() % 1000);
+  } else if (roll < 96) {
+    op.kind = Operation::Kind::kTrialAttr;
+    op.id = pick_trial();
+    op.name = "key" + std::to_string(rng_() % 3);
+    op.text = "välue " + std::to_string(rng_() % 1000);
+  } else {
+    op.kind = Operation::Kind::kReopen;
+  }
+  return op;
+}
+
+std::string apply(Storage& storage, const Operation& op) {
+  auto optional_trial = [](const std::optional<Trial>& t) {
+    return t ? describe(*t) : std::string("none");
+  };
+  try {
+    switch (op.kind) {
+      case Operation::Kind::kCreateStudy:
+        return describe(
+            storage.create_study(op.name, Direction::kMinimize, "loss", sample_spec(op.name)));
+      case Operation::Kind::kCreateTrial:
+        return describe(storage.create_trial(op.id, op.new_trial));
+      case Operation::Kind::kClaim:
+        return optional_trial(storage.claim_waiting_trial(op.id));
+      case Operation::Kind::kReport:
+        return storage.report_intermediate(op.id, op.step, op.value) ? "true" : "false";
+      case Operation::Kind::kFinish:
+        return storage.finish_trial(op.id, op.state, op.result, op.metrics, op.text) ? "true"
+                                                                                     : "false";
+      case Operation::Kind::kHeartbeat:
+        storage.heartbeat(op.ids);
+        return "done";
+      case Operation::Kind::kStudyAttr:
+        storage.set_study_user_attr(op.id, op.name, op.text);
+        return "done";
+      case Operation::Kind::kTrialAttr:
+        storage.set_trial_user_attr(op.id, op.name, op.text);
+        return "done";
+      case Operation::Kind::kReopen:
+        return "reopened";
+    }
+  } catch (const StorageError& e) {
+    return "StorageError " + std::to_string(e.code());
+  }
+  return "?";
+}
+
+}  // namespace hpo::testing

@@ -1,0 +1,65 @@
+// Seeded random Storage operations for model-based tests (leveldb's ModelDB shape): the same
+// stream is applied to a storage under test and to MemoryStorage, and the outcomes and the
+// resulting states are compared. The stream covers every Storage method, with plausible and
+// implausible arguments (unknown ids, duplicate names, finished trials, non-final states,
+// NaN and infinities), so that error paths are compared too. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "storage/storage.h"
+
+namespace hpo::testing {
+
+struct Operation {
+  enum class Kind {
+    kCreateStudy,
+    kCreateTrial,
+    kClaim,
+    kReport,
+    kFinish,
+    kHeartbeat,
+    kStudyAttr,
+    kTrialAttr,
+    kReopen,  // close and reopen the storage under test (no-op for a memory model)
+  };
+  Kind kind = Kind::kCreateStudy;
+  std::int64_t id = 0;  // study id (create trial, claim, study attr) or trial id
+  std::string name;     // study name or attribute key
+  std::string text;     // attribute value or finish reason
+  NewTrial new_trial;
+  std::int64_t step = 0;
+  double value = 0.0;  // intermediate value
+  TrialState state = TrialState::kComplete;
+  std::optional<double> result;  // finish value
+  std::map<std::string, double> metrics;
+  std::vector<std::int64_t> ids;  // heartbeat
+
+  // One line, for INFO() when a comparison fails.
+  std::string to_string() const;
+};
+
+class OperationGenerator {
+ public:
+  explicit OperationGenerator(std::uint64_t seed) : rng_(seed) {}
+
+  // The next operation; ids are drawn from those `model` holds, plus one that does not exist.
+  Operation next(Storage& model);
+
+ private:
+  double pick_double();
+  ParamValue pick_param();
+
+  std::mt19937_64 rng_;
+};
+
+// Applies `op` and describes the outcome: the returned value (times as presence) or
+// "StorageError <code>". kReopen returns "reopened" and must be handled by the caller.
+std::string apply(Storage& storage, const Operation& op);
+
+}  // namespace hpo::testing
