@@ -37,6 +37,8 @@ class SqliteStorageFixture {
   SqliteStorage& sqlite() { return *storage_; }
   // Closes the connection and opens the file again: what follows reads from disk.
   void reopen();
+  // Closes the connection (storage() must not be used until reopen()).
+  void close() { storage_.reset(); }
   const std::filesystem::path& path() const { return path_; }
 
  private:
