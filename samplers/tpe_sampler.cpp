@@ -1,0 +1,429 @@
+#include "samplers/tpe_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <tbb/parallel_for.h>
+
+#include "samplers/param_grid.h"
+#include "samplers/parzen_estimator.h"
+#include "samplers/random_sampler.h"
+#include "samplers/rng.h"
+
+namespace hpo {
+namespace {
+
+constexpr int kMaxBelow = 25;     // cap of the good group (Optuna's default gamma)
+constexpr int kFlatWeights = 25;  // newest observations at full weight under kRamp
+// Below this much kernel work (observations x candidates x dimensions, summed over the units
+// of one wave) threads cost more than they save.
+constexpr double kParallelWork = 100000.0;
+constexpr std::int64_t kNotCached = std::numeric_limits<std::int64_t>::min();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// A trial as TPE ranks it: lexicographic (stage, value), lower is better.
+struct Ranked {
+  const Trial* trial;
+  double stage;  // -inf COMPLETE, -last step PRUNED, +1 PRUNED without reports, +inf RUNNING
+  double value;  // signed objective (minimisation), +inf when unknown
+  bool finished;
+};
+
+// A set of parameters modelled together; they share one condition, so they are active together.
+struct Unit {
+  std::vector<std::size_t> params;  // indexes into space.parameters(), in space order
+};
+
+// Buffers of one unit, kept between suggestions so that a warm sampler allocates little.
+struct UnitWorkspace {
+  ParzenEstimator below, above;
+  std::vector<KernelDim> dims;
+  std::vector<std::size_t> modelled;  // positions in Unit::params with a kernel
+  std::vector<double> obs_below, obs_above, w_below, w_above;
+  std::vector<double> candidates, log_l, log_g;
+};
+
+void observation_weights(TpeWeights rule, std::size_t n, std::vector<double>& w) {
+  w.assign(n, 1.0);
+  if (rule == TpeWeights::kRamp && n > static_cast<std::size_t>(kFlatWeights)) {
+    // Optuna's default_weights: linspace(1/n, 1, n - 25) for the oldest, then 25 ones.
+    const std::size_t ramp = n - kFlatWeights;
+    const double first = 1.0 / static_cast<double>(n);
+    for (std::size_t i = 0; i < ramp; ++i) {
+      w[i] = ramp == 1 ? first
+                       : first + (1.0 - first) * static_cast<double>(i) /
+                                     static_cast<double>(ramp - 1);
+    }
+  }
+}
+
+std::vector<Unit> make_units(const SearchSpace& space, const TpeOptions& opts) {
+  const auto& params = space.parameters();
+  std::vector<Unit> units;
+  if (opts.group) {
+    std::vector<const Condition*> keys;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      std::size_t u = 0;
+      while (u < keys.size() && !(*keys[u] == params[i].when)) ++u;
+      if (u == keys.size()) {
+        keys.push_back(&params[i].when);
+        units.emplace_back();
+      }
+      units[u].params.push_back(i);
+    }
+    return units;
+  }
+  if (opts.multivariate) {
+    Unit joint;
+    for (std::size_t i = 0; i < params.size(); ++i)
+      if (params[i].when.empty()) joint.params.push_back(i);
+    if (!joint.params.empty()) units.push_back(std::move(joint));
+    for (std::size_t i = 0; i < params.size(); ++i)
+      if (!params[i].when.empty()) units.push_back(Unit{{i}});
+    std::sort(units.begin(), units.end(),
+              [](const Unit& a, const Unit& b) { return a.params[0] < b.params[0]; });
+    return units;
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) units.push_back(Unit{{i}});
+  return units;
+}
+
+// The single value of a distribution that allows only one, if it does.
+std::optional<ParamValue> only_value(const Distribution& d) {
+  if (d.type == ParamType::kCategorical) {
+    if (d.choices.size() == 1) return d.choices[0];
+    return std::nullopt;
+  }
+  if (is_grid(d)) {
+    if (grid_size(d) > 1) return std::nullopt;
+    if (d.type == ParamType::kInt) return ParamValue(static_cast<std::int64_t>(d.low));
+    return ParamValue(d.low);
+  }
+  if (d.high > d.low) return std::nullopt;
+  return ParamValue(d.low);
+}
+
+}  // namespace
+
+// Everything TpeSampler keeps between suggestions; a pure cache, results never depend on it.
+struct TpeSampler::Workspace {
+  // The space the rest was built for.
+  SearchSpace space;
+  std::vector<Unit> units;
+  std::vector<KernelDim> dims;                                // per parameter
+  std::vector<bool> fixed;                                    // parameter has a single value
+  std::vector<std::pair<std::string, std::size_t>> by_name;  // parameter names, sorted
+  // Stored trials' parameters on their kernel axes (NaN: absent or invalid), row = trial
+  // number; ids[number] is the trial's storage id once its row is filled. Trials without a
+  // storage id (0) are never cached. A stored trial's parameters never change.
+  std::vector<std::int64_t> ids;
+  std::vector<double> rows;
+  // Per suggestion: columns[p][t] = parameter p of ranked trial t.
+  std::vector<std::vector<double>> columns;
+  std::vector<UnitWorkspace> unit_workspaces;
+
+  void prepare(const SearchSpace& new_space, const TpeOptions& opts) {
+    if (new_space == space && !units.empty()) return;
+    space = new_space;
+    const auto& params = space.parameters();
+    units = make_units(space, opts);
+    dims.clear();
+    fixed.clear();
+    by_name.clear();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const bool single = only_value(params[i].distribution).has_value();
+      fixed.push_back(single);
+      dims.push_back(single ? KernelDim{} : KernelDim::make(params[i].distribution));
+      by_name.emplace_back(params[i].name, i);
+    }
+    std::sort(by_name.begin(), by_name.end());
+    ids.clear();
+    rows.clear();
+    columns.assign(params.size(), {});
+    unit_workspaces.clear();
+    unit_workspaces.resize(units.size());
+  }
+
+  // Fills columns from the ranked trials, encoding only trials not cached yet.
+  void encode(const std::vector<Ranked>& ranked) {
+    const std::size_t p = dims.size();
+    std::vector<double> scratch(p);
+    for (auto& col : columns) col.resize(ranked.size());
+    for (std::size_t t = 0; t < ranked.size(); ++t) {
+      const Trial& trial = *ranked[t].trial;
+      double* row = scratch.data();
+      const bool cacheable = trial.id != 0 && trial.number >= 0;
+      const auto number = static_cast<std::size_t>(std::max(0, trial.number));
+      if (cacheable) {
+        if (number >= ids.size()) {
+          ids.resize(number + 1, kNotCached);
+          rows.resize((number + 1) * p);
+        }
+        row = &rows[number * p];
+      }
+      if (!cacheable || ids[number] != trial.id) {
+        // Both the ParamSet and by_name are in name order: one merge per trial.
+        std::fill(row, row + p, std::numeric_limits<double>::quiet_NaN());
+        auto it = trial.params.begin();
+        for (const auto& [name, index] : by_name) {
+          while (it != trial.params.end() && it->first < name) ++it;
+          if (it == trial.params.end()) break;
+          if (it->first != name || fixed[index]) continue;
+          if (const auto x = dims[index].encode(it->second)) row[index] = *x;
+        }
+        if (cacheable) ids[number] = trial.id;
+      }
+      for (std::size_t i = 0; i < p; ++i) columns[i][t] = row[i];
+    }
+  }
+};
+
+namespace {
+
+using Workspace = TpeSampler::Workspace;
+
+// Samples every parameter of unit u (all active), returning the values in unit order.
+std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::size_t u,
+                                    const std::vector<bool>& below, std::uint64_t seed) {
+  const Unit& unit = ws.units[u];
+  UnitWorkspace& uw = ws.unit_workspaces[u];
+  const auto& params = ws.space.parameters();
+  std::vector<ParamValue> out(unit.params.size());
+  uw.dims.clear();
+  uw.modelled.clear();
+  for (std::size_t k = 0; k < unit.params.size(); ++k) {
+    const std::size_t p = unit.params[k];
+    if (ws.fixed[p]) {
+      out[k] = *only_value(params[p].distribution);
+      continue;
+    }
+    uw.modelled.push_back(k);
+    uw.dims.push_back(ws.dims[p]);
+  }
+  if (uw.dims.empty()) return out;
+  const std::size_t dn = uw.dims.size();
+
+  // Observations of the trials holding every modelled parameter, in trial order.
+  uw.obs_below.clear();
+  uw.obs_above.clear();
+  std::size_t n_below = 0, n_above = 0;
+  const std::size_t n_trials = below.size();
+  for (std::size_t t = 0; t < n_trials; ++t) {
+    bool complete = true;
+    for (std::size_t k = 0; k < dn && complete; ++k)
+      complete = !std::isnan(ws.columns[unit.params[uw.modelled[k]]][t]);
+    if (!complete) continue;
+    auto& dst = below[t] ? uw.obs_below : uw.obs_above;
+    for (std::size_t k = 0; k < dn; ++k) dst.push_back(ws.columns[unit.params[uw.modelled[k]]][t]);
+    ++(below[t] ? n_below : n_above);
+  }
+  observation_weights(opts.weights, n_below, uw.w_below);
+  observation_weights(opts.weights, n_above, uw.w_above);
+
+  ParzenConfig cfg;
+  cfg.prior_weight = opts.prior_weight;
+  cfg.consider_endpoints = opts.consider_endpoints;
+  cfg.multivariate = dn > 1;
+  uw.below.fit(uw.dims, uw.obs_below, uw.w_below, cfg);
+  uw.above.fit(uw.dims, uw.obs_above, uw.w_above, cfg);
+
+  const std::string& tag = params[unit.params[0]].name;
+  Rng rng(trial_seed(seed, stable_hash(tag.data(), tag.size())));
+  const auto count = static_cast<std::size_t>(opts.n_ei_candidates);
+  uw.below.sample(rng, count, uw.candidates);
+  uw.below.log_pdf(uw.candidates, count, uw.log_l);
+  uw.above.log_pdf(uw.candidates, count, uw.log_g);
+  std::size_t best = 0;
+  double best_score = -kInf;
+  for (std::size_t c = 0; c < count; ++c) {
+    const double score = uw.log_l[c] - uw.log_g[c];
+    if (score > best_score) {
+      best_score = score;
+      best = c;
+    }
+  }
+  for (std::size_t k = 0; k < dn; ++k)
+    out[uw.modelled[k]] = uw.dims[k].decode(uw.candidates[best * dn + k]);
+  return out;
+}
+
+}  // namespace
+
+TpeSampler::TpeSampler(std::uint64_t seed, TpeOptions options)
+    : seed_(seed), options_(options), workspace_(std::make_unique<Workspace>()) {}
+
+TpeSampler::~TpeSampler() = default;
+
+ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
+                             std::uint64_t trial_number) {
+  const std::uint64_t seed = trial_seed(seed_, trial_number);
+  const double sign = study.direction() == Direction::kMaximize ? -1.0 : 1.0;
+
+  std::vector<Ranked> ranked;
+  ranked.reserve(study.trials().size());
+  std::size_t n_finished = 0;
+  for (const Trial& t : study.trials()) {
+    Ranked r{&t, 0.0, kInf, true};
+    switch (t.state) {
+      case TrialState::kComplete:
+        if (!t.value || std::isnan(*t.value)) continue;
+        r.stage = -kInf;
+        r.value = sign * *t.value;
+        break;
+      case TrialState::kPruned:
+        // As Optuna: trials that got further rank first, then by their last reported value.
+        if (!t.intermediate.empty()) {
+          const auto& [step, v] = *t.intermediate.rbegin();
+          r.stage = -static_cast<double>(step);
+          r.value = std::isnan(v) ? kInf : sign * v;
+        } else if (t.value && !std::isnan(*t.value)) {
+          r.stage = 0.0;
+          r.value = sign * *t.value;
+        } else {
+          r.stage = 1.0;
+        }
+        break;
+      case TrialState::kRunning:
+        if (!options_.constant_liar) continue;
+        r.stage = kInf;
+        r.finished = false;
+        break;
+      default:
+        continue;  // FAIL, WAITING
+    }
+    if (r.finished) ++n_finished;
+    ranked.push_back(r);
+  }
+
+  if (n_finished < static_cast<std::size_t>(std::max(0, options_.n_startup_trials))) {
+    Rng rng(seed);
+    return draw_params(space, rng);
+  }
+
+  // The good group: the best n_below finished trials (ties broken by trial order).
+  const auto n_below = static_cast<std::size_t>(std::min<double>(
+      std::ceil(options_.gamma * static_cast<double>(n_finished)), kMaxBelow));
+  std::vector<std::size_t> order(ranked.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (ranked[a].stage != ranked[b].stage) return ranked[a].stage < ranked[b].stage;
+    return ranked[a].value < ranked[b].value;
+  });
+  std::vector<bool> below(ranked.size(), false);
+  for (std::size_t i = 0; i < std::min(n_below, order.size()); ++i) below[order[i]] = true;
+
+  Workspace& ws = *workspace_;
+  ws.prepare(space, options_);
+  ws.encode(ranked);
+  const auto& params = space.parameters();
+  const auto& units = ws.units;
+
+  // Waves: a unit is ready once every parent of its condition is decided (chosen or inactive);
+  // the active units of a wave are independent and may be sampled in parallel.
+  ParamSet chosen;
+  std::map<std::string, bool> decided;
+  std::vector<bool> done(units.size(), false);
+  for (;;) {
+    std::vector<std::size_t> ready, active;
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      if (done[u]) continue;
+      const Parameter& first = params[units[u].params[0]];
+      bool parents_known = true;
+      for (const auto& [parent, accepted] : first.when.parents)
+        if (space.find(parent) != nullptr && !decided.count(parent)) parents_known = false;
+      if (!parents_known) continue;
+      ready.push_back(u);
+      if (SearchSpace::is_active(first, chosen)) active.push_back(u);
+    }
+    if (ready.empty()) break;
+
+    std::vector<std::vector<ParamValue>> results(active.size());
+    double work = 0.0;
+    for (std::size_t u : active)
+      work += static_cast<double>(ranked.size() + 1) * options_.n_ei_candidates *
+              static_cast<double>(units[u].params.size());
+    if (active.size() > 1 && work >= kParallelWork) {
+      tbb::parallel_for(std::size_t{0}, active.size(), [&](std::size_t i) {
+        results[i] = sample_unit(options_, ws, active[i], below, seed);
+      });
+    } else {
+      for (std::size_t i = 0; i < active.size(); ++i)
+        results[i] = sample_unit(options_, ws, active[i], below, seed);
+    }
+    for (std::size_t i = 0; i < active.size(); ++i) {
+      const Unit& unit = units[active[i]];
+      for (std::size_t k = 0; k < unit.params.size(); ++k)
+        chosen.emplace(params[unit.params[k]].name, std::move(results[i][k]));
+    }
+    for (std::size_t u : ready) {
+      done[u] = true;
+      for (std::size_t p : units[u].params) decided[params[p].name] = true;
+    }
+  }
+  return chosen;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+TpeOptions parse_tpe_options(const nlohmann::json& options, std::vector<SpecIssue>& issues) {
+  TpeOptions out;
+  if (!options.is_object()) return out;
+  auto issue = [&](const std::string& key, const std::string& message) {
+    issues.push_back({"sampler." + key, message});
+  };
+  auto read_int = [&](const char* key, int min, int max, int& field) {
+    auto it = options.find(key);
+    if (it == options.end()) return;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < min ||
+        it->get<std::int64_t>() > max) {
+      issue(key, "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                     "]");
+      return;
+    }
+    field = static_cast<int>(it->get<std::int64_t>());
+  };
+  auto read_bool = [&](const char* key, bool& field) {
+    auto it = options.find(key);
+    if (it == options.end()) return;
+    if (!it->is_boolean()) {
+      issue(key, "must be true or false");
+      return;
+    }
+    field = it->get<bool>();
+  };
+  read_int("n_startup_trials", 0, 1000000, out.n_startup_trials);
+  read_int("n_ei_candidates", 1, 100000, out.n_ei_candidates);
+  if (auto it = options.find("gamma"); it != options.end()) {
+    const bool ok = it->is_number() && std::isfinite(it->get<double>()) &&
+                    it->get<double>() > 0.0 && it->get<double>() <= 1.0;
+    if (ok) out.gamma = it->get<double>();
+    else issue("gamma", "must be a number in (0, 1] (the fraction of trials deemed good)");
+  }
+  if (auto it = options.find("prior_weight"); it != options.end()) {
+    const bool ok =
+        it->is_number() && std::isfinite(it->get<double>()) && it->get<double>() > 0.0;
+    if (ok) out.prior_weight = it->get<double>();
+    else issue("prior_weight", "must be a number > 0");
+  }
+  read_bool("consider_endpoints", out.consider_endpoints);
+  read_bool("multivariate", out.multivariate);
+  read_bool("group", out.group);
+  read_bool("constant_liar", out.constant_liar);
+  if (auto it = options.find("weights"); it != options.end()) {
+    if (it->is_string() && it->get<std::string>() == "ramp") {
+      out.weights = TpeWeights::kRamp;
+    } else if (it->is_string() && it->get<std::string>() == "uniform") {
+      out.weights = TpeWeights::kUniform;
+    } else {
+      issue("weights", "must be \"ramp\" or \"uniform\"");
+    }
+  }
+  return out;
+}
+
+}  // namespace hpo

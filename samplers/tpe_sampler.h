@@ -1,0 +1,105 @@
+// TpeSampler: the Tree-structured Parzen Estimator (Bergstra et al. 2011) as refined in Optuna
+// and Hyperopt, the sampler most studies run ("sampler": {"name": "tpe", ...}).
+//
+// One suggestion:
+//   1. Until n_startup_trials trials have finished (COMPLETE or PRUNED), draw at random: the
+//      startup trials are exactly RandomSampler's for the same seed.
+//   2. Rank the history: COMPLETE trials by value (best first, in the study's direction), then
+//      PRUNED trials by how far they got (more steps first) and their last intermediate value,
+//      then (constant liar) RUNNING trials, which count as worse than any finished trial so that
+//      parallel workers steer away from each other. FAIL and WAITING trials are ignored.
+//   3. The best min(ceil(gamma * n), 25) of the n finished trials are "good" (below), the rest
+//      "bad" (above). Fit a Parzen estimator l(x) to the good and g(x) to the bad ones, each
+//      with a prior component and age weights (ramp: older trials weigh less once a group holds
+//      more than 25), draw n_ei_candidates points from l(x) and keep the one maximising
+//      l(x) / g(x).
+//   4. Which parameters are modelled together ("units"): by default each parameter alone
+//      (univariate, Optuna's default); with multivariate, every unconditional parameter jointly
+//      and each conditional parameter alone; with group, every set of parameters that share the
+//      same condition jointly. A unit's estimators only see the trials in which all its
+//      parameters are present, so a trial without a parameter does not pollute its density. Units
+//      are sampled parents first, so that a conditional parameter is drawn only when active.
+// Kernels per kind (see parzen_estimator.h): truncated normals on the (log) axis for floats,
+// truncated normals integrated over each grid cell for ints and stepped floats, smoothed
+// frequencies for categoricals.
+//
+// Deterministic: the draws of trial t come from trial_seed(seed, t), split per unit by the
+// unit's first parameter name, so the same seed, history and trial number give the same
+// suggestion whatever the thread count. Independent units are scored in parallel (oneTBB) when
+// the history is large enough for it to pay. Not thread-safe (as every Sampler).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "engine/model/errors.h"
+#include "samplers/sampler.h"
+
+namespace hpo {
+
+// How observations are weighted inside each group.
+enum class TpeWeights {
+  kRamp,     // Optuna's default: the newest 25 weigh 1, older ones ramp linearly from 1/n up
+  kUniform,  // every observation weighs 1
+};
+
+struct TpeOptions {
+  // Trials that must finish before TPE takes over from random sampling. >= 0.
+  // JSON "n_startup_trials".
+  int n_startup_trials = 10;
+  // Candidates drawn from l(x) per suggestion; the best l/g ratio wins. >= 1.
+  // JSON "n_ei_candidates".
+  int n_ei_candidates = 24;
+  // Fraction of the finished trials that form the good group: n_below = min(ceil(gamma * n),
+  // 25) (Optuna's default rule). In (0, 1]. JSON "gamma".
+  double gamma = 0.1;
+  // Weight of the prior component of every estimator (the observations weigh ~1 each). > 0.
+  // JSON "prior_weight".
+  double prior_weight = 1.0;
+  // Univariate bandwidths: let the domain ends widen the outermost kernels. JSON
+  // "consider_endpoints".
+  bool consider_endpoints = false;
+  // Model the unconditional parameters jointly (captures correlations). JSON "multivariate".
+  bool multivariate = false;
+  // Model every set of parameters sharing the same condition jointly (implies multivariate for
+  // each such set). JSON "group".
+  bool group = false;
+  // Count RUNNING trials as bad ones so that simultaneous suggestions spread out. Only matters
+  // when trials run in parallel. JSON "constant_liar".
+  bool constant_liar = true;
+  // Age weights of the observations. JSON "weights": "ramp" | "uniform".
+  TpeWeights weights = TpeWeights::kRamp;
+};
+
+// Reads the TPE keys of a "sampler" object (its other keys, "name" and "seed", are ignored, and
+// unknown keys are the spec parser's business). Every value of the wrong type or out of range is
+// recorded in `issues` with the path "sampler.<key>" and leaves that field at its default.
+TpeOptions parse_tpe_options(const nlohmann::json& options, std::vector<SpecIssue>& issues);
+
+class TpeSampler final : public Sampler {
+ public:
+  TpeSampler(std::uint64_t seed, TpeOptions options = {});
+  ~TpeSampler() override;
+
+  ParamSet suggest(const StudyView& study, const SearchSpace& space,
+                   std::uint64_t trial_number) override;
+  std::string name() const override { return "tpe"; }
+
+  const TpeOptions& options() const { return options_; }
+
+  struct Workspace;
+
+ private:
+  const std::uint64_t seed_;
+  const TpeOptions options_;
+  // Kept between suggestions, a pure cache (results never depend on it): the history's
+  // parameters on the kernel axes by trial number (only trials new since the last call are
+  // encoded) and every estimator's buffers.
+  std::unique_ptr<Workspace> workspace_;
+};
+
+}  // namespace hpo
