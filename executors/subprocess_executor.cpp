@@ -1,5 +1,9 @@
 #include "executors/subprocess_executor.h"
 
+// clang-format off
+#include <utility>  // before any Boost include (Boost 1.74 + GCC 12)
+// clang-format on
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -26,7 +30,6 @@
 #include <sstream>
 #include <string_view>
 #include <system_error>
-#include <utility>  // before any Boost include (Boost 1.74 + GCC 12)
 
 #include "engine/model/errors.h"
 #include "executors/metric_parser.h"

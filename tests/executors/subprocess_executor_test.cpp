@@ -2,6 +2,10 @@
 // by a real io_context and recorded by a RecordingSink.
 #include "executors/subprocess_executor.h"
 
+// clang-format off
+#include <utility>  // before any Boost include (Boost 1.74 + GCC 12)
+// clang-format on
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +23,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <utility>  // before any Boost include (Boost 1.74 + GCC 12)
 #include <vector>
 
 #include "engine/model/errors.h"
