@@ -2,6 +2,7 @@
 // same time: trial numbers stay dense and unique, every WAITING trial is claimed once, no
 // "database is locked" reaches the caller, and the file stays consistent.
 
+#include <algorithm>
 #include <latch>
 #include <set>
 #include <thread>

@@ -1,11 +1,13 @@
 // The Storage contract (storage/storage.h), run on every implementation. Where a case calls
 // reopen(), what follows reads what SqliteStorage wrote to disk (memory: the same object).
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <sqlite3.h>
@@ -520,6 +522,48 @@ TEMPLATE_TEST_CASE("trial_dir gets the assigned number and retries keep their li
   CHECK(claimed->retry_of == 0);
   CHECK(claimed->attempt == 2);
   CHECK(claimed->trial_dir == "2");
+}
+
+}  // namespace hpo::testing
+
+namespace hpo::testing {
+
+TEMPLATE_TEST_CASE("one storage object serves several threads at once", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 100;
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  std::vector<std::vector<int>> numbers(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kThreads; ++w) {
+    threads.emplace_back([&, w] {
+      try {
+        for (int i = 0; i < kPerThread; ++i) {
+          const Trial t = s.create_trial(study.id, NewTrial{});
+          numbers[w].push_back(t.number);
+          if (!s.report_intermediate(t.id, 0, i)) throw std::runtime_error("report refused");
+          if (!s.finish_trial(t.id, TrialState::kComplete, i, {}, ""))
+            throw std::runtime_error("finish refused");
+          s.get_trials(study.id, TrialState::kRunning);
+        }
+      } catch (const std::exception& e) {
+        errors[w] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<int> all;
+  for (int w = 0; w < kThreads; ++w) {
+    CHECK(errors[w] == "");
+    CHECK(std::is_sorted(numbers[w].begin(), numbers[w].end()));
+    all.insert(numbers[w].begin(), numbers[w].end());
+  }
+  CHECK(all.size() == static_cast<std::size_t>(kThreads * kPerThread));
+  CHECK(*all.rbegin() == kThreads * kPerThread - 1);
+  CHECK(s.get_trials(study.id, TrialState::kComplete).size() == all.size());
 }
 
 }  // namespace hpo::testing
