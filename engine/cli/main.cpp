@@ -1,1 +1,75 @@
-int main() { return 0; }
+// hpo: hyperparameter optimization from a JSON study spec.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options/errors.hpp>
+
+#include "engine/cli/commands.h"
+#include "engine/model/errors.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: hpo <command> [options]
+
+Hyperparameter optimization from a JSON study spec.
+
+Commands:
+  run SPEC        run (or continue) the study described by SPEC until its budget is met
+  validate SPEC   check a study spec without running it
+  status          list the studies in a results database with counts and best values
+  trials STUDY    list the trials of a study (table, CSV or JSON)
+  best STUDY      show the best trial of a study
+
+Run `hpo <command> --help` for the options of a command.
+
+Results go to a SQLite file: --storage PATH, else the spec's "storage" (relative to the
+spec file), else $HPO_STORAGE, else ./hpo.db.
+
+Exit status: 0 success, 1 runtime failure, 2 usage or spec error, 130 interrupted.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = args.front();
+  args.erase(args.begin());
+  try {
+    if (command == "-h" || command == "--help" || command == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (command == "--version") {
+      std::puts("hpo 0.1.0");
+      return 0;
+    }
+    if (command == "run") return hpo::cli::run_command(args);
+    if (command == "validate") return hpo::cli::validate_command(args);
+    if (command == "status") return hpo::cli::status_command(args);
+    if (command == "trials") return hpo::cli::trials_command(args);
+    if (command == "best") return hpo::cli::best_command(args);
+    std::fprintf(stderr, "hpo: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const hpo::InputError& e) {
+    for (const auto& issue : e.issues())
+      std::fprintf(stderr, "hpo %s: error: %s\n", command.c_str(), issue.to_string().c_str());
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::fprintf(stderr, "hpo %s: error: %s (see hpo %s --help)\n", command.c_str(), e.what(),
+                 command.c_str());
+    return 2;
+  } catch (const hpo::Error& e) {
+    std::fprintf(stderr, "hpo %s: error: %s\n", command.c_str(), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hpo %s: internal error: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,19 @@
+// The `hpo` subcommands. Each takes the arguments after its name, prints to stdout/stderr and
+// returns the process exit code: 0 success, 1 runtime failure, 2 usage or spec error. They
+// throw hpo::Error subclasses, which main() maps to exit codes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hpo::cli {
+
+using Args = std::vector<std::string>;
+
+int run_command(const Args& args);
+int validate_command(const Args& args);
+int status_command(const Args& args);
+int trials_command(const Args& args);
+int best_command(const Args& args);
+
+}  // namespace hpo::cli

@@ -1,0 +1,102 @@
+// hpo run SPEC: runs or continues a study.
+#include <cstdio>
+#include <iostream>
+
+#include "engine/cli/options.h"
+#include "engine/factory.h"
+#include "engine/model/errors.h"
+#include "engine/model/study_spec.h"
+#include "engine/progress.h"
+#include "engine/study_manager.h"
+
+namespace hpo::cli {
+namespace {
+
+constexpr const char* kRunUsage = R"(usage: hpo run SPEC [options]
+
+Runs the study described by the JSON file SPEC until its budget is met (budget.trials
+COMPLETE or PRUNED trials), its budget.timeout passes, max_failed_trials trials failed, or
+you press Ctrl-C. A study that already exists in the results database is continued.
+
+Ctrl-C (or SIGTERM/SIGHUP) once: launch no new trial, ask running trials to stop (TERM to
+their process group, KILL after executor.kill_grace) and record them. Twice: kill at once.
+
+Progress goes to stderr (a live line on a terminal, plain lines otherwise); the summary and
+the best trial go to stdout. Exit status: 0 budget met or timeout reached, 1 runtime failure
+or too many failed trials, 2 bad spec or usage, 130 interrupted.)";
+
+}  // namespace
+
+int run_command(const Args& args) {
+  po::options_description options("Options");
+  options.add_options()
+      ("spec", po::value<std::string>()->required(), "study spec (JSON file)")
+      ("storage", po::value<std::string>(), "results database (SQLite file); default: the spec's \"storage\", else $HPO_STORAGE, else ./hpo.db")
+      ("trials", po::value<int>(), "override budget.trials")
+      ("parallelism", po::value<int>(), "override parallelism (trials at once)")
+      ("progress", po::value<std::string>()->default_value("auto"), "auto | live | plain | none");
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  auto vm = parse_args(args, kRunUsage, options, pos);
+  if (!vm) return 0;
+
+  StudySpec spec = load_study_spec((*vm)["spec"].as<std::string>());
+  std::vector<SpecIssue> issues = validate_components(spec);
+  RunOptions run_options;
+  if (vm->count("trials")) {
+    run_options.trials = (*vm)["trials"].as<int>();
+    if (*run_options.trials < 1) issues.push_back({"--trials", "must be >= 1"});
+  }
+  if (vm->count("parallelism")) {
+    run_options.parallelism = (*vm)["parallelism"].as<int>();
+    if (*run_options.parallelism < 1) issues.push_back({"--parallelism", "must be >= 1"});
+  }
+  const std::string progress_mode = (*vm)["progress"].as<std::string>();
+  if (progress_mode != "auto" && progress_mode != "live" && progress_mode != "plain" &&
+      progress_mode != "none")
+    issues.push_back({"--progress", "must be auto, live, plain or none"});
+  if (!issues.empty()) throw InputError(issues);
+
+  std::optional<std::filesystem::path> cli_storage;
+  if (vm->count("storage")) cli_storage = (*vm)["storage"].as<std::string>();
+  const auto storage_path = std::filesystem::absolute(resolve_storage_path(cli_storage, &spec));
+  auto storage = open_storage(storage_path, /*must_exist=*/false);
+  run_options.trials_root = storage_path.parent_path() / (spec.name + "-trials");
+
+  const bool live = progress_mode == "live" ||
+                    (progress_mode == "auto" && ConsoleProgress::is_terminal(stderr));
+  ConsoleProgress progress(stderr, live, spec.name);
+  if (progress_mode != "none") run_options.progress = &progress;
+
+  std::fprintf(stderr, "hpo: study '%s' (%s %s, %s sampler, %s executor) -> %s\n",
+               spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
+               spec.sampler.name.c_str(), spec.executor.kind.c_str(), storage_path.c_str());
+  StudyManager manager(spec, *storage, std::move(run_options));
+  const RunResult result = manager.run();
+
+  const RunStats& s = result.stats;
+  std::printf("study %s: %d COMPLETE, %d PRUNED, %d FAIL (%s) in %s\n", spec.name.c_str(),
+              s.complete, s.pruned, s.failed, to_string(result.reason),
+              format_clock(s.elapsed).c_str());
+  if (s.best_number) {
+    auto trials = storage->get_trials(result.study_id, TrialState::kComplete);
+    for (const auto& t : trials) {
+      if (t.number != *s.best_number) continue;
+      std::printf("best trial #%d: %s=%s\n", t.number, spec.metric.c_str(),
+                  format_double(*t.value).c_str());
+      for (const auto& [name, value] : t.params)
+        std::printf("  %s = %s\n", name.c_str(), value.to_string().c_str());
+    }
+  }
+  std::printf("results: %s (hpo trials %s --storage %s)\n", storage_path.c_str(),
+              spec.name.c_str(), storage_path.c_str());
+  switch (result.reason) {
+    case StopReason::kBudgetMet:
+    case StopReason::kTimeout: return 0;
+    case StopReason::kMaxFailed: return 1;
+    case StopReason::kInterrupted: return 130;
+  }
+  return 0;
+}
+
+}  // namespace hpo::cli

@@ -1,0 +1,56 @@
+#include "tests/integration/hpo_runner.h"
+
+#include <utility>  // before Boost: Boost 1.74 with GCC 12 in C++20 needs it
+
+#include <boost/process.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.h"
+
+namespace hpo::testing {
+
+namespace bp = boost::process;
+
+CommandResult run_hpo(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                      const std::map<std::string, std::string>& env) {
+  TempDir io("hpo-run-io");
+  const auto out_path = io / "out";
+  const auto err_path = io / "err";
+  bp::environment child_env = boost::this_process::environment();
+  child_env.erase("HPO_STORAGE");
+  for (const auto& [key, value] : env) {
+    if (value.empty())
+      child_env.erase(key);
+    else
+      child_env[key] = value;
+  }
+  bp::child child(std::string(HPO_BIN), bp::args(args), bp::std_out > out_path.string(),
+                  bp::std_err > err_path.string(), bp::std_in < bp::null,
+                  bp::start_dir(cwd.string()), child_env);
+  child.wait();
+  CommandResult r;
+  r.exit_code = child.exit_code();
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  return r;
+}
+
+std::string objective_spec(const std::string& name, const std::string& mode,
+                           const std::string& extra_json) {
+  nlohmann::json spec = {
+      {"name", name},
+      {"direction", "minimize"},
+      {"objective", {{"metric", "loss"}}},
+      {"space",
+       {{"x", {{"type", "float"}, {"low", -5}, {"high", 5}}},
+        {"y", {{"type", "float"}, {"low", -5}, {"high", 5}}}}},
+      {"sampler", {{"name", "random"}, {"seed", 7}}},
+      {"budget", {{"trials", 6}}},
+      {"parallelism", 2},
+      {"executor",
+       {{"kind", "subprocess"}, {"command", {HPO_IT_OBJECTIVE, "{x}", "{y}", mode}}}}};
+  spec.merge_patch(nlohmann::json::parse(extra_json));
+  return spec.dump(2);
+}
+
+}  // namespace hpo::testing

@@ -1,0 +1,28 @@
+// Runs the real `hpo` binary (HPO_BIN) as a child process, without a shell, and captures its
+// exit code, stdout and stderr.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hpo::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs HPO_BIN with `args` in `cwd`. `env` entries are added to (or, with an empty value,
+// removed from) the current environment; HPO_STORAGE is always removed unless given.
+CommandResult run_hpo(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                      const std::map<std::string, std::string>& env = {});
+
+// Writes a spec for hpo_it_objective: x in [-5, 5], y in [-5, 5], minimize "loss".
+// `extra` is merged into the top-level object (e.g. budget, parallelism, executor fields).
+std::string objective_spec(const std::string& name, const std::string& mode = "ok",
+                           const std::string& extra_json = "{}");
+
+}  // namespace hpo::testing

@@ -1,0 +1,49 @@
+// A tiny training program for integration tests. Usage:
+//   hpo_it_objective X Y [MODE]
+// prints "epoch=i loss=..." for three epochs and then "loss=(X-1)^2 + (Y+2)^2" (the value the
+// tests recompute from the stored parameters). MODE changes the behaviour:
+//   ok (default) | fail (exit 3 after a stderr line) | nan (loss=nan) | nometric | sleep (sleep
+//   30 s, for interrupt tests) | result (write HPO_RESULT_FILE with loss+100)
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: hpo_it_objective X Y [MODE]\n");
+    return 2;
+  }
+  const double x = std::strtod(argv[1], nullptr);
+  const double y = std::strtod(argv[2], nullptr);
+  const std::string mode = argc > 3 ? argv[3] : "ok";
+  const double loss = (x - 1) * (x - 1) + (y + 2) * (y + 2);
+  if (mode == "nometric") {  // no line ever names the objective metric
+    std::printf("epoch=1 accuracy=0.4\naccuracy=0.5\n");
+    return 0;
+  }
+  for (int epoch = 1; epoch <= 3; ++epoch)
+    std::printf("epoch=%d loss=%.17g\n", epoch, loss + 1.0 / epoch);
+  std::fflush(stdout);
+  if (mode == "fail") {
+    std::fprintf(stderr, "ValueError: exploded on purpose\n");
+    return 3;
+  }
+  if (mode == "sleep") std::this_thread::sleep_for(std::chrono::seconds(30));
+  if (mode == "nan") {
+    std::printf("loss=nan\n");
+    return 0;
+  }
+  if (mode == "result") {
+    if (const char* path = std::getenv("HPO_RESULT_FILE")) {
+      if (FILE* f = std::fopen(path, "w")) {
+        std::fprintf(f, "{\"loss\": %.17g}\n", loss + 100);
+        std::fclose(f);
+      }
+    }
+  }
+  std::printf("loss=%.17g\n", loss);
+  return 0;
+}
