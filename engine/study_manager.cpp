@@ -235,8 +235,10 @@ class StudyManager::Run final : public EventSink {
         trials_root_ / std::to_string(t.retry_of.value_or(t.number)) / "checkpoint";
     task.attempt = t.attempt;
     std::error_code ec;
-    std::filesystem::create_directories(task.checkpoint_dir, ec);
-    if (!ec) std::filesystem::create_directories(task.trial_dir, ec);
+    if (executor_->uses_trial_dirs()) {
+      std::filesystem::create_directories(task.checkpoint_dir, ec);
+      if (!ec) std::filesystem::create_directories(task.trial_dir, ec);
+    }
     if (ec) {
       // Every later trial would fail the same way: this stops the command, not the trial.
       storage_.finish_trial(t.id, TrialState::kFail, std::nullopt, {},

@@ -24,8 +24,9 @@ struct TrialTask {
   int number = 0;
   std::string study;
   ParamSet params;
-  std::filesystem::path trial_dir;       // exists; stdout.log / stderr.log go here
-  std::filesystem::path checkpoint_dir;  // exists; stable across retries and resumes
+  // Both exist when the executor's uses_trial_dirs() is true.
+  std::filesystem::path trial_dir;       // stdout.log / stderr.log go here
+  std::filesystem::path checkpoint_dir;  // stable across retries and resumes
   int attempt = 0;
 };
 
@@ -60,6 +61,10 @@ class Executor {
   virtual std::size_t capacity() const = 0;
   // Trials started and not yet finished.
   virtual std::size_t running() const = 0;
+  // True when the manager must create TrialTask::trial_dir and checkpoint_dir before start()
+  // (child processes write their logs there). An in-process executor returns false and
+  // creates them only when the objective asks for them, which keeps trivial trials cheap.
+  virtual bool uses_trial_dirs() const { return true; }
 };
 
 }  // namespace hpo
