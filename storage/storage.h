@@ -44,6 +44,28 @@ struct NewTrial {
   int attempt = 0;
   std::optional<int> retry_of;
   std::string trial_dir;  // may contain "{number}", replaced by the assigned number
+  std::string owner;      // RUNNING: the run (RunRecord::owner) that runs it; WAITING: empty
+};
+
+// One `hpo run` process working on a study (its lease). A run heartbeats itself and its
+// RUNNING trials; a run whose heartbeat is older than a grace period, or whose process is
+// gone, is dead, and its RUNNING trials were interrupted.
+struct RunRecord {
+  std::string owner;  // unique id of the run, e.g. "host:pid:random"
+  std::string host;   // hostname of the process
+  int pid = 0;        // process id on that host
+  TimePoint started;
+  TimePoint heartbeat;
+};
+
+// Number of trials of a study in each state.
+struct TrialCounts {
+  int waiting = 0;
+  int running = 0;
+  int complete = 0;
+  int pruned = 0;
+  int fail = 0;
+  int total() const { return waiting + running + complete + pruned + fail; }
 };
 
 class Storage {
@@ -64,9 +86,18 @@ class Storage {
   // Adds a trial with the next number of the study and returns it as stored (id, number,
   // started time for RUNNING).
   virtual Trial create_trial(std::int64_t study_id, const NewTrial& trial) = 0;
-  // Atomically turns the oldest WAITING trial of the study into RUNNING and returns it;
-  // nullopt when none is waiting (or another process claimed it first).
-  virtual std::optional<Trial> claim_waiting_trial(std::int64_t study_id) = 0;
+  // Atomically turns the oldest WAITING trial of the study into RUNNING, owned by `owner`,
+  // and returns it; nullopt when none is waiting (or another process claimed it first).
+  // Cheap when nothing is waiting (no write transaction).
+  virtual std::optional<Trial> claim_waiting_trial(std::int64_t study_id,
+                                                   const std::string& owner) = 0;
+  // In one transaction: a RUNNING trial becomes FAIL with `reason`, and a new WAITING trial
+  // with the same parameters is added (attempt + 1, retry_of = the original's retry_of or
+  // number, trial_dir = `trial_dir_pattern` with {number} replaced). Returns the new trial;
+  // nullopt (and nothing changes) when the trial is not RUNNING (someone else got there
+  // first, or it finished).
+  virtual std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
+                                                const std::string& trial_dir_pattern) = 0;
 
   // Records the objective metric's value at `step` (the last write for a step wins).
   // Returns false (and changes nothing) when the trial is not RUNNING.
@@ -76,8 +107,16 @@ class Storage {
   virtual bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                             const std::map<std::string, double>& metrics,
                             const std::string& reason) = 0;
-  // Marks RUNNING trials alive now.
-  virtual void heartbeat(const std::vector<std::int64_t>& trial_ids) = 0;
+  // Records that `run` is alive now (inserting its RunRecord on first call, `started` = now)
+  // and sets heartbeat = now on those of `trial_ids` that are RUNNING. One transaction.
+  virtual void heartbeat(std::int64_t study_id, const RunRecord& run,
+                         const std::vector<std::int64_t>& trial_ids) = 0;
+  // The runs registered on a study (live or dead), by start time.
+  virtual std::vector<RunRecord> list_runs(std::int64_t study_id) = 0;
+  // Removes a run's record (clean exit). No-op when absent.
+  virtual void end_run(std::int64_t study_id, const std::string& owner) = 0;
+  // Trial counts by state; a cheap query (no trial rows are read).
+  virtual TrialCounts count_trials(std::int64_t study_id) = 0;
 
   // Trials of a study in number order, optionally only those in `state`.
   virtual std::vector<Trial> get_trials(std::int64_t study_id,

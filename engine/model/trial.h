@@ -33,6 +33,7 @@ struct Trial {
   int attempt = 0;        // 0 for the first run of these parameters; +1 per retry
   std::optional<int> retry_of;  // number of the trial this one re-runs
   std::string trial_dir;  // directory with stdout.log / stderr.log; empty when none
+  std::string owner;      // the run (RunRecord::owner) that ran or runs it; empty if WAITING
   std::map<std::string, std::string> user_attrs;
 
   // finished - started in seconds; nullopt until both are known.
