@@ -1,9 +1,11 @@
-// SearchSpace: the named hyperparameters of a study, in spec order, with their conditions.
+// SearchSpace: the named hyperparameters of a study with their conditions.
 // A conditional parameter ("when": {"kernel": "poly"} or {"kernel": ["poly", "rbf"]}) is active
 // only when every named parent is itself active and holds one of the listed values; an
 // inactive parameter is absent from the trial's ParamSet (never given a dummy value).
-// Parameters are kept in an order where every parent comes before its children, so a sampler
-// that walks parameters() in order always knows the parents' values. Value type.
+// Parameters are kept in an order where every parent comes before its children (otherwise by
+// name, whatever the order of the JSON keys), so a sampler that walks parameters() in order
+// always knows the parents' values, and a spec read back from storage gives the same space.
+// Value type.
 #pragma once
 
 #include <map>

@@ -545,20 +545,23 @@ class SpecParser {
       if (mark[i] == Mark::kNew) visit(i);
   }
 
-  // Parents before children; otherwise the spec's order. REQUIRES: no cycles.
+  // Parents before children; otherwise by name. The order does not depend on how the JSON
+  // document orders its keys, so a spec read back from storage (where keys come back sorted)
+  // gives samplers exactly the same space as the file did. REQUIRES: no cycles.
   static std::vector<std::size_t> parents_first_order(const std::vector<ParamDraft>& drafts) {
     std::vector<std::size_t> order;
     std::vector<bool> placed(drafts.size(), false);
     while (order.size() < drafts.size()) {
+      std::optional<std::size_t> next;
       for (std::size_t i = 0; i < drafts.size(); ++i) {
         if (placed[i]) continue;
         const auto& parents = drafts[i].parents;
-        if (std::all_of(parents.begin(), parents.end(), [&](std::size_t p) { return placed[p]; })) {
-          placed[i] = true;
-          order.push_back(i);
-          break;
-        }
+        if (!std::all_of(parents.begin(), parents.end(), [&](std::size_t p) { return placed[p]; }))
+          continue;
+        if (!next || drafts[i].name < drafts[*next].name) next = i;
       }
+      placed[*next] = true;
+      order.push_back(*next);
     }
     return order;
   }
