@@ -68,12 +68,15 @@ Trial MemoryStorage::create_trial(std::int64_t study_id, const NewTrial& trial) 
   t.attempt = trial.attempt;
   t.retry_of = trial.retry_of;
   t.trial_dir = common::substitute_number(trial.trial_dir, t.number);
+  t.owner = trial.owner;
   trials_.push_back(t);
+  study_of_trial_.push_back(study_id);
   numbers.push_back(t.id);
   return t;
 }
 
-std::optional<Trial> MemoryStorage::claim_waiting_trial(std::int64_t study_id) {
+std::optional<Trial> MemoryStorage::claim_waiting_trial(std::int64_t study_id,
+                                                        const std::string& owner) {
   std::lock_guard lock(mu_);
   auto it = trials_by_study_.find(study_id);
   if (it == trials_by_study_.end()) return std::nullopt;
@@ -83,9 +86,35 @@ std::optional<Trial> MemoryStorage::claim_waiting_trial(std::int64_t study_id) {
     t.state = TrialState::kRunning;
     t.started = from_unix_seconds(common::now_seconds());
     t.heartbeat = t.started;
+    t.owner = owner;
     return t;
   }
   return std::nullopt;
+}
+
+std::optional<Trial> MemoryStorage::fail_and_requeue(std::int64_t trial_id,
+                                                     const std::string& reason,
+                                                     const std::string& trial_dir_pattern) {
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr || t->state != TrialState::kRunning) return std::nullopt;
+  t->state = TrialState::kFail;
+  t->reason = reason;
+  t->finished = from_unix_seconds(common::now_seconds());
+  const std::int64_t study_id = study_of_trial_[static_cast<std::size_t>(trial_id - 1)];
+  auto& numbers = trials_by_study_.at(study_id);
+  Trial r;
+  r.id = static_cast<std::int64_t>(trials_.size()) + 1;
+  r.number = static_cast<int>(numbers.size());
+  r.state = TrialState::kWaiting;
+  r.params = t->params;
+  r.attempt = t->attempt + 1;
+  r.retry_of = t->retry_of ? *t->retry_of : t->number;
+  r.trial_dir = common::substitute_number(trial_dir_pattern, r.number);
+  trials_.push_back(r);  // invalidates t
+  study_of_trial_.push_back(study_id);
+  numbers.push_back(r.id);
+  return r;
 }
 
 bool MemoryStorage::report_intermediate(std::int64_t trial_id, std::int64_t step, double value) {
@@ -112,14 +141,70 @@ bool MemoryStorage::finish_trial(std::int64_t trial_id, TrialState state,
   return true;
 }
 
-void MemoryStorage::heartbeat(const std::vector<std::int64_t>& trial_ids) {
-  if (trial_ids.empty()) return;
+void MemoryStorage::heartbeat(std::int64_t study_id, const RunRecord& run,
+                              const std::vector<std::int64_t>& trial_ids) {
   std::lock_guard lock(mu_);
+  if (study_locked(study_id) == nullptr) common::throw_no_study(study_id);
   const auto now = from_unix_seconds(common::now_seconds());
+  auto [it, inserted] = runs_by_study_[study_id].try_emplace(run.owner);
+  RunRecord& stored = it->second;
+  stored.owner = run.owner;
+  stored.host = run.host;
+  stored.pid = run.pid;
+  if (inserted) stored.started = now;
+  stored.heartbeat = now;
   for (std::int64_t id : trial_ids) {
     Trial* t = trial_locked(id);
-    if (t != nullptr && t->state == TrialState::kRunning) t->heartbeat = now;
+    if (t == nullptr || t->state != TrialState::kRunning) continue;
+    if (study_of_trial_[static_cast<std::size_t>(id - 1)] != study_id) continue;
+    t->heartbeat = now;
   }
+}
+
+std::vector<RunRecord> MemoryStorage::list_runs(std::int64_t study_id) {
+  std::lock_guard lock(mu_);
+  std::vector<RunRecord> out;
+  auto it = runs_by_study_.find(study_id);
+  if (it == runs_by_study_.end()) return out;
+  for (const auto& [owner, run] : it->second) out.push_back(run);
+  // Already by owner; a stable sort by start keeps that order among equal starts.
+  std::stable_sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
+    return a.started < b.started;
+  });
+  return out;
+}
+
+void MemoryStorage::end_run(std::int64_t study_id, const std::string& owner) {
+  std::lock_guard lock(mu_);
+  auto it = runs_by_study_.find(study_id);
+  if (it != runs_by_study_.end()) it->second.erase(owner);
+}
+
+TrialCounts MemoryStorage::count_trials(std::int64_t study_id) {
+  std::lock_guard lock(mu_);
+  TrialCounts counts;
+  auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return counts;
+  for (std::int64_t id : it->second) {
+    switch (trial_locked(id)->state) {
+      case TrialState::kWaiting:
+        ++counts.waiting;
+        break;
+      case TrialState::kRunning:
+        ++counts.running;
+        break;
+      case TrialState::kComplete:
+        ++counts.complete;
+        break;
+      case TrialState::kPruned:
+        ++counts.pruned;
+        break;
+      case TrialState::kFail:
+        ++counts.fail;
+        break;
+    }
+  }
+  return counts;
 }
 
 std::vector<Trial> MemoryStorage::get_trials(std::int64_t study_id,

@@ -90,8 +90,27 @@ CREATE TABLE trial_user_attrs (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2: resume after crashes. A trial names the run that runs it (`owner`; '' for trials
+// of version 1 files and for WAITING ones), and each run of a study holds a lease in `runs`
+// (its heartbeat). The ALTER comes first so that a failure creating `runs` shows that the
+// migration is one transaction.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE trials ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE runs (
+  study_id  INTEGER NOT NULL REFERENCES studies (id),
+  owner     TEXT NOT NULL,
+  host      TEXT NOT NULL,
+  pid       INTEGER NOT NULL,
+  started   REAL NOT NULL,
+  heartbeat REAL NOT NULL,
+  PRIMARY KEY (study_id, owner)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 static_assert(std::size(kMigrations) == SqliteStorage::kSchemaVersion,
               "every schema version needs its migration step");
@@ -124,11 +143,16 @@ constexpr const char* kNextTrialNumber =
     "FROM studies WHERE id = ?1";
 constexpr const char* kInsertTrial =
     "INSERT INTO trials (study_id, number, state, params, started, heartbeat, attempt, retry_of, "
-    "trial_dir) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)";
+    "trial_dir, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)";
+// Served by the trials_by_state index (study_id, state, number): no table rows are read.
 constexpr const char* kOldestWaiting =
     "SELECT id FROM trials WHERE study_id = ?1 AND state = ?2 ORDER BY number LIMIT 1";
 constexpr const char* kStartTrial =
-    "UPDATE trials SET state = ?2, started = ?3, heartbeat = ?3 WHERE id = ?1";
+    "UPDATE trials SET state = ?2, started = ?3, heartbeat = ?3, owner = ?4 WHERE id = ?1";
+constexpr const char* kSelectRequeueSource =
+    "SELECT study_id, number, state, params, attempt, retry_of FROM trials WHERE id = ?1";
+constexpr const char* kFailRunning =
+    "UPDATE trials SET state = ?2, reason = ?3, finished = ?4 WHERE id = ?1 AND state = ?5";
 constexpr const char* kUpsertIntermediate =
     "INSERT INTO trial_intermediate_values (trial_id, step, value) "
     "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM trials WHERE id = ?1 AND state = ?4) "
@@ -136,14 +160,26 @@ constexpr const char* kUpsertIntermediate =
 constexpr const char* kFinishTrial =
     "UPDATE trials SET state = ?2, value = ?3, metrics = ?4, reason = ?5, finished = ?6 "
     "WHERE id = ?1 AND state IN (?7, ?8)";
-constexpr const char* kHeartbeat = "UPDATE trials SET heartbeat = ?2 WHERE id = ?1 AND state = ?3";
+constexpr const char* kHeartbeat =
+    "UPDATE trials SET heartbeat = ?2 WHERE id = ?1 AND state = ?3 AND study_id = ?4";
+constexpr const char* kUpsertRun =
+    "INSERT INTO runs (study_id, owner, host, pid, started, heartbeat) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (study_id, owner) DO UPDATE SET "
+    "host = excluded.host, pid = excluded.pid, heartbeat = excluded.heartbeat";
+constexpr const char* kSelectRuns =
+    "SELECT owner, host, pid, started, heartbeat FROM runs WHERE study_id = ?1 "
+    "ORDER BY started, owner";
+constexpr const char* kDeleteRun = "DELETE FROM runs WHERE study_id = ?1 AND owner = ?2";
+// A covering scan of the trials_by_state index: no trial rows are read.
+constexpr const char* kCountTrials =
+    "SELECT state, count(*) FROM trials WHERE study_id = ?1 GROUP BY state";
 constexpr const char* kUpsertTrialAttr =
     "INSERT INTO trial_user_attrs (trial_id, key, value) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (trial_id, key) DO UPDATE SET value = excluded.value";
 
 #define HPO_TRIAL_COLUMNS                                                                       \
   "t.id, t.number, t.state, t.params, t.value, t.metrics, t.started, t.finished, t.heartbeat, " \
-  "t.reason, t.attempt, t.retry_of, t.trial_dir"
+  "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner"
 constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t WHERE t.id = ?1";
 constexpr const char* kSelectTrials =
     "SELECT " HPO_TRIAL_COLUMNS
@@ -185,16 +221,19 @@ std::optional<TimePoint> read_time(const sqlite::Statement& row, int column) {
   return from_unix_seconds(*seconds);
 }
 
+TrialState read_state(const std::string& state, const char* what, std::int64_t id) {
+  const auto parsed = parse_trial_state(state);
+  if (!parsed)
+    throw StorageError(SQLITE_CORRUPT, std::string(what) + " " + std::to_string(id) +
+                                           " has the unknown state '" + state + "'");
+  return *parsed;
+}
+
 Trial read_trial(const sqlite::Statement& row) {
   Trial trial;
   trial.id = row.int64(0);
   trial.number = static_cast<int>(row.int64(1));
-  const std::string state = row.text(2);
-  const auto parsed = parse_trial_state(state);
-  if (!parsed)
-    throw StorageError(SQLITE_CORRUPT, "trial " + std::to_string(trial.id) +
-                                           " has the unknown state '" + state + "'");
-  trial.state = *parsed;
+  trial.state = read_state(row.text(2), "trial", trial.id);
   trial.params = common::decode_params(row.text(3));
   trial.value = row.optional_real(4);
   trial.metrics = common::decode_metrics(row.text(5));
@@ -205,7 +244,18 @@ Trial read_trial(const sqlite::Statement& row) {
   trial.attempt = static_cast<int>(row.int64(10));
   if (const auto retry_of = row.optional_int64(11)) trial.retry_of = static_cast<int>(*retry_of);
   trial.trial_dir = row.text(12);
+  trial.owner = row.text(13);
   return trial;
+}
+
+RunRecord read_run(const sqlite::Statement& row) {
+  RunRecord run;
+  run.owner = row.text(0);
+  run.host = row.text(1);
+  run.pid = static_cast<int>(row.int64(2));
+  run.started = from_unix_seconds(row.real(3));
+  run.heartbeat = from_unix_seconds(row.real(4));
+  return run;
 }
 
 // An intermediate value as read back: SQLite stores NaN as NULL.
@@ -488,35 +538,94 @@ Trial SqliteStorage::create_trial(std::int64_t study_id, const NewTrial& trial) 
     created.attempt = trial.attempt;
     created.retry_of = trial.retry_of;
     created.trial_dir = common::substitute_number(trial.trial_dir, created.number);
+    created.owner = trial.owner;
     if (started) {
       created.started = from_unix_seconds(*started);
       created.heartbeat = created.started;
     }
     auto insert = impl_->db().cached(kInsertTrial);
     insert->bind_all(study_id, created.number, to_string(trial.state), params, started,
-                     trial.attempt, trial.retry_of, created.trial_dir);
+                     trial.attempt, trial.retry_of, created.trial_dir, trial.owner);
     insert->run();
     created.id = insert->last_insert_rowid();
     return created;
   });
 }
 
-std::optional<Trial> SqliteStorage::claim_waiting_trial(std::int64_t study_id) {
+std::optional<Trial> SqliteStorage::claim_waiting_trial(std::int64_t study_id,
+                                                        const std::string& owner) {
+  const std::string waiting = to_string(TrialState::kWaiting);
   std::lock_guard lock(impl_->mu_);
+  // Called before every trial launch, and almost always with nothing waiting: look with a
+  // plain read (a WAL snapshot, no lock that blocks writers) before taking the write lock.
+  const bool seen = impl_->retrying("claim a waiting trial", [&] {
+    auto oldest = impl_->db().cached(kOldestWaiting);
+    oldest->bind_all(study_id, waiting);
+    return oldest->step();
+  });
+  if (!seen) return std::nullopt;
   return impl_->write("claim a waiting trial", [&]() -> std::optional<Trial> {
+    // Another connection may have claimed it since the look: look again under the lock.
     std::int64_t id = 0;
     {
       auto oldest = impl_->db().cached(kOldestWaiting);
-      oldest->bind_all(study_id, to_string(TrialState::kWaiting));
+      oldest->bind_all(study_id, waiting);
       if (!oldest->step()) return std::nullopt;
       id = oldest->int64(0);
     }
     {
       auto start = impl_->db().cached(kStartTrial);
-      start->bind_all(id, to_string(TrialState::kRunning), common::now_seconds());
+      start->bind_all(id, to_string(TrialState::kRunning), common::now_seconds(), owner);
       start->run();
     }
     return impl_->load_trial(id);
+  });
+}
+
+std::optional<Trial> SqliteStorage::fail_and_requeue(std::int64_t trial_id,
+                                                     const std::string& reason,
+                                                     const std::string& trial_dir_pattern) {
+  const std::string running = to_string(TrialState::kRunning);
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("fail and re-queue a trial", [&]() -> std::optional<Trial> {
+    std::int64_t study_id = 0;
+    Trial requeued;
+    std::string params;
+    {
+      auto source = impl_->db().cached(kSelectRequeueSource);
+      source->bind_all(trial_id);
+      if (!source->step()) return std::nullopt;
+      if (read_state(source->text(2), "trial", trial_id) != TrialState::kRunning)
+        return std::nullopt;
+      study_id = source->int64(0);
+      const int number = static_cast<int>(source->int64(1));
+      params = source->text(3);
+      requeued.attempt = static_cast<int>(source->int64(4)) + 1;
+      const auto retry_of = source->optional_int64(5);
+      requeued.retry_of = retry_of ? static_cast<int>(*retry_of) : number;
+    }
+    {
+      auto fail = impl_->db().cached(kFailRunning);
+      fail->bind_all(trial_id, to_string(TrialState::kFail), reason, common::now_seconds(),
+                     running);
+      fail->run();
+    }
+    {
+      auto next = impl_->db().cached(kNextTrialNumber);
+      next->bind_all(study_id);
+      if (!next->step()) common::throw_no_study(study_id);
+      requeued.number = static_cast<int>(next->int64(0));
+    }
+    requeued.state = TrialState::kWaiting;
+    requeued.params = common::decode_params(params);
+    requeued.trial_dir = common::substitute_number(trial_dir_pattern, requeued.number);
+    auto insert = impl_->db().cached(kInsertTrial);
+    insert->bind_all(study_id, requeued.number, to_string(TrialState::kWaiting), params,
+                     std::nullopt, requeued.attempt, requeued.retry_of, requeued.trial_dir,
+                     std::string());
+    insert->run();
+    requeued.id = insert->last_insert_rowid();
+    return requeued;
   });
 }
 
@@ -547,17 +656,78 @@ bool SqliteStorage::finish_trial(std::int64_t trial_id, TrialState state,
   });
 }
 
-void SqliteStorage::heartbeat(const std::vector<std::int64_t>& trial_ids) {
-  if (trial_ids.empty()) return;
+void SqliteStorage::heartbeat(std::int64_t study_id, const RunRecord& run,
+                              const std::vector<std::int64_t>& trial_ids) {
+  const std::string running = to_string(TrialState::kRunning);
   std::lock_guard lock(impl_->mu_);
   impl_->write("record heartbeats", [&] {
     const double now = common::now_seconds();
+    {
+      auto upsert = impl_->db().cached(kUpsertRun);
+      upsert->bind_all(study_id, run.owner, run.host, run.pid, now);
+      try {
+        upsert->run();
+      } catch (const StorageError& e) {
+        if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY) common::throw_no_study(study_id);
+        throw;
+      }
+    }
     auto update = impl_->db().cached(kHeartbeat);
     for (std::int64_t id : trial_ids) {
-      update->bind_all(id, now, to_string(TrialState::kRunning));
+      update->bind_all(id, now, running, study_id);
       update->run();
       update->reset();
     }
+  });
+}
+
+std::vector<RunRecord> SqliteStorage::list_runs(std::int64_t study_id) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->retrying("list runs", [&] {
+    std::vector<RunRecord> runs;
+    auto select = impl_->db().cached(kSelectRuns);
+    select->bind_all(study_id);
+    while (select->step()) runs.push_back(read_run(*select));
+    return runs;
+  });
+}
+
+void SqliteStorage::end_run(std::int64_t study_id, const std::string& owner) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->write("end a run", [&] {
+    auto remove = impl_->db().cached(kDeleteRun);
+    remove->bind_all(study_id, owner);
+    remove->run();
+  });
+}
+
+TrialCounts SqliteStorage::count_trials(std::int64_t study_id) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->retrying("count trials", [&] {
+    TrialCounts counts;
+    auto select = impl_->db().cached(kCountTrials);
+    select->bind_all(study_id);
+    while (select->step()) {
+      const int n = static_cast<int>(select->int64(1));
+      switch (read_state(select->text(0), "a trial of study", study_id)) {
+        case TrialState::kWaiting:
+          counts.waiting = n;
+          break;
+        case TrialState::kRunning:
+          counts.running = n;
+          break;
+        case TrialState::kComplete:
+          counts.complete = n;
+          break;
+        case TrialState::kPruned:
+          counts.pruned = n;
+          break;
+        case TrialState::kFail:
+          counts.fail = n;
+          break;
+      }
+    }
+    return counts;
   });
 }
 

@@ -52,7 +52,7 @@ struct SqliteOptions {
 class SqliteStorage final : public Storage {
  public:
   // The schema version this build writes; files at a lower version are migrated on open.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (or creates) the database at `file` and migrates it to kSchemaVersion. Throws
   // StorageError when the file cannot be opened or created, is not an hpo database (a file
@@ -66,7 +66,17 @@ class SqliteStorage final : public Storage {
   // See Storage for the contract of each method. Where Storage leaves it open:
   //   - create_trial / claim_waiting_trial set `started` and `heartbeat` of a RUNNING trial to
   //     now; create_trial throws StorageError for an unknown study or a state other than
-  //     RUNNING or WAITING.
+  //     RUNNING or WAITING, and stores NewTrial::owner as given.
+  //   - claim_waiting_trial first looks with a plain read and takes the write lock (BEGIN
+  //     IMMEDIATE) only when it saw a WAITING trial, looking again inside the transaction.
+  //   - fail_and_requeue sets `finished` of the failed trial to now and keeps everything else
+  //     of it (intermediate values, owner, attributes); the new trial has no owner, no
+  //     attributes and no times. Its `reason` is stored as given.
+  //   - heartbeat throws StorageError for an unknown study (and then changes nothing); a
+  //     later heartbeat of the same run updates host, pid and heartbeat, never `started`
+  //     (RunRecord::started and ::heartbeat passed in are ignored: the storage's clock rules).
+  //     Trials of other studies among `trial_ids` are left alone.
+  //   - list_runs orders runs that started at the same time by owner.
   //   - finish_trial throws StorageError when `state` is not a final state; a NaN value is
   //     stored as no value, and a value or intermediate value of -0.0 as 0.0.
   //   - set_*_user_attr throw StorageError for an unknown study or trial; attributes of a
@@ -77,13 +87,20 @@ class SqliteStorage final : public Storage {
   std::vector<StudyRecord> list_studies() override;
 
   Trial create_trial(std::int64_t study_id, const NewTrial& trial) override;
-  std::optional<Trial> claim_waiting_trial(std::int64_t study_id) override;
+  std::optional<Trial> claim_waiting_trial(std::int64_t study_id,
+                                           const std::string& owner) override;
+  std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
+                                        const std::string& trial_dir_pattern) override;
 
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::map<std::string, double>& metrics,
                     const std::string& reason) override;
-  void heartbeat(const std::vector<std::int64_t>& trial_ids) override;
+  void heartbeat(std::int64_t study_id, const RunRecord& run,
+                 const std::vector<std::int64_t>& trial_ids) override;
+  std::vector<RunRecord> list_runs(std::int64_t study_id) override;
+  void end_run(std::int64_t study_id, const std::string& owner) override;
+  TrialCounts count_trials(std::int64_t study_id) override;
 
   std::vector<Trial> get_trials(std::int64_t study_id,
                                 std::optional<TrialState> state = std::nullopt) override;
