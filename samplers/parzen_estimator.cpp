@@ -22,8 +22,9 @@ constexpr double kFarSigmas = 12.0;
 // to the truncation: its normaliser is 1.
 constexpr double kInteriorSigmas = 8.3;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
-// Joint grid dimensions group kernels by grid point when the grid has at most this many.
-constexpr std::int64_t kMaxGroupedGrid = std::int64_t{1} << 20;
+// Joint grid dimensions group kernels by grid point when the grid has at most this many points
+// (on larger grids repeated values are rare and the lookup table would cost more than it saves).
+constexpr std::int64_t kMaxGroupedGrid = 4096;
 
 }  // namespace
 
@@ -147,12 +148,13 @@ struct ParzenEstimator::Impl {
   std::vector<Band> bands;
   std::size_t n_bands = 0;
   // Joint estimators, per component: log weight minus the log normalisers of the continuous
-  // dimensions.
+  // dimensions; and an upper bound of the sum of the grid dimensions' log masses.
   std::vector<double> base;
+  double grid_bound = 0.0;
 
   // Fitting scratch, kept between fits.
   std::vector<std::pair<double, std::size_t>> keyed;
-  std::vector<std::size_t> order;  // 1-D: components by increasing centre
+  std::vector<std::size_t> order;  // components by increasing centre (last numeric dim fitted)
   std::vector<double> edges, sorted_sigma;
   struct ZMemo {
     double mu, sigma, log_z;
@@ -168,11 +170,13 @@ struct ParzenEstimator::Impl {
   mutable Eigen::ArrayXd acc, sq;
   mutable std::vector<std::vector<CachedCell>> cell_keys;
   mutable std::vector<std::vector<double>> cell_masses;
+  mutable std::vector<double> survivors;
 
   // --- fitting --------------------------------------------------------------------------------
 
   void fit(const std::vector<KernelDim>& new_dims, const std::vector<double>& obs,
-           const std::vector<double>& obs_weights, const ParzenConfig& cfg) {
+           const std::vector<double>& obs_weights, const ParzenConfig& cfg,
+           const std::vector<std::vector<std::uint32_t>>* presorted) {
     dims = new_dims;
     const std::size_t d = dims.size();
     n = obs_weights.size();
@@ -197,7 +201,7 @@ struct ParzenEstimator::Impl {
       if (dims[j].kind == KernelDim::Kind::kCategorical) {
         fit_categorical(j, obs, cfg);
       } else {
-        fit_numeric(j, obs, cfg);
+        fit_numeric(j, obs, cfg, presorted ? &(*presorted)[j] : nullptr);
       }
     }
     n_bands = 0;
@@ -208,10 +212,16 @@ struct ParzenEstimator::Impl {
     // Joint densities work in log space: log weight minus the continuous normalisers.
     base.resize(m);
     for (std::size_t i = 0; i < m; ++i) base[i] = log_weight(i);
+    grid_bound = 0.0;
     for (std::size_t j = 0; j < d; ++j) {
       if (dims[j].kind == KernelDim::Kind::kContinuous)
         for (std::size_t i = 0; i < m; ++i) base[i] -= log_norm(kernels[j], i);
-      if (dims[j].kind == KernelDim::Kind::kGrid) group_kernels(j);
+      if (dims[j].kind == KernelDim::Kind::kGrid) {
+        group_kernels(j);
+        double worst_z = 0.0;
+        for (double lz : kernels[j].log_z) worst_z = std::min(worst_z, lz);
+        grid_bound -= worst_z;  // a cell's log mass is at most -log Z
+      }
     }
   }
 
@@ -228,7 +238,8 @@ struct ParzenEstimator::Impl {
     k.log_uniform = -std::log(K);
   }
 
-  void fit_numeric(std::size_t j, const std::vector<double>& obs, const ParzenConfig& cfg) {
+  void fit_numeric(std::size_t j, const std::vector<double>& obs, const ParzenConfig& cfg,
+                   const std::vector<std::uint32_t>* presorted) {
     const std::size_t d = dims.size();
     const KernelDim& kd = dims[j];
     Dim& k = kernels[j];
@@ -236,19 +247,14 @@ struct ParzenEstimator::Impl {
     k.mu.resize(m);
     for (std::size_t i = 0; i < n; ++i) k.mu[i] = kd.center(obs[i * d + j]);
     k.mu[n] = 0.5 * (kd.lo + kd.hi);
-    if (cfg.multivariate) {
-      // Scott-like rule for product kernels, as in BOHB and Optuna.
-      const double s = 0.2 *
-                       std::pow(std::max<double>(1.0, static_cast<double>(n)),
-                                -1.0 / (static_cast<double>(d) + 4.0)) *
-                       range;
-      k.sigma.assign(m, s);
-    } else {
-      gap_sigmas(k, kd.lo, kd.hi, cfg.consider_endpoints);
-    }
+    sort_centres(k, presorted);
+    gap_sigmas(k, kd.lo, kd.hi, cfg.consider_endpoints);
+    // Optuna's magic clip: no kernel narrower than range / min(100, count + 1), where count is
+    // the number of components unless the caller says otherwise (see ParzenConfig).
+    const double count = cfg.clip_count > 0.0 ? cfg.clip_count : static_cast<double>(m);
     const double max_sigma = range;
     const double min_sigma =
-        cfg.magic_clip ? range / std::min(100.0, 1.0 + static_cast<double>(m)) : 1e-12 * range;
+        cfg.magic_clip ? range / std::min(100.0, 1.0 + count) : 1e-12 * range;
     for (auto& s : k.sigma) s = std::clamp(s, min_sigma, max_sigma);
     k.sigma[n] = range;  // the prior
 
@@ -276,20 +282,37 @@ struct ParzenEstimator::Impl {
     }
   }
 
-  // Univariate neighbour-gap bandwidths (Optuna's rule): each kernel as wide as the larger gap
-  // to its neighbours among the sorted centres (the prior's centre included) and the domain
-  // ends. Leaves the sorted order in `order`.
-  void gap_sigmas(Dim& k, double lo, double hi, bool consider_endpoints) {
+  // Fills `order` with the components by increasing centre (ties by index, the prior last
+  // among equals): from the caller's sorted observation indexes when given, else by sorting.
+  void sort_centres(const Dim& k, const std::vector<std::uint32_t>* presorted) {
+    order.resize(m);
+    if (presorted != nullptr && presorted->size() == n) {
+      const double prior_mu = k.mu[n];
+      std::size_t r = 0;
+      bool prior_placed = false;
+      for (std::uint32_t i : *presorted) {
+        if (!prior_placed && k.mu[i] > prior_mu) {
+          order[r++] = n;
+          prior_placed = true;
+        }
+        order[r++] = i;
+      }
+      if (!prior_placed) order[r++] = n;
+      return;
+    }
     keyed.resize(m);
     for (std::size_t i = 0; i < m; ++i) keyed[i] = {k.mu[i], i};
     std::sort(keyed.begin(), keyed.end());
-    order.resize(m);
+    for (std::size_t r = 0; r < m; ++r) order[r] = keyed[r].second;
+  }
+
+  // Neighbour-gap bandwidths (Optuna's univariate rule): each kernel as wide as the larger gap
+  // to its neighbours among the sorted centres (the prior's centre included) and the domain
+  // ends. REQUIRES: `order` sorted by sort_centres.
+  void gap_sigmas(Dim& k, double lo, double hi, bool consider_endpoints) {
     edges.resize(m + 2);
     edges[0] = lo;
-    for (std::size_t r = 0; r < m; ++r) {
-      order[r] = keyed[r].second;
-      edges[r + 1] = keyed[r].first;
-    }
+    for (std::size_t r = 0; r < m; ++r) edges[r + 1] = k.mu[order[r]];
     edges[m + 1] = hi;
     sorted_sigma.resize(m);
     for (std::size_t r = 0; r < m; ++r)
@@ -311,13 +334,6 @@ struct ParzenEstimator::Impl {
       band.coef.clear();
     }
     if (n == 0) return;
-    if (order.size() != m) {  // joint bandwidths on one dimension: sort the centres here
-      keyed.resize(m);
-      for (std::size_t i = 0; i < m; ++i) keyed[i] = {k.mu[i], i};
-      std::sort(keyed.begin(), keyed.end());
-      order.resize(m);
-      for (std::size_t r = 0; r < m; ++r) order[r] = keyed[r].second;
-    }
     const double smallest = *std::min_element(k.sigma.begin(), k.sigma.begin() + n);
     for (std::size_t i : order) {  // in increasing mu, so each band comes out sorted
       if (i == n) continue;        // the prior is handled apart
@@ -531,18 +547,47 @@ struct ParzenEstimator::Impl {
     }
   }
 
-  // Log masses of grid cell `cell` of dimension j under each kernel group (cached per call).
-  const double* group_masses(std::size_t j, std::int64_t cell) const {
-    for (const CachedCell& cc : cell_keys[j])
-      if (cc.cell == cell) return &cell_masses[j][cc.offset];
+  // Log mass of grid cell `cell` of dimension j under kernel group g, computed once per call.
+  double group_mass(std::size_t j, std::int64_t cell, std::uint32_t g) const {
+    std::size_t offset = cell_masses[j].size();
+    for (const CachedCell& cc : cell_keys[j]) {
+      if (cc.cell == cell) {
+        offset = cc.offset;
+        break;
+      }
+    }
     const Dim& k = kernels[j];
-    const KernelDim& kd = dims[j];
-    const std::size_t offset = cell_masses[j].size();
-    const double ea = kd.cell_lo(cell), eb = kd.cell_hi(cell);
-    for (std::size_t g = 0; g < k.g_mu.size(); ++g)
-      cell_masses[j].push_back(log_cell_mass(ea, eb, k.g_mu[g], k.g_inv_sigma[g], k.g_log_z[g]));
-    cell_keys[j].push_back({cell, offset});
-    return &cell_masses[j][offset];
+    if (offset == cell_masses[j].size()) {
+      cell_masses[j].resize(offset + k.g_mu.size(), std::numeric_limits<double>::quiet_NaN());
+      cell_keys[j].push_back({cell, offset});
+    }
+    double& slot = cell_masses[j][offset + g];
+    if (std::isnan(slot)) {
+      const KernelDim& kd = dims[j];
+      slot = log_cell_mass(kd.cell_lo(cell), kd.cell_hi(cell), k.g_mu[g], k.g_inv_sigma[g],
+                           k.g_log_z[g]);
+    }
+    return slot;
+  }
+
+  // The grid and categorical log terms of component i at point x.
+  double discrete_terms(const double* x, std::size_t i) const {
+    double sum = 0.0;
+    for (std::size_t j = 0; j < dims.size(); ++j) {
+      const Dim& k = kernels[j];
+      switch (dims[j].kind) {
+        case KernelDim::Kind::kContinuous:
+          break;
+        case KernelDim::Kind::kGrid:
+          sum += group_mass(j, static_cast<std::int64_t>(x[j]), k.group[i]);
+          break;
+        case KernelDim::Kind::kCategorical:
+          if (i == n) sum += k.log_uniform;
+          else sum += k.choice[i] == static_cast<std::int64_t>(x[j]) ? k.log_hit : k.log_miss;
+          break;
+      }
+    }
+    return sum;
   }
 
   void log_pdf(const std::vector<double>& points, std::size_t count,
@@ -558,51 +603,64 @@ struct ParzenEstimator::Impl {
       }
     }
 
-    // Joint case, one point at a time: per-component log densities (log weight and continuous
-    // normalisers precomputed in `base`), plus each dimension's term, then log-sum-exp.
+    // Joint case, one point at a time, in log space. The continuous dimensions are summed for
+    // every component (cheap); the grid and categorical terms are only added for components
+    // that can still matter: a component whose continuous part plus the largest possible
+    // discrete part falls kPruneLog below the best complete component's value weighs < e^-40
+    // of it. With many observations nearly every component is far from the point in some
+    // continuous dimension, so this skips most cell masses and exponentials.
+    constexpr double kPruneLog = 40.0;
     const Eigen::Index M = static_cast<Eigen::Index>(m);
     const Eigen::Map<const Eigen::ArrayXd> base_map(base.data(), M);
     acc.resize(M);
     sq.resize(M);
     cell_keys.resize(d);
     cell_masses.resize(d);
+    bool any_continuous = false, any_discrete = false;
     for (std::size_t j = 0; j < d; ++j) {
       cell_keys[j].clear();
       cell_masses[j].clear();
+      (dims[j].kind == KernelDim::Kind::kContinuous ? any_continuous : any_discrete) = true;
     }
     for (std::size_t c = 0; c < count; ++c) {
       const double* x = &points[c * d];
-      acc = base_map;
-      sq.setZero();
-      bool any_continuous = false;
-      for (std::size_t j = 0; j < d; ++j) {
-        const Dim& k = kernels[j];
-        switch (dims[j].kind) {
-          case KernelDim::Kind::kContinuous: {
-            const Eigen::Map<const Eigen::ArrayXd> mu(k.mu.data(), M);
-            const Eigen::Map<const Eigen::ArrayXd> inv_sigma(k.inv_sigma.data(), M);
-            sq += ((x[j] - mu) * inv_sigma).square();
-            any_continuous = true;
-            break;
-          }
-          case KernelDim::Kind::kGrid: {
-            const double* masses = group_masses(j, static_cast<std::int64_t>(x[j]));
-            for (std::size_t i = 0; i < m; ++i)
-              acc[static_cast<Eigen::Index>(i)] += masses[k.group[i]];
-            break;
-          }
-          case KernelDim::Kind::kCategorical: {
-            const auto choice = static_cast<std::int64_t>(x[j]);
-            for (std::size_t i = 0; i < n; ++i)
-              acc[static_cast<Eigen::Index>(i)] += k.choice[i] == choice ? k.log_hit : k.log_miss;
-            acc[static_cast<Eigen::Index>(n)] += k.log_uniform;
-            break;
-          }
+      if (any_continuous) {
+        sq.setZero();
+        for (std::size_t j = 0; j < d; ++j) {
+          if (dims[j].kind != KernelDim::Kind::kContinuous) continue;
+          const Dim& k = kernels[j];
+          const Eigen::Map<const Eigen::ArrayXd> mu(k.mu.data(), M);
+          const Eigen::Map<const Eigen::ArrayXd> inv_sigma(k.inv_sigma.data(), M);
+          sq += ((x[j] - mu) * inv_sigma).square();
         }
+        acc = base_map - 0.5 * sq;
+      } else {
+        acc = base_map;
       }
-      if (any_continuous) acc -= 0.5 * sq;
-      const double top = acc.maxCoeff();
-      out[c] = top == kNegInf ? kNegInf : top + std::log((acc - top).exp().sum());
+      if (!any_discrete) {
+        const double top = acc.maxCoeff();
+        out[c] = top == kNegInf ? kNegInf : top + std::log((acc - top).exp().sum());
+        continue;
+      }
+      Eigen::Index best = 0;
+      acc.maxCoeff(&best);
+      const double anchor = acc[best] + discrete_terms(x, static_cast<std::size_t>(best));
+      const double cutoff = anchor == kNegInf ? kNegInf : anchor - kPruneLog - grid_bound;
+      survivors.clear();
+      double top = kNegInf;
+      for (Eigen::Index i = 0; i < M; ++i) {
+        if (acc[i] < cutoff || acc[i] == kNegInf) continue;
+        const double full = acc[i] + discrete_terms(x, static_cast<std::size_t>(i));
+        survivors.push_back(full);
+        top = std::max(top, full);
+      }
+      if (top == kNegInf) {
+        out[c] = kNegInf;
+        continue;
+      }
+      double sum = 0.0;
+      for (double v : survivors) sum += std::exp(v - top);
+      out[c] = top + std::log(sum);
     }
   }
 };
@@ -613,7 +671,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<KernelDim>& dims,
                                  const std::vector<double>& observations,
                                  const std::vector<double>& weights, const ParzenConfig& config)
     : ParzenEstimator() {
-  fit(dims, observations, weights, config);
+  fit(dims, observations, weights, config, nullptr);
 }
 
 ParzenEstimator::~ParzenEstimator() = default;
@@ -622,8 +680,9 @@ ParzenEstimator& ParzenEstimator::operator=(ParzenEstimator&&) noexcept = defaul
 
 void ParzenEstimator::fit(const std::vector<KernelDim>& dims,
                           const std::vector<double>& observations,
-                          const std::vector<double>& weights, const ParzenConfig& config) {
-  impl_->fit(dims, observations, weights, config);
+                          const std::vector<double>& weights, const ParzenConfig& config,
+                          const std::vector<std::vector<std::uint32_t>>* sorted) {
+  impl_->fit(dims, observations, weights, config, sorted);
 }
 
 std::size_t ParzenEstimator::dims() const { return impl_->dims.size(); }

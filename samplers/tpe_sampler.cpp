@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 #include <tbb/parallel_for.h>
@@ -19,6 +20,8 @@ namespace {
 
 constexpr int kMaxBelow = 25;     // cap of the good group (Optuna's default gamma)
 constexpr int kFlatWeights = 25;  // newest observations at full weight under kRamp
+// The good group's kernels may narrow down to range / (all observations / kGoodClipShare).
+constexpr double kGoodClipShare = 4.0;
 // Below this much kernel work (observations x candidates x dimensions, summed over the units
 // of one wave) threads cost more than they save.
 constexpr double kParallelWork = 100000.0;
@@ -45,6 +48,8 @@ struct UnitWorkspace {
   std::vector<std::size_t> modelled;  // positions in Unit::params with a kernel
   std::vector<double> obs_below, obs_above, w_below, w_above;
   std::vector<double> candidates, log_l, log_g;
+  std::vector<std::int32_t> slot;  // per ranked trial: its index in its group, -1 if absent
+  std::vector<std::vector<std::uint32_t>> sorted_below, sorted_above;  // per dimension
 };
 
 void observation_weights(TpeWeights rule, std::size_t n, std::vector<double>& w) {
@@ -122,9 +127,20 @@ struct TpeSampler::Workspace {
   // storage id (0) are never cached. A stored trial's parameters never change.
   std::vector<std::int64_t> ids;
   std::vector<double> rows;
-  // Per suggestion: columns[p][t] = parameter p of ranked trial t.
+  // Per parameter, the cached rows holding a valid value, sorted by (value, trial number):
+  // kept up to date incrementally, so that estimators need no sorting.
+  std::vector<std::vector<std::pair<double, std::int32_t>>> sorted;
+  // Per suggestion: columns[p][t] = parameter p of ranked trial t; the ranked index of each
+  // cached trial number (-1: not ranked now); the ranked trials without a cached row; per
+  // parameter, the ranked indexes in increasing order of its value (built on demand).
   std::vector<std::vector<double>> columns;
+  std::vector<std::int32_t> t_of_number;
+  std::vector<std::uint32_t> uncached;
+  std::vector<std::vector<std::uint32_t>> order;
+  std::vector<bool> order_ready;
+  std::vector<std::int32_t> fresh;
   std::vector<UnitWorkspace> unit_workspaces;
+  const std::vector<Ranked>* ranked = nullptr;
 
   void prepare(const SearchSpace& new_space, const TpeOptions& opts) {
     if (new_space == space && !units.empty()) return;
@@ -143,18 +159,25 @@ struct TpeSampler::Workspace {
     std::sort(by_name.begin(), by_name.end());
     ids.clear();
     rows.clear();
+    sorted.assign(params.size(), {});
     columns.assign(params.size(), {});
+    order.assign(params.size(), {});
     unit_workspaces.clear();
     unit_workspaces.resize(units.size());
   }
 
-  // Fills columns from the ranked trials, encoding only trials not cached yet.
-  void encode(const std::vector<Ranked>& ranked) {
+  // Fills columns from the ranked trials, encoding only trials not cached yet, and brings the
+  // sorted lists up to date.
+  void encode(const std::vector<Ranked>& ranked_trials) {
+    ranked = &ranked_trials;
     const std::size_t p = dims.size();
     std::vector<double> scratch(p);
-    for (auto& col : columns) col.resize(ranked.size());
-    for (std::size_t t = 0; t < ranked.size(); ++t) {
-      const Trial& trial = *ranked[t].trial;
+    for (auto& col : columns) col.resize(ranked_trials.size());
+    fresh.clear();
+    uncached.clear();
+    bool resort = false;
+    for (std::size_t t = 0; t < ranked_trials.size(); ++t) {
+      const Trial& trial = *ranked_trials[t].trial;
       double* row = scratch.data();
       const bool cacheable = trial.id != 0 && trial.number >= 0;
       const auto number = static_cast<std::size_t>(std::max(0, trial.number));
@@ -164,6 +187,8 @@ struct TpeSampler::Workspace {
           rows.resize((number + 1) * p);
         }
         row = &rows[number * p];
+      } else {
+        uncached.push_back(static_cast<std::uint32_t>(t));
       }
       if (!cacheable || ids[number] != trial.id) {
         // Both the ParamSet and by_name are in name order: one merge per trial.
@@ -175,10 +200,81 @@ struct TpeSampler::Workspace {
           if (it->first != name || fixed[index]) continue;
           if (const auto x = dims[index].encode(it->second)) row[index] = *x;
         }
-        if (cacheable) ids[number] = trial.id;
+        if (cacheable) {
+          if (ids[number] != kNotCached) resort = true;  // a row replaced: rebuild the lists
+          ids[number] = trial.id;
+          fresh.push_back(static_cast<std::int32_t>(number));
+        }
       }
       for (std::size_t i = 0; i < p; ++i) columns[i][t] = row[i];
     }
+    update_sorted(resort);
+    t_of_number.assign(ids.size(), -1);
+    for (std::size_t t = 0; t < ranked_trials.size(); ++t) {
+      const Trial& trial = *ranked_trials[t].trial;
+      if (trial.id != 0 && trial.number >= 0)
+        t_of_number[static_cast<std::size_t>(trial.number)] = static_cast<std::int32_t>(t);
+    }
+    order_ready.assign(p, false);
+  }
+
+  void update_sorted(bool rebuild) {
+    const std::size_t p = dims.size();
+    for (std::size_t i = 0; i < p; ++i) {
+      if (fixed[i]) continue;
+      auto& list = sorted[i];
+      auto value = [&](std::int32_t number) {
+        return rows[static_cast<std::size_t>(number) * p + i];
+      };
+      if (rebuild) {
+        list.clear();
+        for (std::size_t number = 0; number < ids.size(); ++number) {
+          const auto num = static_cast<std::int32_t>(number);
+          if (ids[number] != kNotCached && !std::isnan(value(num))) list.emplace_back(value(num), num);
+        }
+        std::sort(list.begin(), list.end());
+      } else if (fresh.size() > 64) {
+        for (std::int32_t number : fresh)
+          if (!std::isnan(value(number))) list.emplace_back(value(number), number);
+        std::sort(list.begin(), list.end());
+      } else {
+        for (std::int32_t number : fresh) {
+          if (std::isnan(value(number))) continue;
+          const std::pair<double, std::int32_t> entry(value(number), number);
+          list.insert(std::upper_bound(list.begin(), list.end(), entry), entry);
+        }
+      }
+    }
+  }
+
+  // Ranked indexes of the trials holding parameter i, in increasing order of its value (ties
+  // in trial order). Built once per suggestion; each parameter belongs to one unit, so units
+  // sampled in parallel never build the same list.
+  const std::vector<std::uint32_t>& order_of(std::size_t i) {
+    if (order_ready[i]) return order[i];
+    auto& out = order[i];
+    out.clear();
+    // The uncached trials (rare outside tests) are sorted here and merged in.
+    std::vector<std::tuple<double, std::int32_t, std::uint32_t>> extra;
+    for (std::uint32_t t : uncached) {
+      const double v = columns[i][t];
+      if (!std::isnan(v)) extra.emplace_back(v, (*ranked)[t].trial->number, t);
+    }
+    std::sort(extra.begin(), extra.end());
+    auto e = extra.begin();
+    for (const auto& [v, number] : sorted[i]) {
+      const std::int32_t t = t_of_number[static_cast<std::size_t>(number)];
+      if (t < 0) continue;
+      while (e != extra.end() && std::make_pair(std::get<0>(*e), std::get<1>(*e)) <
+                                     std::make_pair(v, number)) {
+        out.push_back(std::get<2>(*e));
+        ++e;
+      }
+      out.push_back(static_cast<std::uint32_t>(t));
+    }
+    for (; e != extra.end(); ++e) out.push_back(std::get<2>(*e));
+    order_ready[i] = true;
+    return out;
   }
 };
 
@@ -212,6 +308,7 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
   uw.obs_above.clear();
   std::size_t n_below = 0, n_above = 0;
   const std::size_t n_trials = below.size();
+  uw.slot.assign(n_trials, -1);
   for (std::size_t t = 0; t < n_trials; ++t) {
     bool complete = true;
     for (std::size_t k = 0; k < dn && complete; ++k)
@@ -219,17 +316,35 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
     if (!complete) continue;
     auto& dst = below[t] ? uw.obs_below : uw.obs_above;
     for (std::size_t k = 0; k < dn; ++k) dst.push_back(ws.columns[unit.params[uw.modelled[k]]][t]);
-    ++(below[t] ? n_below : n_above);
+    uw.slot[t] = static_cast<std::int32_t>(below[t] ? n_below++ : n_above++);
   }
   observation_weights(opts.weights, n_below, uw.w_below);
   observation_weights(opts.weights, n_above, uw.w_above);
+  // Each group's observations in increasing order of every numeric dimension, from the
+  // workspace's sorted history: the estimators need no sorting of their own.
+  uw.sorted_below.resize(dn);
+  uw.sorted_above.resize(dn);
+  for (std::size_t k = 0; k < dn; ++k) {
+    uw.sorted_below[k].clear();
+    uw.sorted_above[k].clear();
+    if (uw.dims[k].kind == KernelDim::Kind::kCategorical) continue;
+    for (std::uint32_t t : ws.order_of(unit.params[uw.modelled[k]])) {
+      if (uw.slot[t] < 0) continue;
+      (below[t] ? uw.sorted_below[k] : uw.sorted_above[k])
+          .push_back(static_cast<std::uint32_t>(uw.slot[t]));
+    }
+  }
 
   ParzenConfig cfg;
   cfg.prior_weight = opts.prior_weight;
   cfg.consider_endpoints = opts.consider_endpoints;
-  cfg.multivariate = dn > 1;
-  uw.below.fit(uw.dims, uw.obs_below, uw.w_below, cfg);
-  uw.above.fit(uw.dims, uw.obs_above, uw.w_above, cfg);
+  uw.above.fit(uw.dims, uw.obs_above, uw.w_above, cfg, &uw.sorted_above);
+  // The good group holds only ~10% of the trials, so Optuna's clip (by the group's own size)
+  // keeps its kernels wide long after the history could support finer ones. Clip it by a share
+  // of all the observations instead: range / (n / 4) once that is the smaller width.
+  cfg.clip_count = std::max(static_cast<double>(n_below + 1),
+                            static_cast<double>(n_below + n_above + 1) / kGoodClipShare);
+  uw.below.fit(uw.dims, uw.obs_below, uw.w_below, cfg, &uw.sorted_below);
 
   const std::string& tag = params[unit.params[0]].name;
   Rng rng(trial_seed(seed, stable_hash(tag.data(), tag.size())));

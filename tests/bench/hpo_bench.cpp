@@ -1,11 +1,13 @@
 // hpo-bench: benchmarks that print figures (never assertions), run beside the reference
 // scripts of ../shared/bench. One function per subcommand; main() only dispatches.
 //
-//   hpo-bench speed --sampler tpe|random --history N [--multivariate] [--asks 20] [--seed 0]
-//   hpo-bench speed --sweep [--sampler tpe] [--multivariate]
+//   hpo-bench speed --sampler tpe|random --history N [--multivariate|--univariate] [--asks 20]
+//                   [--seed 0]
+//   hpo-bench speed --sweep [--sampler tpe] [--multivariate|--univariate]
 //       Time one suggestion given N finished trials over the 10 mixed parameters of
 //       optuna_tpe_speed.py; one JSON line per history size (median over --asks suggestions).
-//   hpo-bench quality --problem NAME --sampler tpe|random [--multivariate] [--group]
+//       TPE is multivariate by default (TpeOptions); --univariate is Optuna's default mode.
+//   hpo-bench quality --problem NAME --sampler tpe|random [--multivariate|--univariate] [--group]
 //                     [--tpe JSON] --seeds A-B --budget N --method LABEL [--parallel K]
 //       Run the sampler on a problem of problems.py (or a development problem, see `problems`)
 //       and print one JSON line per seed in the format of ../shared/bench/README.md.
@@ -125,6 +127,7 @@ std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::j
 nlohmann::json tpe_options_from(const Options& o) {
   nlohmann::json j = nlohmann::json::parse(o.get("tpe", "{}"));
   if (o.flag("multivariate")) j["multivariate"] = true;
+  if (o.flag("univariate")) j["multivariate"] = false;
   if (o.flag("group")) j["group"] = true;
   return j;
 }
@@ -207,8 +210,9 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
   }
   std::vector<double> sorted = us;
   std::sort(sorted.begin(), sorted.end());
-  const bool multivariate = tpe_json.value("multivariate", false);
-  std::string label = "hpo-" + kind + (kind == "tpe" && multivariate ? "-multivariate" : "");
+  std::vector<SpecIssue> ignored;
+  const bool multivariate = parse_tpe_options(tpe_json, ignored).multivariate;
+  std::string label = "hpo-" + kind + (kind == "tpe" ? (multivariate ? "-multivariate" : "-univariate") : "");
   auto round1 = [](double x) { return std::round(x * 10.0) / 10.0; };
   return {{"sampler", label},
           {"history", history},
@@ -303,6 +307,9 @@ const std::vector<Problem>& problems() {
     p.push_back(builtin_problem("sphere_10d", "sphere", false, box(10, -5.0, 5.0)));
     p.push_back(builtin_problem("rosenbrock_2d", "rosenbrock", false, box(2, -2.0, 2.0)));
     p.push_back(builtin_problem("styblinski_tang_3d", "styblinski_tang", false, box(3, -5, 5)));
+    p.push_back(builtin_problem("styblinski_tang_20d", "styblinski_tang", false, box(20, -5, 5)));
+    p.push_back(builtin_problem("levy_20d", "levy", false, box(20, -10.0, 10.0)));
+    p.push_back(builtin_problem("rosenbrock_10d", "rosenbrock", false, box(10, -5.0, 10.0)));
     {
       // Integer-only: a shifted quadratic bowl over wide int ranges, one of them log-scaled.
       SearchSpace s;
@@ -346,6 +353,34 @@ const std::vector<Problem>& problems() {
                                                           std::exp(-0.02 * b * b) *
                                                           std::exp(-(opt == "sgd" ? 2.0 : 0.2) * m * m);
                             return loss + opt_pen;
+                          },
+                          0.0});
+    }
+    {
+      // Categorical-heavy: six unordered choices with per-choice costs, one pairwise
+      // interaction, and two floats.
+      SearchSpace s;
+      const std::vector<ParamValue> five = {"a", "b", "c", "d", "e"};
+      const std::vector<ParamValue> three = {"p", "q", "r"};
+      for (int i = 1; i <= 4; ++i) s.add({"c" + std::to_string(i), Distribution::categorical(five), {}});
+      for (int i = 5; i <= 6; ++i) s.add({"c" + std::to_string(i), Distribution::categorical(three), {}});
+      s.add({"u", Distribution::float_range(0.0, 1.0), {}});
+      s.add({"v", Distribution::float_range(1e-3, 1e3, true), {}});
+      p.push_back(Problem{"categorical_mix", false, std::move(s),
+                          [](const ParamSet& q) {
+                            auto idx = [&](const char* name) {
+                              return static_cast<int>(q.at(name).as_string()[0]);
+                            };
+                            double v = 0.0;
+                            // Costs per choice: a pseudo-random but fixed table (best: 0).
+                            for (int i = 1; i <= 6; ++i) {
+                              const int c = idx(("c" + std::to_string(i)).c_str());
+                              v += static_cast<double>((c * 7 + i * 13) % 5) * 0.4;
+                            }
+                            if (idx("c1") == idx("c2") + 1) v -= 0.6;  // interaction bonus
+                            const double u = q.at("u").as_double() - 0.62;
+                            const double l = std::log10(q.at("v").as_double()) - 1.3;
+                            return v + 3.0 * u * u + 0.3 * l * l - 0.6;  // min 0
                           },
                           0.0});
     }
@@ -580,8 +615,8 @@ int cmd_problems(const Args&) {
 
 void usage() {
   std::cerr << "usage: hpo-bench <speed|quality|suite|problems> [options]\n"
-               "  speed   --sampler tpe|random --history N [--multivariate] [--sweep]\n"
-               "  quality --problem NAME --sampler tpe|random [--multivariate] --seeds A-B\n"
+               "  speed   --sampler tpe|random --history N [--multivariate|--univariate] [--sweep]\n"
+               "  quality --problem NAME --sampler tpe|random [--multivariate|--univariate] --seeds A-B\n"
                "          --budget N --method LABEL\n"
                "  suite   --config LABEL=JSON ... [--seeds A-B] [--budget N] [--set public|dev]\n"
                "  problems\n"
