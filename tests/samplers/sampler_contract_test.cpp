@@ -1,0 +1,157 @@
+// The contract every sampler keeps (samplers/sampler.h), run against each of them: values in
+// bounds and on the grid, inactive parameters absent, FAIL trials ignored, determinism per seed.
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include "samplers/random_sampler.h"
+#include "samplers/tpe_sampler.h"
+#include "tests/samplers/sampler_test_util.h"
+
+namespace hpo::testing {
+namespace {
+
+struct RandomFixture {
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    return std::make_unique<RandomSampler>(seed);
+  }
+};
+
+struct TpeFixture {  // the default: multivariate
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    return std::make_unique<TpeSampler>(seed);
+  }
+};
+
+struct TpeUnivariateFixture {
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    TpeOptions o;
+    o.multivariate = false;
+    return std::make_unique<TpeSampler>(seed, o);
+  }
+};
+
+struct TpeGroupFixture {
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    TpeOptions o;
+    o.group = true;
+    o.n_startup_trials = 5;
+    return std::make_unique<TpeSampler>(seed, o);
+  }
+};
+
+std::vector<ParamSet> suggestions_of(Sampler& sampler, int n) {
+  std::vector<Trial> trials;
+  run_trials(sampler, mixed_space(), mixed_objective, n, trials);
+  std::vector<ParamSet> out;
+  for (const auto& t : trials) out.push_back(t.params);
+  return out;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("sampler keeps every value inside its distribution and on its grid",
+                   "[samplers]", RandomFixture, TpeFixture, TpeUnivariateFixture,
+                   TpeGroupFixture) {
+  const std::uint64_t seed = GENERATE(1, 2, 3, 42);
+  auto sampler = TestType::make(seed);
+  const SearchSpace space = mixed_space();
+  std::vector<Trial> trials;
+  run_trials(*sampler, space, mixed_objective, 60, trials);
+  for (const auto& t : trials) {
+    // check() covers bounds, step grids, choices, types, and inactive parameters being absent.
+    const auto issues = space.check(t.params);
+    INFO("trial " << t.number << ": " << (issues.empty() ? "" : issues[0].to_string()));
+    CHECK(issues.empty());
+    CHECK(t.params.at("layers").is_int());
+    CHECK(t.params.at("x").is_double());
+  }
+}
+
+TEMPLATE_TEST_CASE("sampler draws a conditional parameter exactly when its condition holds",
+                   "[samplers]", RandomFixture, TpeFixture, TpeUnivariateFixture,
+                   TpeGroupFixture) {
+  auto sampler = TestType::make(7);
+  const auto all = suggestions_of(*sampler, 60);
+  int poly = 0, shrink = 0;
+  for (const ParamSet& p : all) {
+    const bool is_poly = p.at("kernel") == ParamValue("poly");
+    poly += is_poly;
+    CHECK(p.count("degree") == (is_poly ? 1u : 0u));
+    CHECK(p.count("coef") == (is_poly ? 1u : 0u));
+    CHECK(p.count("gamma") == (p.at("kernel") == ParamValue("linear") ? 0u : 1u));
+    const bool deep = is_poly && (p.at("degree") == ParamValue(3) || p.at("degree") == ParamValue(4));
+    CHECK(p.count("shrink") == (deep ? 1u : 0u));
+    shrink += deep;
+  }
+  CHECK(poly > 0);  // the branch is exercised
+  CHECK(shrink > 0);
+}
+
+TEMPLATE_TEST_CASE("sampler ignores FAIL trials", "[samplers]", RandomFixture, TpeFixture,
+                   TpeUnivariateFixture, TpeGroupFixture) {
+  auto builder = TestType::make(12);
+  auto with_failures = TestType::make(11);
+  const SearchSpace space = mixed_space();
+  std::vector<Trial> history;
+  run_trials(*builder, space, mixed_objective, 30, history);
+
+  // The same history with and without failed trials (with odd parameters and no values)
+  // before the next suggestions, which get the same trial numbers: they must be the same.
+  std::vector<Trial> a = history, b = history;
+  for (int i = 0; i < 5; ++i) {
+    ParamSet odd = history[static_cast<std::size_t>(i)].params;
+    odd["x"] = ParamValue(-5.0);
+    Trial failed = make_trial(static_cast<int>(b.size()), TrialState::kFail, odd);
+    failed.reason = "exit code 1";
+    b.push_back(failed);
+  }
+  auto sampler_a = TestType::make(11);
+  for (int i = 0; i < 10; ++i) {
+    const auto number = static_cast<std::uint64_t>(b.size());
+    const ParamSet pa = sampler_a->suggest(StudyView(Direction::kMinimize, a), space, number);
+    const ParamSet pb = with_failures->suggest(StudyView(Direction::kMinimize, b), space, number);
+    CHECK(pa == pb);
+    Trial done = make_trial(static_cast<int>(number), TrialState::kComplete, pa,
+                            mixed_objective(pa));
+    a.push_back(done);
+    b.push_back(done);
+  }
+}
+
+TEMPLATE_TEST_CASE("sampler gives the same sequence for the same seed and another for another",
+                   "[samplers]", RandomFixture, TpeFixture, TpeUnivariateFixture,
+                   TpeGroupFixture) {
+  auto first = TestType::make(5);
+  auto second = TestType::make(5);
+  auto other = TestType::make(6);
+  const auto s1 = suggestions_of(*first, 40);
+  const auto s2 = suggestions_of(*second, 40);
+  const auto s3 = suggestions_of(*other, 40);
+  CHECK(s1 == s2);
+  int differing = 0;
+  for (std::size_t i = 0; i < s1.size(); ++i) differing += !(s1[i] == s3[i]);
+  CHECK(differing > 35);
+}
+
+TEMPLATE_TEST_CASE("sampler suggestion depends only on seed, history and trial number",
+                   "[samplers]", RandomFixture, TpeFixture, TpeUnivariateFixture,
+                   TpeGroupFixture) {
+  // A sampler that has seen other studies (and so holds a warm workspace) answers exactly as a
+  // fresh one.
+  auto warm = TestType::make(3);
+  suggestions_of(*warm, 25);
+  std::vector<Trial> history;
+  auto builder = TestType::make(99);
+  run_trials(*builder, mixed_space(), mixed_objective, 35, history);
+  for (auto& t : history) t.id += 1000;  // other storage rows than the warm sampler saw
+  auto fresh = TestType::make(3);
+  const StudyView view(Direction::kMinimize, history);
+  const ParamSet a = warm->suggest(view, mixed_space(), 35);
+  const ParamSet b = fresh->suggest(view, mixed_space(), 35);
+  const ParamSet c = fresh->suggest(view, mixed_space(), 35);
+  CHECK(a == b);
+  CHECK(b == c);
+}
+
+}  // namespace hpo::testing
