@@ -310,6 +310,19 @@ const std::vector<Problem>& problems() {
     p.push_back(builtin_problem("styblinski_tang_20d", "styblinski_tang", false, box(20, -5, 5)));
     p.push_back(builtin_problem("levy_20d", "levy", false, box(20, -10.0, 10.0)));
     p.push_back(builtin_problem("rosenbrock_10d", "rosenbrock", false, box(10, -5.0, 10.0)));
+    for (double ratio : {10.0, 200.0}) {
+      // A rotated ellipse: a narrow valley along the diagonal x1 = x2 (only a joint model sees
+      // that good points line up).
+      const std::string name = ratio < 100 ? "rotated_ellipse" : "rotated_valley";
+      p.push_back(Problem{name, false, box(2, -5.0, 5.0),
+                          [ratio](const ParamSet& q) {
+                            const double x = q.at("x1").as_double(), y = q.at("x2").as_double();
+                            const double along = (x + y) / std::sqrt(2.0) - 1.0;
+                            const double across = (x - y) / std::sqrt(2.0);
+                            return along * along + ratio * across * across;
+                          },
+                          0.0});
+    }
     {
       // Integer-only: a shifted quadratic bowl over wide int ranges, one of them log-scaled.
       SearchSpace s;
