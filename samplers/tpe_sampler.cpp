@@ -530,12 +530,13 @@ TpeOptions parse_tpe_options(const nlohmann::json& options, std::vector<SpecIssu
   read_bool("group", out.group);
   read_bool("constant_liar", out.constant_liar);
   if (auto it = options.find("weights"); it != options.end()) {
-    if (it->is_string() && it->get<std::string>() == "ramp") {
+    const std::string rule = it->is_string() ? it->get<std::string>() : "";
+    if (rule == "ramp" || rule == "default") {
       out.weights = TpeWeights::kRamp;
-    } else if (it->is_string() && it->get<std::string>() == "uniform") {
+    } else if (rule == "uniform") {
       out.weights = TpeWeights::kUniform;
     } else {
-      issue("weights", "must be \"ramp\" or \"uniform\"");
+      issue("weights", "must be \"ramp\" (alias \"default\") or \"uniform\"");
     }
   }
   return out;

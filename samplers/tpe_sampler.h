@@ -80,7 +80,7 @@ struct TpeOptions {
   // Count RUNNING trials as bad ones so that simultaneous suggestions spread out. Only matters
   // when trials run in parallel. JSON "constant_liar".
   bool constant_liar = true;
-  // Age weights of the observations. JSON "weights": "ramp" | "uniform".
+  // Age weights of the observations. JSON "weights": "ramp" (alias "default") | "uniform".
   TpeWeights weights = TpeWeights::kRamp;
 };
 

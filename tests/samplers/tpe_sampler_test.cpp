@@ -328,6 +328,12 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
                                           "sampler.group", "sampler.constant_liar",
                                           "sampler.weights"});
   CHECK(bad.gamma == 0.1);  // bad values leave the defaults
+  issues.clear();
+  CHECK(parse_tpe_options(nlohmann::json{{"weights", "default"}}, issues).weights ==
+        TpeWeights::kRamp);
+  CHECK(parse_tpe_options(nlohmann::json{{"weights", "ramp"}}, issues).weights ==
+        TpeWeights::kRamp);
+  CHECK(issues.empty());
   CHECK(bad.n_startup_trials == 10);
 }
 
