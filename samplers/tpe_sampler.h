@@ -26,7 +26,8 @@
 //     instead of one Scott-like width (parzen_estimator.h);
 //   - the good group's smallest kernel width follows the whole history (range / (n / 4))
 //     rather than the group's own ~n / 10 size, so that TPE keeps refining after ~100 trials;
-//   - int and stepped parameters use the kernels' mass over each grid cell.
+//   - log ints, like the other ints and stepped floats, get the kernels' mass over each grid
+//     cell (Optuna 3.1 models them as continuous and rounds).
 // Kernels per kind (see parzen_estimator.h): truncated normals on the (log) axis for floats,
 // truncated normals integrated over each grid cell for ints and stepped floats, smoothed
 // frequencies for categoricals.
@@ -34,7 +35,9 @@
 // Deterministic: the draws of trial t come from trial_seed(seed, t), split per unit by the
 // unit's first parameter name, so the same seed, history and trial number give the same
 // suggestion whatever the thread count. Independent units are scored in parallel (oneTBB) when
-// the history is large enough for it to pay. Not thread-safe (as every Sampler).
+// the history is large enough for it to pay. The sampler caches stored trials (id != 0) on
+// their trial number, assuming, as storage guarantees, that a stored trial's parameters never
+// change. Not thread-safe (as every Sampler).
 #pragma once
 
 #include <cstdint>
