@@ -168,9 +168,8 @@ std::vector<RunRecord> MemoryStorage::list_runs(std::int64_t study_id) {
   if (it == runs_by_study_.end()) return out;
   for (const auto& [owner, run] : it->second) out.push_back(run);
   // Already by owner; a stable sort by start keeps that order among equal starts.
-  std::stable_sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
-    return a.started < b.started;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const RunRecord& a, const RunRecord& b) { return a.started < b.started; });
   return out;
 }
 

@@ -73,8 +73,8 @@ class MemoryStorage final : public Storage {
 
   std::mutex mu_;
   // Studies by id - 1 and trials by id - 1: ids are dense and never reused.
-  std::vector<StudyRecord> studies_;  // GUARDED_BY(mu_)
-  std::vector<Trial> trials_;         // GUARDED_BY(mu_)
+  std::vector<StudyRecord> studies_;          // GUARDED_BY(mu_)
+  std::vector<Trial> trials_;                 // GUARDED_BY(mu_)
   std::vector<std::int64_t> study_of_trial_;  // GUARDED_BY(mu_); by trial id - 1
   // Trial ids of each study, in number order (index = number).
   std::map<std::int64_t, std::vector<std::int64_t>> trials_by_study_;  // GUARDED_BY(mu_)

@@ -169,7 +169,7 @@ TEST_CASE("concurrent claims hand every WAITING trial to exactly one connection"
       try {
         SqliteStorage storage(db);
         start.arrive_and_wait();
-        while (auto t = storage.claim_waiting_trial(study_id)) {
+        while (auto t = storage.claim_waiting_trial(study_id, "worker-" + std::to_string(w))) {
           if (t->state != TrialState::kRunning) throw std::runtime_error("claimed not RUNNING");
           claimed[w].push_back(t->number);
         }
@@ -218,7 +218,7 @@ TEST_CASE("connections opening a new file at once create its schema once",
   for (const auto& e : errors) CHECK(e == "");
   CHECK(SqliteStorage(db).list_studies().size() == static_cast<std::size_t>(kThreads));
   RawSqlite raw(db);
-  CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "1");
+  CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "2");
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
 }
 

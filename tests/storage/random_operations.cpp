@@ -17,12 +17,20 @@ const char* kind_name(Operation::Kind kind) {
       return "create_trial";
     case Operation::Kind::kClaim:
       return "claim_waiting_trial";
+    case Operation::Kind::kFailAndRequeue:
+      return "fail_and_requeue";
     case Operation::Kind::kReport:
       return "report_intermediate";
     case Operation::Kind::kFinish:
       return "finish_trial";
     case Operation::Kind::kHeartbeat:
       return "heartbeat";
+    case Operation::Kind::kListRuns:
+      return "list_runs";
+    case Operation::Kind::kEndRun:
+      return "end_run";
+    case Operation::Kind::kCountTrials:
+      return "count_trials";
     case Operation::Kind::kStudyAttr:
       return "set_study_user_attr";
     case Operation::Kind::kTrialAttr:
@@ -41,6 +49,8 @@ std::string Operation::to_string() const {
   j["id"] = id;
   j["name"] = name;
   j["text"] = text;
+  j["owner"] = owner;
+  if (kind == Kind::kHeartbeat) j["run"] = describe(run);
   if (kind == Kind::kCreateTrial) {
     Trial as_trial;
     as_trial.state = new_trial.state;
@@ -48,6 +58,7 @@ std::string Operation::to_string() const {
     as_trial.attempt = new_trial.attempt;
     as_trial.retry_of = new_trial.retry_of;
     as_trial.trial_dir = new_trial.trial_dir;
+    as_trial.owner = new_trial.owner;
     j["new_trial"] = describe(as_trial);
   }
   j["step"] = step;
@@ -103,12 +114,17 @@ Operation OperationGenerator::next(Storage& model) {
   auto pick_trial = [&] { return static_cast<std::int64_t>(rng_() % (trial_count + 1)) + 1; };
   auto chance = [&](int percent) { return static_cast<int>(rng_() % 100) < percent; };
 
+  // A few runs, so that heartbeats of the same run meet and claims name known owners.
+  auto pick_owner = [&] {
+    return "host-" + std::to_string(rng_() % 2) + ":" + std::to_string(rng_() % 3);
+  };
+
   Operation op;
   const int roll = static_cast<int>(rng_() % 100);
   if (roll < 6) {
     op.kind = Operation::Kind::kCreateStudy;
     op.name = "study-" + std::to_string(rng_() % 6);  // duplicates happen
-  } else if (roll < 32) {
+  } else if (roll < 30) {
     op.kind = Operation::Kind::kCreateTrial;
     op.id = pick_study();
     op.new_trial.state = chance(35) ? TrialState::kWaiting : TrialState::kRunning;
@@ -121,15 +137,22 @@ Operation OperationGenerator::next(Storage& model) {
       op.new_trial.retry_of = static_cast<int>(rng_() % 10);
     }
     op.new_trial.trial_dir = chance(50) ? "runs/{number}/t{number}" : "";
-  } else if (roll < 40) {
+    if (op.new_trial.state == TrialState::kRunning && chance(70)) op.new_trial.owner = pick_owner();
+  } else if (roll < 38) {
     op.kind = Operation::Kind::kClaim;
     op.id = pick_study();
+    op.owner = pick_owner();
+  } else if (roll < 44) {
+    op.kind = Operation::Kind::kFailAndRequeue;
+    op.id = pick_trial();
+    op.text = chance(80) ? "interrupted" : "";
+    op.name = chance(60) ? "runs/{number}" : "";
   } else if (roll < 60) {
     op.kind = Operation::Kind::kReport;
     op.id = pick_trial();
     op.step = static_cast<std::int64_t>(rng_() % 6) - 1;
     op.value = pick_double();
-  } else if (roll < 77) {
+  } else if (roll < 75) {
     op.kind = Operation::Kind::kFinish;
     op.id = pick_trial();
     static const TrialState kStates[] = {TrialState::kComplete, TrialState::kPruned,
@@ -139,11 +162,25 @@ Operation OperationGenerator::next(Storage& model) {
     const int n = static_cast<int>(rng_() % 3);
     for (int i = 0; i < n; ++i) op.metrics["m" + std::to_string(rng_() % 4)] = pick_double();
     op.text = chance(50) ? "" : "reason " + std::to_string(rng_() % 100) + " \"quoted\"";
-  } else if (roll < 85) {
+  } else if (roll < 82) {
     op.kind = Operation::Kind::kHeartbeat;
+    op.id = pick_study();
+    op.run.owner = pick_owner();
+    op.run.host = op.run.owner.substr(0, op.run.owner.find(':'));
+    op.run.pid = static_cast<int>(rng_() % 4) + 1;
     const int n = static_cast<int>(rng_() % 4);
     for (int i = 0; i < n; ++i) op.ids.push_back(pick_trial());
-  } else if (roll < 89) {
+  } else if (roll < 84) {
+    op.kind = Operation::Kind::kEndRun;
+    op.id = pick_study();
+    op.owner = pick_owner();
+  } else if (roll < 85) {
+    op.kind = Operation::Kind::kListRuns;
+    op.id = pick_study();
+  } else if (roll < 87) {
+    op.kind = Operation::Kind::kCountTrials;
+    op.id = pick_study();
+  } else if (roll < 90) {
     op.kind = Operation::Kind::kStudyAttr;
     op.id = pick_study();
     op.name = "key" + std::to_string(rng_() % 3);
@@ -171,15 +208,24 @@ std::string apply(Storage& storage, const Operation& op) {
       case Operation::Kind::kCreateTrial:
         return describe(storage.create_trial(op.id, op.new_trial));
       case Operation::Kind::kClaim:
-        return optional_trial(storage.claim_waiting_trial(op.id));
+        return optional_trial(storage.claim_waiting_trial(op.id, op.owner));
+      case Operation::Kind::kFailAndRequeue:
+        return optional_trial(storage.fail_and_requeue(op.id, op.text, op.name));
       case Operation::Kind::kReport:
         return storage.report_intermediate(op.id, op.step, op.value) ? "true" : "false";
       case Operation::Kind::kFinish:
         return storage.finish_trial(op.id, op.state, op.result, op.metrics, op.text) ? "true"
                                                                                      : "false";
       case Operation::Kind::kHeartbeat:
-        storage.heartbeat(op.ids);
+        storage.heartbeat(op.id, op.run, op.ids);
         return "done";
+      case Operation::Kind::kListRuns:
+        return describe(storage.list_runs(op.id));
+      case Operation::Kind::kEndRun:
+        storage.end_run(op.id, op.owner);
+        return "done";
+      case Operation::Kind::kCountTrials:
+        return describe(storage.count_trials(op.id));
       case Operation::Kind::kStudyAttr:
         storage.set_study_user_attr(op.id, op.name, op.text);
         return "done";

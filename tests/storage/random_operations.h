@@ -21,17 +21,23 @@ struct Operation {
     kCreateStudy,
     kCreateTrial,
     kClaim,
+    kFailAndRequeue,
     kReport,
     kFinish,
     kHeartbeat,
+    kListRuns,
+    kEndRun,
+    kCountTrials,
     kStudyAttr,
     kTrialAttr,
     kReopen,  // close and reopen the storage under test (no-op for a memory model)
   };
   Kind kind = Kind::kCreateStudy;
-  std::int64_t id = 0;  // study id (create trial, claim, study attr) or trial id
-  std::string name;     // study name or attribute key
-  std::string text;     // attribute value or finish reason
+  // Study id (create trial, claim, heartbeat, list/end runs, count, study attr) or trial id.
+  std::int64_t id = 0;
+  std::string name;   // study name, attribute key or re-queue trial_dir pattern
+  std::string text;   // attribute value or finish / re-queue reason
+  std::string owner;  // claim, end_run
   NewTrial new_trial;
   std::int64_t step = 0;
   double value = 0.0;  // intermediate value
@@ -39,6 +45,7 @@ struct Operation {
   std::optional<double> result;  // finish value
   std::map<std::string, double> metrics;
   std::vector<std::int64_t> ids;  // heartbeat
+  RunRecord run;                  // heartbeat
 
   // One line, for INFO() when a comparison fails.
   std::string to_string() const;

@@ -84,13 +84,13 @@ TEST_CASE("a SQLite database keeps every field exactly across closing and reopen
   CHECK(describe_all(f.storage(), Times::kExact) == before);
 }
 
-TEST_CASE("a new database is in WAL mode, at schema version 1 and consistent",
+TEST_CASE("a new database is in WAL mode, at schema version 2 and consistent",
           "[storage][sqlite]") {
   SqliteStorageFixture f;
   populate(f.storage());
   RawSqlite raw(f.path());
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
-  CHECK(raw.query("SELECT version FROM schema_version") == "1");
+  CHECK(raw.query("SELECT version FROM schema_version") == "2");
   CHECK(raw.query("SELECT count(*) FROM schema_version") == "1");
   CHECK(raw.query("PRAGMA integrity_check") == "ok");
   CHECK(raw.query("PRAGMA foreign_key_check") == "");
@@ -156,7 +156,7 @@ TEST_CASE("the checked-in v1 database opens and reads correctly", "[storage][sql
   CHECK(trials[4].params.at("shrinking").as_bool());
 
   // The old file takes new work under the current build.
-  const auto claimed = storage.claim_waiting_trial(svm.id);
+  const auto claimed = storage.claim_waiting_trial(svm.id, "host-b:2:y");
   REQUIRE(claimed);
   CHECK(claimed->number == 4);
   NewTrial next;
@@ -176,11 +176,11 @@ TEST_CASE("a database of a newer schema version is refused, naming both versions
   { SqliteStorage(db).create_study("s", Direction::kMinimize, "loss", {}); }
   {
     RawSqlite raw(db);
-    raw.exec("UPDATE schema_version SET version = 2");
+    raw.exec("UPDATE schema_version SET version = 3");
   }
-  require_refused(db, SQLITE_CANTOPEN, {"schema version 2", "version 1", "newer hpo"});
+  require_refused(db, SQLITE_CANTOPEN, {"schema version 3", "version 2", "newer hpo"});
   RawSqlite raw(db);
-  CHECK(raw.query("SELECT version FROM schema_version") == "2");
+  CHECK(raw.query("SELECT version FROM schema_version") == "3");
   CHECK(raw.query("SELECT name FROM studies") == "s");
 }
 
@@ -281,14 +281,14 @@ TEST_CASE("a mutation that fails halfway is rolled back as a whole", "[storage][
   const Trial c = s.create_trial(study.id, running);
   const std::string before = describe_all(s, Times::kExact);
 
-  // A trigger makes the third UPDATE of the heartbeat transaction fail, after the first two
-  // have been applied inside it.
+  // A trigger makes the third UPDATE of the heartbeat transaction fail, after the run's record
+  // and the first two trials have been written inside it.
   RawSqlite raw(f.path());
   raw.exec("CREATE TRIGGER fail_heartbeat BEFORE UPDATE OF heartbeat ON trials WHEN NEW.id = " +
            std::to_string(c.id) + " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
   std::this_thread::sleep_for(std::chrono::milliseconds(3));  // a new heartbeat would differ
   try {
-    s.heartbeat({a.id, b.id, c.id});
+    s.heartbeat(study.id, RunRecord{"run-a", "host-a", 1, {}, {}}, {a.id, b.id, c.id});
     FAIL("the trigger did not fire");
   } catch (const StorageError& e) {
     CHECK((e.code() & 0xff) == SQLITE_CONSTRAINT);
@@ -303,8 +303,9 @@ TEST_CASE("a mutation that fails halfway is rolled back as a whole", "[storage][
   CHECK_THROWS_AS(s.create_trial(study.id, running), StorageError);
   CHECK(describe_all(s, Times::kExact) == before);
   raw.exec("DROP TRIGGER fail_heartbeat; DROP TRIGGER fail_insert;");
-  s.heartbeat({a.id, b.id, c.id});
+  s.heartbeat(study.id, RunRecord{"run-a", "host-a", 1, {}, {}}, {a.id, b.id, c.id});
   CHECK(*s.get_trial(a.id)->heartbeat > *a.heartbeat);
+  CHECK(s.list_runs(study.id).size() == 1);
   CHECK(s.create_trial(study.id, running).number == 3);
   f.reopen();
   CHECK(f.storage().get_trials(study.id).size() == 4);

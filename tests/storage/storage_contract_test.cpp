@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <latch>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -33,6 +34,17 @@ NewTrial waiting(ParamSet params = {{"x", 0.5}}) {
 }
 
 TimePoint now() { return Clock::now(); }
+
+// A run as the study manager describes itself; the times it passes are ignored by storage.
+RunRecord run_record(const std::string& owner, const std::string& host = "host-a", int pid = 100) {
+  RunRecord run;
+  run.owner = owner;
+  run.host = host;
+  run.pid = pid;
+  run.started = TimePoint{};  // deliberately wrong: the storage's clock must win
+  run.heartbeat = TimePoint{};
+  return run;
+}
 
 // The stored clock has double precision (~0.25 us today); allow that much around a window.
 bool within(const std::optional<TimePoint>& t, TimePoint before, TimePoint after) {
@@ -99,7 +111,9 @@ TEMPLATE_TEST_CASE("a RUNNING trial is stored with the next number, its start an
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", sample_spec("s"));
   const auto before = now();
-  const Trial t0 = s.create_trial(study.id, running({{"x", 1.5}, {"k", "rbf"}}));
+  NewTrial owned = running({{"x", 1.5}, {"k", "rbf"}});
+  owned.owner = "host-a:100:r1";
+  const Trial t0 = s.create_trial(study.id, owned);
   const auto after = now();
   const Trial t1 = s.create_trial(study.id, running());
 
@@ -115,6 +129,8 @@ TEMPLATE_TEST_CASE("a RUNNING trial is stored with the next number, its start an
   CHECK(t0.intermediate.empty());
   CHECK(t0.metrics.empty());
   CHECK(t0.reason.empty());
+  CHECK(t0.owner == "host-a:100:r1");
+  CHECK(t1.owner.empty());
 
   f.reopen();
   const auto read = f.storage().get_trial(t0.id);
@@ -181,12 +197,13 @@ TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once",
   CHECK(w0.state == TrialState::kWaiting);
   CHECK_FALSE(w0.started);
   CHECK_FALSE(w0.heartbeat);
+  CHECK(w0.owner.empty());
   s.set_trial_user_attr(w0.id, "queued_by", "user");
 
   f.reopen();
   Storage& s2 = f.storage();
   const auto before = now();
-  const auto c0 = s2.claim_waiting_trial(study.id);
+  const auto c0 = s2.claim_waiting_trial(study.id, "run-a");
   const auto after = now();
   REQUIRE(c0);
   CHECK(c0->id == w0.id);
@@ -196,16 +213,21 @@ TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once",
   CHECK(c0->heartbeat == c0->started);
   CHECK(c0->params == ParamSet{{"x", 0.0}});
   CHECK(c0->user_attrs == std::map<std::string, std::string>{{"queued_by", "user"}});
+  CHECK(c0->owner == "run-a");
   CHECK(describe(*s2.get_trial(w0.id), Times::kExact) == describe(*c0, Times::kExact));
 
-  const auto c2 = s2.claim_waiting_trial(study.id);
+  const auto c2 = s2.claim_waiting_trial(study.id, "run-b");
   REQUIRE(c2);
   CHECK(c2->id == w2.id);
-  CHECK_FALSE(s2.claim_waiting_trial(study.id));  // none left: r1 was never WAITING
+  CHECK(c2->owner == "run-b");
+  CHECK_FALSE(s2.claim_waiting_trial(study.id, "run-a"));  // none left: r1 was never WAITING
   CHECK(s2.get_trial(r1.id)->state == TrialState::kRunning);
-  CHECK_FALSE(s2.claim_waiting_trial(other.id + 100));
+  CHECK_FALSE(s2.claim_waiting_trial(other.id + 100, "run-a"));
   // The other study's waiting trial is still there for it.
-  CHECK(s2.claim_waiting_trial(other.id));
+  CHECK(s2.claim_waiting_trial(other.id, "run-a"));
+  f.reopen();
+  CHECK(f.storage().get_trial(w0.id)->owner == "run-a");
+  CHECK(f.storage().get_trial(w2.id)->owner == "run-b");
 }
 
 TEMPLATE_TEST_CASE("intermediate values keep the last write per step, only while RUNNING",
@@ -271,7 +293,7 @@ TEMPLATE_TEST_CASE("a finished trial is immutable and finishing it again returns
   CHECK_FALSE(s2.finish_trial(t.id, TrialState::kFail, std::nullopt, {}, "late failure"));
   CHECK_FALSE(s2.finish_trial(t.id, TrialState::kComplete, 0.1, {{"loss", 0.1}}, ""));
   CHECK_FALSE(s2.finish_trial(t.id + 100, TrialState::kComplete, 0.1, {}, ""));
-  s2.heartbeat({t.id});
+  s2.heartbeat(study.id, run_record("run-a"), {t.id});
   CHECK(describe(*s2.get_trial(t.id), Times::kExact) == describe(done, Times::kExact));
 
   // Only a final state finishes a trial.
@@ -335,19 +357,20 @@ TEMPLATE_TEST_CASE("heartbeat marks RUNNING trials alive and leaves the others a
   TestType f;
   Storage& s = f.storage();
   const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
   const Trial a = s.create_trial(study.id, running());
   const Trial b = s.create_trial(study.id, running());
   const Trial w = s.create_trial(study.id, waiting());
   const Trial done = s.create_trial(study.id, running());
+  const Trial foreign = s.create_trial(other.id, running());
   REQUIRE(s.finish_trial(done.id, TrialState::kComplete, 1.0, {}, ""));
   const Trial done_before = *s.get_trial(done.id);
 
   // Stored times have sub-microsecond resolution; a few milliseconds make "later" visible.
   std::this_thread::sleep_for(std::chrono::milliseconds(3));
   const auto before = now();
-  s.heartbeat({a.id, w.id, done.id, done.id + 1000});
+  s.heartbeat(study.id, run_record("run-a"), {a.id, w.id, done.id, foreign.id, done.id + 1000});
   const auto after = now();
-  s.heartbeat({});
   f.reopen();
   Storage& s2 = f.storage();
   const Trial a2 = *s2.get_trial(a.id);
@@ -357,6 +380,324 @@ TEMPLATE_TEST_CASE("heartbeat marks RUNNING trials alive and leaves the others a
   CHECK(s2.get_trial(b.id)->heartbeat == b.heartbeat);  // not in the list
   CHECK_FALSE(s2.get_trial(w.id)->heartbeat);           // WAITING: not alive yet
   CHECK(describe(*s2.get_trial(done.id), Times::kExact) == describe(done_before, Times::kExact));
+  // Another study's trial is not this run's to keep alive.
+  CHECK(s2.get_trial(foreign.id)->heartbeat == foreign.heartbeat);
+  // The run itself was recorded, with the storage's clock.
+  const auto runs = s2.list_runs(study.id);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].owner == "run-a");
+  CHECK(runs[0].host == "host-a");
+  CHECK(runs[0].pid == 100);
+  CHECK(within(runs[0].started, before, after));
+  CHECK(runs[0].heartbeat == runs[0].started);
+  CHECK(runs[0].heartbeat == *a2.heartbeat);  // one transaction, one clock reading
+  CHECK(s2.list_runs(other.id).empty());
+}
+
+TEMPLATE_TEST_CASE("a run's later heartbeats keep its start and advance its heartbeat", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  s.heartbeat(study.id, run_record("run-a", "host-a", 100), {});  // no trials yet: run only
+  const RunRecord first = s.list_runs(study.id).at(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  const auto before = now();
+  s.heartbeat(study.id, run_record("run-a", "host-b", 200), {});
+  const auto after = now();
+  f.reopen();
+  const auto runs = f.storage().list_runs(study.id);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].started == first.started);
+  CHECK(within(runs[0].heartbeat, before, after));
+  CHECK(runs[0].host == "host-b");
+  CHECK(runs[0].pid == 200);
+}
+
+TEMPLATE_TEST_CASE("heartbeat of an unknown study throws and changes nothing", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const Trial t = s.create_trial(study.id, running());
+  const std::string before = describe_all(s, Times::kExact);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  try {
+    s.heartbeat(study.id + 100, run_record("run-a"), {t.id});
+    FAIL("a heartbeat for an unknown study was accepted");
+  } catch (const StorageError& e) {
+    CHECK(e.code() == SQLITE_CONSTRAINT_FOREIGNKEY);
+    CHECK_THAT(e.what(), Catch::Contains("no study with id " + std::to_string(study.id + 100)));
+  }
+  CHECK(describe_all(s, Times::kExact) == before);
+  CHECK(s.list_runs(study.id + 100).empty());
+}
+
+TEMPLATE_TEST_CASE("runs are listed by start time and end_run removes only the one named",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  // "run-z" starts first although it sorts last by name.
+  for (const char* owner : {"run-z", "run-m", "run-a"}) {
+    s.heartbeat(study.id, run_record(owner, std::string("host-") + owner, 7), {});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  s.heartbeat(other.id, run_record("run-m", "elsewhere", 8), {});  // same owner, other study
+  s.heartbeat(study.id, run_record("run-z"), {});  // a later heartbeat does not reorder
+
+  auto owners = [&](std::int64_t study_id) {
+    std::vector<std::string> out;
+    for (const auto& run : f.storage().list_runs(study_id)) out.push_back(run.owner);
+    return out;
+  };
+  f.reopen();
+  CHECK(owners(study.id) == std::vector<std::string>{"run-z", "run-m", "run-a"});
+  const auto runs = f.storage().list_runs(study.id);
+  CHECK(runs[0].started < runs[1].started);
+  CHECK(runs[1].started < runs[2].started);
+  CHECK(runs[1].host == "host-run-m");
+
+  f.storage().end_run(study.id, "run-m");
+  f.storage().end_run(study.id, "no-such-run");  // no-op
+  f.storage().end_run(other.id + 100, "run-a");  // no-op
+  f.reopen();
+  CHECK(owners(study.id) == std::vector<std::string>{"run-z", "run-a"});
+  CHECK(owners(other.id) == std::vector<std::string>{"run-m"});
+  CHECK(f.storage().list_runs(other.id)[0].host == "elsewhere");
+  CHECK(f.storage().list_runs(other.id + 100).empty());
+  // An ended run that heartbeats again comes back as a new run.
+  f.storage().heartbeat(study.id, run_record("run-m"), {});
+  CHECK(owners(study.id) == std::vector<std::string>{"run-z", "run-a", "run-m"});
+}
+
+TEMPLATE_TEST_CASE("fail_and_requeue fails a RUNNING trial and queues its parameters again",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  NewTrial first = running({{"lr", 0.01}, {"act", "relu"}, {"layers", 3}, {"bn", true}});
+  first.owner = "run-a";
+  first.trial_dir = "/runs/{number}";
+  const Trial t0 = s.create_trial(study.id, first);
+  REQUIRE(s.report_intermediate(t0.id, 0, 0.5));
+  s.set_trial_user_attr(t0.id, "host", "node-1");
+  const Trial t1 = s.create_trial(study.id, running());
+
+  const auto before = now();
+  const auto requeued = s.fail_and_requeue(t0.id, "interrupted", "/runs/{number}/retry-{number}");
+  const auto after = now();
+  REQUIRE(requeued);
+  CHECK(requeued->id != t0.id);
+  CHECK(requeued->id != t1.id);
+  CHECK(requeued->number == 2);
+  CHECK(requeued->state == TrialState::kWaiting);
+  CHECK(requeued->params == first.params);
+  CHECK(requeued->attempt == 1);
+  CHECK(requeued->retry_of == 0);
+  CHECK(requeued->trial_dir == "/runs/2/retry-2");
+  CHECK(requeued->owner.empty());
+  CHECK_FALSE(requeued->started);
+  CHECK_FALSE(requeued->heartbeat);
+  CHECK_FALSE(requeued->finished);
+  CHECK_FALSE(requeued->value);
+  CHECK(requeued->intermediate.empty());
+  CHECK(requeued->user_attrs.empty());
+  CHECK(requeued->reason.empty());
+
+  f.reopen();
+  Storage& s2 = f.storage();
+  // What fail_and_requeue returned is exactly what is stored.
+  CHECK(describe(*s2.get_trial(requeued->id), Times::kExact) == describe(*requeued, Times::kExact));
+  // The old row keeps its history and is now FAIL with the reason.
+  const Trial old = *s2.get_trial(t0.id);
+  CHECK(old.state == TrialState::kFail);
+  CHECK(old.reason == "interrupted");
+  CHECK(within(old.finished, before, after));
+  CHECK(old.started == t0.started);
+  CHECK(old.owner == "run-a");
+  CHECK(old.trial_dir == "/runs/0");
+  CHECK_FALSE(old.value);
+  CHECK(old.intermediate == std::map<std::int64_t, double>{{0, 0.5}});
+  CHECK(old.user_attrs.at("host") == "node-1");
+  CHECK(s2.get_trial(t1.id)->state == TrialState::kRunning);  // untouched
+
+  // The new trial is claimed like any WAITING one.
+  const auto claimed = s2.claim_waiting_trial(study.id, "run-b");
+  REQUIRE(claimed);
+  CHECK(claimed->id == requeued->id);
+  CHECK(claimed->owner == "run-b");
+  CHECK(claimed->attempt == 1);
+}
+
+TEMPLATE_TEST_CASE("re-queueing a re-queued trial keeps the original number as retry_of",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  s.create_trial(study.id, running({{"x", 0.0}}));                         // number 0, unrelated
+  const Trial original = s.create_trial(study.id, running({{"x", 1.0}}));  // number 1
+  std::vector<Trial> chain{original};
+  for (int i = 0; i < 3; ++i) {
+    // Something else happens in between, so numbers are not consecutive.
+    s.create_trial(study.id, running({{"x", 9.0}}));
+    const auto claimed = s.claim_waiting_trial(study.id, "run-" + std::to_string(i));
+    std::int64_t id = original.id;
+    if (i == 0) {
+      REQUIRE_FALSE(claimed);  // the original runs already
+    } else {
+      REQUIRE(claimed);
+      REQUIRE(claimed->id == chain.back().id);
+      id = claimed->id;
+    }
+    const auto next = s.fail_and_requeue(id, "interrupted " + std::to_string(i), "t{number}");
+    REQUIRE(next);
+    chain.push_back(*next);
+  }
+  f.reopen();
+  for (std::size_t i = 1; i < chain.size(); ++i) {
+    INFO("requeue " << i);
+    const Trial t = *f.storage().get_trial(chain[i].id);
+    CHECK(t.retry_of == 1);
+    CHECK(t.attempt == static_cast<int>(i));
+    CHECK(t.params == ParamSet{{"x", 1.0}});
+    CHECK(t.trial_dir == "t" + std::to_string(t.number));
+    CHECK(t.number > chain[i - 1].number);
+  }
+  // Every earlier link is FAIL with its own reason; the last one waits.
+  CHECK(f.storage().get_trial(chain[0].id)->reason == "interrupted 0");
+  CHECK(f.storage().get_trial(chain[2].id)->reason == "interrupted 2");
+  CHECK(f.storage().get_trial(chain[2].id)->owner == "run-2");
+  CHECK(f.storage().get_trial(chain.back().id)->state == TrialState::kWaiting);
+}
+
+TEMPLATE_TEST_CASE("fail_and_requeue of a trial that is not RUNNING changes nothing", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const Trial complete = s.create_trial(study.id, running());
+  REQUIRE(s.finish_trial(complete.id, TrialState::kComplete, 1.0, {}, ""));
+  const Trial pruned = s.create_trial(study.id, running());
+  REQUIRE(s.finish_trial(pruned.id, TrialState::kPruned, 2.0, {}, "pruned"));
+  const Trial failed = s.create_trial(study.id, running());
+  REQUIRE(s.finish_trial(failed.id, TrialState::kFail, std::nullopt, {}, "exit 1"));
+  const Trial queued = s.create_trial(study.id, waiting());
+  const std::string before = describe_all(s, Times::kExact);
+
+  for (std::int64_t id : {complete.id, pruned.id, failed.id, queued.id, queued.id + 100}) {
+    INFO("trial " << id);
+    CHECK_FALSE(s.fail_and_requeue(id, "interrupted", "{number}"));
+  }
+  f.reopen();
+  CHECK(describe_all(f.storage(), Times::kExact) == before);
+  // Nothing used up a number.
+  CHECK(f.storage().create_trial(study.id, running()).number == 4);
+}
+
+TEMPLATE_TEST_CASE("two connections re-queueing the same trials: each is re-queued exactly once",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  constexpr int kTrials = 60;
+  TestType f;
+  Storage& a = f.storage();
+  Storage& b = f.another_connection();  // opened here, before the threads start
+  const auto study = a.create_study("s", Direction::kMinimize, "loss", {});
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kTrials; ++i) ids.push_back(a.create_trial(study.id, running({{"i", i}})).id);
+
+  // Both resumers walk the same list in the same order, so they collide on every trial.
+  std::map<std::int64_t, Trial> won[2];
+  std::string errors[2];
+  std::latch start(2);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      Storage& s = w == 0 ? a : b;
+      try {
+        start.arrive_and_wait();
+        for (std::int64_t id : ids) {
+          if (auto t = s.fail_and_requeue(id, "interrupted by " + std::to_string(w), "{number}"))
+            won[w].emplace(id, *t);
+        }
+      } catch (const std::exception& e) {
+        errors[w] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(errors[0] == "");
+  CHECK(errors[1] == "");
+  CHECK(won[0].size() + won[1].size() == static_cast<std::size_t>(kTrials));
+
+  f.reopen();
+  Storage& s = f.storage();
+  std::set<int> retry_of;
+  for (std::int64_t id : ids) {
+    INFO("trial " << id);
+    const int winners = static_cast<int>(won[0].count(id) + won[1].count(id));
+    REQUIRE(winners == 1);
+    const int w = won[0].count(id) == 1 ? 0 : 1;
+    const Trial old = *s.get_trial(id);
+    CHECK(old.state == TrialState::kFail);
+    CHECK(old.reason == "interrupted by " + std::to_string(w));
+    const Trial& requeued = won[w].at(id);
+    CHECK(requeued.retry_of == old.number);
+    CHECK(describe(*s.get_trial(requeued.id)) == describe(requeued));
+    retry_of.insert(*requeued.retry_of);
+  }
+  CHECK(retry_of.size() == static_cast<std::size_t>(kTrials));
+  const auto all = s.get_trials(study.id);
+  REQUIRE(all.size() == static_cast<std::size_t>(2 * kTrials));
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i].number == static_cast<int>(i));
+  CHECK(s.get_trials(study.id, TrialState::kWaiting).size() == static_cast<std::size_t>(kTrials));
+}
+
+TEMPLATE_TEST_CASE("count_trials counts each state as get_trials lists it", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  CHECK(describe(s.count_trials(study.id)) == describe(TrialCounts{}));
+  std::vector<Trial> trials;
+  for (int i = 0; i < 12; ++i)
+    trials.push_back(s.create_trial(study.id, i % 4 == 3 ? waiting() : running()));
+  s.create_trial(other.id, running());
+  REQUIRE(s.finish_trial(trials[0].id, TrialState::kComplete, 1.0, {}, ""));
+  REQUIRE(s.finish_trial(trials[1].id, TrialState::kComplete, 2.0, {}, ""));
+  REQUIRE(s.finish_trial(trials[2].id, TrialState::kPruned, 2.0, {}, ""));
+  REQUIRE(s.finish_trial(trials[3].id, TrialState::kFail, std::nullopt, {}, "cancelled"));
+  REQUIRE(s.fail_and_requeue(trials[4].id, "interrupted", ""));
+  REQUIRE(s.claim_waiting_trial(study.id, "run-a"));
+  f.reopen();
+  Storage& s2 = f.storage();
+
+  auto listed = [&](std::int64_t study_id) {
+    TrialCounts c;
+    c.waiting = static_cast<int>(s2.get_trials(study_id, TrialState::kWaiting).size());
+    c.running = static_cast<int>(s2.get_trials(study_id, TrialState::kRunning).size());
+    c.complete = static_cast<int>(s2.get_trials(study_id, TrialState::kComplete).size());
+    c.pruned = static_cast<int>(s2.get_trials(study_id, TrialState::kPruned).size());
+    c.fail = static_cast<int>(s2.get_trials(study_id, TrialState::kFail).size());
+    return c;
+  };
+  const TrialCounts counts = s2.count_trials(study.id);
+  CHECK(describe(counts) == describe(listed(study.id)));
+  // Worked out by hand, 13 trials: WAITING 3 created - 1 cancelled + 1 re-queued - 1 claimed;
+  // RUNNING 9 created - 3 finished - 1 re-queued + 1 claimed.
+  TrialCounts expected;
+  expected.waiting = 2;
+  expected.running = 6;
+  expected.complete = 2;
+  expected.pruned = 1;
+  expected.fail = 2;
+  CHECK(describe(counts) == describe(expected));
+  CHECK(counts.total() == 13);
+  CHECK(counts.total() == static_cast<int>(s2.get_trials(study.id).size()));
+  CHECK(describe(s2.count_trials(other.id)) == describe(listed(other.id)));
+  CHECK(s2.count_trials(other.id).running == 1);
+  CHECK(describe(s2.count_trials(other.id + 100)) == describe(TrialCounts{}));
 }
 
 TEMPLATE_TEST_CASE("get_trials lists a study's trials in number order, filtered by state",
@@ -517,7 +858,7 @@ TEMPLATE_TEST_CASE("trial_dir gets the assigned number and retries keep their li
   f.reopen();
   CHECK(describe(f.storage().get_trials(study.id), Times::kExact) ==
         describe(std::vector<Trial>{t0, t1, t2}, Times::kExact));
-  const auto claimed = f.storage().claim_waiting_trial(study.id);
+  const auto claimed = f.storage().claim_waiting_trial(study.id, "run-a");
   REQUIRE(claimed);
   CHECK(claimed->retry_of == 0);
   CHECK(claimed->attempt == 2);

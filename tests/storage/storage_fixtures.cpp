@@ -29,8 +29,14 @@ SqliteStorageFixture::SqliteStorageFixture(SqliteOptions options)
 }
 
 void SqliteStorageFixture::reopen() {
+  other_.reset();
   storage_.reset();
   storage_ = std::make_unique<SqliteStorage>(path_, options_);
+}
+
+Storage& SqliteStorageFixture::another_connection() {
+  if (!other_) other_ = std::make_unique<SqliteStorage>(path_, options_);
+  return *other_;
 }
 
 std::string describe(const Trial& t, Times times) {
@@ -56,6 +62,7 @@ std::string describe(const Trial& t, Times times) {
   j["attempt"] = t.attempt;
   j["retry_of"] = t.retry_of ? std::to_string(*t.retry_of) : "none";
   j["trial_dir"] = t.trial_dir;
+  j["owner"] = t.owner;
   j["user_attrs"] = t.user_attrs;
   return j.dump();
 }
@@ -84,10 +91,33 @@ std::string describe(const std::vector<StudyRecord>& studies, Times times) {
   return out;
 }
 
+std::string describe(const RunRecord& run, Times times) {
+  nlohmann::json j;
+  j["owner"] = run.owner;
+  j["host"] = run.host;
+  j["pid"] = run.pid;
+  j["started"] = time_text(run.started, times);
+  j["heartbeat"] = time_text(run.heartbeat, times);
+  return j.dump();
+}
+
+std::string describe(const std::vector<RunRecord>& runs, Times times) {
+  std::string out;
+  for (const auto& r : runs) out += describe(r, times) + "\n";
+  return out;
+}
+
+std::string describe(const TrialCounts& c) {
+  return "waiting " + std::to_string(c.waiting) + ", running " + std::to_string(c.running) +
+         ", complete " + std::to_string(c.complete) + ", pruned " + std::to_string(c.pruned) +
+         ", fail " + std::to_string(c.fail);
+}
+
 std::string describe_all(Storage& storage, Times times) {
   std::string out;
   for (const auto& study : storage.list_studies()) {
     out += describe(study, times) + "\n";
+    out += describe(storage.list_runs(study.id), times);
     out += describe(storage.get_trials(study.id), times);
   }
   return out;

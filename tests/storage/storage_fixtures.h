@@ -22,6 +22,8 @@ class MemoryStorageFixture {
  public:
   static constexpr const char* kName = "memory";
   Storage& storage() { return storage_; }
+  // Another handle on the same data: memory has one object, so it is that object again.
+  Storage& another_connection() { return storage_; }
   // Memory has nothing to reopen; the same object keeps serving.
   void reopen() {}
 
@@ -35,6 +37,9 @@ class SqliteStorageFixture {
   explicit SqliteStorageFixture(SqliteOptions options = {});
   Storage& storage() { return *storage_; }
   SqliteStorage& sqlite() { return *storage_; }
+  // A second SqliteStorage (its own connection) on the same file, opened on first use; it
+  // coordinates with storage() through SQLite's file locks, as another process would.
+  Storage& another_connection();
   // Closes the connection and opens the file again: what follows reads from disk.
   void reopen();
   // Closes the connection (storage() must not be used until reopen()).
@@ -46,6 +51,7 @@ class SqliteStorageFixture {
   std::filesystem::path path_;
   SqliteOptions options_;
   std::unique_ptr<SqliteStorage> storage_;
+  std::unique_ptr<SqliteStorage> other_;
 };
 
 // How describe() writes times: kPresence writes only whether a time is set (two storages read
@@ -58,7 +64,10 @@ std::string describe(const Trial& trial, Times times = Times::kPresence);
 std::string describe(const std::vector<Trial>& trials, Times times = Times::kPresence);
 std::string describe(const StudyRecord& study, Times times = Times::kPresence);
 std::string describe(const std::vector<StudyRecord>& studies, Times times = Times::kPresence);
-// Every study and all its trials.
+std::string describe(const RunRecord& run, Times times = Times::kPresence);
+std::string describe(const std::vector<RunRecord>& runs, Times times = Times::kPresence);
+std::string describe(const TrialCounts& counts);
+// Every study with its runs and all its trials.
 std::string describe_all(Storage& storage, Times times = Times::kPresence);
 
 // "" when `actual` equals `expected`; otherwise the first line where they differ, both ways.

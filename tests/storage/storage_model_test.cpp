@@ -17,7 +17,7 @@ TEST_CASE("SqliteStorage behaves like the in-memory model on a random operation 
   MemoryStorage model;
   OperationGenerator generator(static_cast<std::uint64_t>(seed));
   std::mt19937_64 probe(static_cast<std::uint64_t>(seed) * 7919);
-  int errors = 0, reopens = 0;
+  int errors = 0, reopens = 0, requeues = 0, claims = 0, heartbeats = 0;
 
   for (int step = 0; step < kSteps; ++step) {
     const Operation op = generator.next(model);
@@ -30,6 +30,10 @@ TEST_CASE("SqliteStorage behaves like the in-memory model on a random operation 
       const std::string actual = apply(real.storage(), op);
       REQUIRE(actual == expected);
       if (expected.rfind("StorageError", 0) == 0) ++errors;
+      const bool got_trial = expected != "none";
+      if (op.kind == Operation::Kind::kFailAndRequeue && got_trial) ++requeues;
+      if (op.kind == Operation::Kind::kClaim && got_trial) ++claims;
+      if (op.kind == Operation::Kind::kHeartbeat && expected == "done") ++heartbeats;
     }
     REQUIRE(first_difference(describe_all(real.storage()), describe_all(model)) == "");
     // The filtered and single reads agree as well.
@@ -53,6 +57,12 @@ TEST_CASE("SqliteStorage behaves like the in-memory model on a random operation 
   CHECK(errors > 5);
   CHECK(reopens > 5);
   CHECK(model.list_studies().size() >= 3);
+  CHECK(requeues >= 3);
+  CHECK(claims >= 3);
+  CHECK(heartbeats >= 5);
+  std::size_t runs = 0;
+  for (const auto& study : model.list_studies()) runs += model.list_runs(study.id).size();
+  CHECK(runs >= 2);
 }
 
 }  // namespace hpo::testing
