@@ -43,6 +43,52 @@ void require_refused(const fs::path& file, int primary, const std::vector<std::s
   }
 }
 
+// A fresh file loaded from a checked-in fixture (tests/storage/fixtures/<name>.sql).
+fs::path load_fixture(const TempDir& dir, const std::string& name) {
+  const fs::path db = dir / (name + ".db");
+  RawSqlite raw(db);
+  raw.exec(read_file(kFixtures / (name + ".sql")));
+  return db;
+}
+
+// Every table, index and trigger of a file with its SQL, one per line, by name.
+std::string schema_of(const fs::path& db) {
+  RawSqlite raw(db);
+  return raw.query(
+      "SELECT group_concat(type || ' ' || name || ': ' || ifnull(sql, ''), char(10)) "
+      "FROM (SELECT * FROM sqlite_schema ORDER BY name)");
+}
+
+// The rows of every version 1 table, version 1 columns only, as SQL literals: what a
+// migration must keep exactly.
+std::string v1_rows(const fs::path& db) {
+  static const char* kTables[][2] = {
+      {"studies", "id, name, direction, metric, spec, created"},
+      {"study_user_attrs", "study_id, key, value"},
+      {"trials",
+       "id, study_id, number, state, params, value, metrics, started, finished, heartbeat, "
+       "reason, attempt, retry_of, trial_dir"},
+      {"trial_intermediate_values", "trial_id, step, value"},
+      {"trial_user_attrs", "trial_id, key, value"},
+  };
+  RawSqlite raw(db);
+  std::string out;
+  for (const auto& [table, columns] : kTables) {
+    std::string quoted;
+    for (std::string rest = columns; !rest.empty();) {
+      const auto comma = rest.find(", ");
+      const std::string column = rest.substr(0, comma);
+      quoted += (quoted.empty() ? "" : " || ',' || ") + std::string("quote(") + column + ")";
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 2);
+    }
+    out += std::string(table) + ":\n" +
+           raw.query("SELECT group_concat(r, char(10)) FROM (SELECT " + quoted + " AS r FROM " +
+                     table + " ORDER BY " + columns + ")") +
+           "\n";
+  }
+  return out;
+}
+
 // Fills a storage with one of everything.
 void populate(Storage& s) {
   const auto a = s.create_study("a", Direction::kMaximize, "acc", sample_spec("a"));
@@ -61,8 +107,11 @@ void populate(Storage& s) {
   s.finish_trial(t1.id, TrialState::kFail, std::nullopt, {}, "signal 9");
   nt.retry_of = 1;
   nt.attempt = 1;
-  s.create_trial(a.id, nt);
+  nt.owner = "host-a:1:x";
+  const Trial t2 = s.create_trial(a.id, nt);
+  s.heartbeat(a.id, RunRecord{"host-a:1:x", "host-a", 1, {}, {}}, {t2.id});
   nt.state = TrialState::kWaiting;
+  nt.owner.clear();
   s.create_trial(a.id, nt);
   s.create_trial(b.id, nt);
 }
@@ -100,16 +149,34 @@ TEST_CASE("a new database is in WAL mode, at schema version 2 and consistent",
   CHECK(raw.query("SELECT typeof(started) FROM trials WHERE id = 1") == "real");
   CHECK(raw.query("SELECT json_extract(params, '$.act') FROM trials WHERE id = 1") == "ŕeLU \"x\"");
   CHECK(raw.query("SELECT trial_dir FROM trials WHERE id = 2") == "/runs/1");
+  CHECK(raw.query("SELECT group_concat(owner, ',') FROM (SELECT owner FROM trials ORDER BY id)") ==
+        ",,host-a:1:x,,");
+  CHECK(raw.query("SELECT owner || ' ' || host || ' ' || pid FROM runs") == "host-a:1:x host-a 1");
 }
 
-TEST_CASE("the checked-in v1 database opens and reads correctly", "[storage][sqlite]") {
+TEST_CASE("the checked-in v1 database is migrated to version 2 with every row kept",
+          "[storage][sqlite]") {
   TempDir dir("hpo-storage");
-  const fs::path db = dir / "v1.db";
+  const fs::path db = load_fixture(dir, "v1");
+  const std::string rows_before = v1_rows(db);
+  REQUIRE(rows_before.find("svm-trials") != std::string::npos);  // the dump sees the rows
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "1");
+  SqliteStorage storage(db);
+
+  // On disk: version 2, every version 1 row unchanged, the new column empty, no runs, and the
+  // same schema as a file created at version 2 (and as the checked-in v2 fixture).
   {
     RawSqlite raw(db);
-    raw.exec(read_file(kFixtures / "v1.sql"));
+    CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "2");
+    CHECK(raw.query("PRAGMA integrity_check") == "ok");
+    CHECK(raw.query("PRAGMA foreign_key_check") == "");
+    CHECK(raw.query("SELECT count(*) FROM trials WHERE owner = ''") == "5");
+    CHECK(raw.query("SELECT count(*) FROM runs") == "0");
   }
-  SqliteStorage storage(db);
+  CHECK(first_difference(v1_rows(db), rows_before) == "");
+  SqliteStorageFixture fresh;
+  CHECK(first_difference(schema_of(db), schema_of(fresh.path())) == "");
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v2"))) == "");
 
   const auto studies = storage.list_studies();
   REQUIRE(studies.size() == 2);
@@ -154,19 +221,131 @@ TEST_CASE("the checked-in v1 database opens and reads correctly", "[storage][sql
   CHECK(trials[3].user_attrs.at("host") == "node-7");
   CHECK_FALSE(trials[4].started);
   CHECK(trials[4].params.at("shrinking").as_bool());
+  for (const auto& t : trials) CHECK(t.owner.empty());  // version 1 knew no runs
+  CHECK(storage.list_runs(svm.id).empty());
+  const TrialCounts counts = storage.count_trials(svm.id);
+  CHECK(counts.complete == 1);
+  CHECK(counts.pruned == 1);
+  CHECK(counts.fail == 1);
+  CHECK(counts.running == 1);
+  CHECK(counts.waiting == 1);
 
-  // The old file takes new work under the current build.
+  // The old file takes new work under the current build: the old RUNNING trial (owned by no
+  // run) can be failed and re-queued, keeping its lineage.
+  const auto requeued = storage.fail_and_requeue(trials[3].id, "interrupted", "/r/{number}");
+  REQUIRE(requeued);
+  CHECK(requeued->number == 5);
+  CHECK(requeued->retry_of == 2);
+  CHECK(requeued->attempt == 2);
   const auto claimed = storage.claim_waiting_trial(svm.id, "host-b:2:y");
   REQUIRE(claimed);
   CHECK(claimed->number == 4);
+  CHECK(claimed->owner == "host-b:2:y");
+  storage.heartbeat(svm.id, RunRecord{"host-b:2:y", "host-b", 2, {}, {}}, {claimed->id});
+  CHECK(storage.list_runs(svm.id).size() == 1);
   NewTrial next;
   next.params = {{"C", 2.0}, {"kernel", "rbf"}};
   next.trial_dir = "/runs/svm-trials/{number}";
-  const Trial t5 = storage.create_trial(svm.id, next);
-  CHECK(t5.number == 5);
-  CHECK(t5.trial_dir == "/runs/svm-trials/5");
+  const Trial t6 = storage.create_trial(svm.id, next);
+  CHECK(t6.number == 6);
+  CHECK(t6.trial_dir == "/runs/svm-trials/6");
   CHECK_THROWS_AS(storage.create_study("svm", Direction::kMinimize, "x", {}), StorageError);
   CHECK(storage.create_study("svm-2", Direction::kMinimize, "x", {}).id == 3);
+}
+
+TEST_CASE("a v1 database whose migration fails halfway is left at version 1, unchanged",
+          "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = load_fixture(dir, "v1");
+  // A table in the way makes the migration's second statement (CREATE TABLE runs) fail after
+  // its first (adding trials.owner) has run inside the transaction.
+  RawSqlite(db).exec("CREATE TABLE runs (x INTEGER)");
+  const std::string rows_before = v1_rows(db);
+  const std::string schema_before = schema_of(db);
+  require_refused(db, SQLITE_ERROR, {"migrate the schema", "runs already exists"});
+  CHECK(schema_of(db) == schema_before);  // no owner column
+  CHECK(v1_rows(db) == rows_before);
+  RawSqlite raw(db);
+  CHECK(raw.query("SELECT version FROM schema_version") == "1");
+  CHECK(raw.query("SELECT count(*) FROM pragma_table_info('trials') WHERE name = 'owner'") == "0");
+  // Once the obstacle is gone the same file migrates.
+  raw.exec("DROP TABLE runs");
+  SqliteStorage storage(db);
+  CHECK(storage.get_trials(1).size() == 5);
+  CHECK(raw.query("SELECT version FROM schema_version") == "2");
+}
+
+TEST_CASE("the checked-in v2 database opens and reads correctly", "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = load_fixture(dir, "v2");
+  const std::string schema_before = schema_of(db);
+  SqliteStorage storage(db);
+  CHECK(schema_of(db) == schema_before);  // nothing to migrate
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "2");
+
+  const auto studies = storage.list_studies();
+  REQUIRE(studies.size() == 2);
+  const StudyRecord& svm = studies[0];
+  CHECK(svm.name == "svm");
+  CHECK(svm.direction == Direction::kMaximize);
+  CHECK(svm.spec.at("budget").at("trials") == 6);
+  CHECK(svm.user_attrs == std::map<std::string, std::string>{{"owner", "alice"}});
+  CHECK(to_unix_seconds(svm.created) == Approx(1769904000.0).epsilon(0).margin(1e-6));
+  CHECK(storage.get_trials(studies[1].id).empty());
+
+  const auto runs = storage.list_runs(svm.id);
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[0].owner == "host-a:100:aaaa");
+  CHECK(runs[0].host == "host-a");
+  CHECK(runs[0].pid == 100);
+  CHECK(to_unix_seconds(runs[0].started) == Approx(1769903999.75).epsilon(0).margin(1e-6));
+  CHECK(to_unix_seconds(runs[0].heartbeat) == Approx(1769904001.5).epsilon(0).margin(1e-6));
+  CHECK(runs[1].owner == "host-b:200:bbbb");
+  CHECK(runs[1].pid == 200);
+  CHECK(storage.list_runs(studies[1].id).empty());
+
+  const auto trials = storage.get_trials(svm.id);
+  REQUIRE(trials.size() == 6);
+  std::vector<std::string> owners;
+  for (const auto& t : trials) owners.push_back(t.owner);
+  CHECK(owners == std::vector<std::string>{"host-a:100:aaaa", "host-a:100:aaaa", "host-a:100:aaaa",
+                                           "host-b:200:bbbb", "host-b:200:bbbb", ""});
+  CHECK(trials[0].value == 0.875);
+  CHECK(trials[0].intermediate == std::map<std::int64_t, double>{{0, 0.81}, {1, 0.875}});
+  CHECK(trials[2].state == TrialState::kFail);
+  CHECK(trials[2].reason == "interrupted");
+  const Trial& retry = trials[3];
+  CHECK(retry.state == TrialState::kRunning);
+  CHECK(retry.attempt == 1);
+  CHECK(retry.retry_of == 2);
+  CHECK(retry.params == trials[2].params);
+  CHECK(to_unix_seconds(*retry.heartbeat) == Approx(1769904012.0).epsilon(0).margin(1e-6));
+  CHECK(retry.user_attrs.at("host") == "node-7");
+  CHECK(retry.intermediate == std::map<std::int64_t, double>{{0, 0.625}});
+  CHECK(trials[4].reason == "exit code 1: ValueError");
+  CHECK(trials[5].state == TrialState::kWaiting);
+  CHECK_FALSE(trials[5].started);
+  const TrialCounts counts = storage.count_trials(svm.id);
+  CHECK(counts.complete == 1);
+  CHECK(counts.pruned == 1);
+  CHECK(counts.fail == 2);
+  CHECK(counts.running == 1);
+  CHECK(counts.waiting == 1);
+
+  // The run that died is resumed: its trial re-queued with the original lineage, the waiting
+  // one claimed by the new run.
+  const auto again = storage.fail_and_requeue(retry.id, "interrupted", "/runs/svm-trials/{number}");
+  REQUIRE(again);
+  CHECK(again->number == 6);
+  CHECK(again->attempt == 2);
+  CHECK(again->retry_of == 2);
+  CHECK(again->trial_dir == "/runs/svm-trials/6");
+  const auto claimed = storage.claim_waiting_trial(svm.id, "host-c:300:cccc");
+  REQUIRE(claimed);
+  CHECK(claimed->number == 5);
+  CHECK(claimed->owner == "host-c:300:cccc");
+  storage.end_run(svm.id, "host-b:200:bbbb");
+  CHECK(storage.list_runs(svm.id).size() == 1);
 }
 
 TEST_CASE("a database of a newer schema version is refused, naming both versions",
