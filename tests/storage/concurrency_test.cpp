@@ -1,10 +1,15 @@
 // Several connections, in threads and in separate processes, writing one SQLite file at the
-// same time: trial numbers stay dense and unique, every WAITING trial is claimed once, no
-// "database is locked" reaches the caller, and the file stays consistent.
+// same time: trial numbers stay dense and unique, every WAITING trial is claimed once, every
+// interrupted trial is re-queued once, no "database is locked" reaches the caller, and the
+// file stays consistent.
 
 #include <algorithm>
+#include <fstream>
 #include <latch>
+#include <map>
+#include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <sys/wait.h>
@@ -54,6 +59,44 @@ void require_dense_and_consistent(const fs::path& db, std::int64_t study_id, int
   CHECK(raw.query("PRAGMA foreign_key_check") == "");
 }
 
+// Runs fn in `count` forked children that start together (they block on a pipe until the
+// parent closes it); child w runs fn(w) on its own connections and exits 1 when it throws.
+// Returns once all have exited, checking that each exited with 0.
+template <typename Fn>
+void run_processes(int count, Fn fn) {
+  int gate[2];
+  REQUIRE(::pipe(gate) == 0);
+  std::vector<pid_t> children;
+  for (int w = 0; w < count; ++w) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      // Child: never returns into Catch.
+      int status = 0;
+      try {
+        ::close(gate[1]);
+        char byte;
+        while (::read(gate[0], &byte, 1) > 0) {
+        }
+        fn(w);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "worker %d: %s\n", w, e.what());
+        status = 1;
+      }
+      ::_exit(status);
+    }
+    children.push_back(pid);
+  }
+  ::close(gate[0]);
+  ::close(gate[1]);
+  for (pid_t pid : children) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("threads with their own connections get dense, unique trial numbers",
@@ -100,39 +143,10 @@ TEST_CASE("processes sharing one file get dense, unique trial numbers", "[storag
   const fs::path db = dir / "shared.db";
   const auto study = SqliteStorage(db).create_study("s", Direction::kMinimize, "loss", {});
 
-  // Children block on the pipe until the parent closes it, so that they all start together.
-  int gate[2];
-  REQUIRE(::pipe(gate) == 0);
-  std::vector<pid_t> children;
-  for (int w = 0; w < kProcesses; ++w) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      // Child: its own connection, opened after the fork; never returns into Catch.
-      int status = 0;
-      try {
-        ::close(gate[1]);
-        char byte;
-        while (::read(gate[0], &byte, 1) > 0) {
-        }
-        SqliteStorage storage(db);
-        write_trials(storage, study.id, w, kPerProcess);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "worker %d: %s\n", w, e.what());
-        status = 1;
-      }
-      ::_exit(status);
-    }
-    children.push_back(pid);
-  }
-  ::close(gate[0]);
-  ::close(gate[1]);
-  for (pid_t pid : children) {
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-  }
+  run_processes(kProcesses, [&](int w) {
+    SqliteStorage storage(db);  // its own connection, opened after the fork
+    write_trials(storage, study.id, w, kPerProcess);
+  });
 
   require_dense_and_consistent(db, study.id, kProcesses * kPerProcess);
   // Each process's trials are in its own creation order.
@@ -220,6 +234,134 @@ TEST_CASE("connections opening a new file at once create its schema once",
   RawSqlite raw(db);
   CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "2");
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
+}
+
+TEST_CASE("processes resuming one study together re-queue every interrupted trial once",
+          "[storage][concurrency]") {
+  constexpr int kProcesses = 3;
+  constexpr int kSteps = 120;
+  constexpr int kInterrupted = 40;  // RUNNING trials of a run that died
+  TempDir dir("hpo-storage");
+  const fs::path db = dir / "resume.db";
+  std::int64_t study_id = 0;
+  {
+    SqliteStorage storage(db);
+    study_id = storage.create_study("s", Direction::kMinimize, "loss", {}).id;
+    for (int i = 0; i < kInterrupted; ++i) {
+      NewTrial nt;
+      nt.params = {{"dead", i}};
+      nt.owner = "dead";
+      storage.create_trial(study_id, nt);
+      if (i % 4 == 0) {
+        nt.state = TrialState::kWaiting;  // and a few enqueued by hand
+        nt.owner.clear();
+        storage.create_trial(study_id, nt);
+      }
+    }
+  }
+
+  // Each worker is a run: it takes a WAITING trial if there is one, else starts a new one,
+  // then completes it or fails and re-queues it; now and then it re-queues one of the dead
+  // run's trials (the oldest, so the workers collide), and at the end it re-queues all that
+  // are left. It writes the ids it re-queued (the fail_and_requeue calls it won) to a file.
+  run_processes(kProcesses, [&](int w) {
+    const std::string me = "worker-" + std::to_string(w);
+    SqliteStorage storage(db);
+    std::mt19937 rng(static_cast<std::uint32_t>(w) + 1);
+    std::ofstream won(dir / (me + ".won"));
+    auto steal_one = [&] {
+      for (const Trial& t : storage.get_trials(study_id, TrialState::kRunning)) {
+        if (t.owner != "dead") continue;
+        if (storage.fail_and_requeue(t.id, "interrupted, found by " + me, "runs/{number}"))
+          won << t.id << "\n";
+        return true;
+      }
+      return false;
+    };
+    for (int step = 0; step < kSteps; ++step) {
+      std::optional<Trial> t = storage.claim_waiting_trial(study_id, me);
+      if (!t) {
+        NewTrial nt;
+        nt.params = {{"worker", w}, {"step", step}};
+        nt.owner = me;
+        nt.trial_dir = "runs/{number}";
+        t = storage.create_trial(study_id, nt);
+      }
+      if (t->owner != me) throw std::runtime_error("trial " + std::to_string(t->id) + " not mine");
+      storage.heartbeat(study_id, RunRecord{me, "localhost", w, {}, {}}, {t->id});
+      if (rng() % 4 == 0) {
+        if (!storage.fail_and_requeue(t->id, "retried by " + me, "runs/{number}"))
+          throw std::runtime_error("could not re-queue my own trial " + std::to_string(t->id));
+        won << t->id << "\n";
+      } else if (!storage.finish_trial(t->id, TrialState::kComplete, step, {}, "")) {
+        throw std::runtime_error("could not finish my own trial " + std::to_string(t->id));
+      }
+      if (rng() % 3 == 0) steal_one();
+    }
+    while (steal_one()) {
+    }
+    storage.end_run(study_id, me);
+    won.close();
+    if (!won) throw std::runtime_error("cannot write the list of won re-queues");
+  });
+
+  SqliteStorage storage(db);
+  const auto trials = storage.get_trials(study_id);
+  std::map<std::int64_t, const Trial*> by_id;
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    REQUIRE(trials[i].number == static_cast<int>(i));  // dense and unique
+    by_id[trials[i].id] = &trials[i];
+  }
+
+  // Every re-queue was won by exactly one worker, and the trial it failed names that worker.
+  std::map<std::int64_t, int> winner;
+  for (int w = 0; w < kProcesses; ++w) {
+    std::istringstream lines(read_file(dir / ("worker-" + std::to_string(w) + ".won")));
+    for (std::int64_t id; lines >> id;) {
+      INFO("trial " << id << " re-queued by worker " << w);
+      CHECK(winner.emplace(id, w).second);
+      REQUIRE(by_id.count(id) == 1);
+      CHECK(by_id[id]->state == TrialState::kFail);
+      CHECK_THAT(by_id[id]->reason, Catch::EndsWith("by worker-" + std::to_string(w)));
+    }
+  }
+  // The FAIL trials are exactly the won re-queues, and each produced exactly one retry: a
+  // retry is (original number, attempt), and no pair occurs twice.
+  std::set<std::pair<int, int>> retries;
+  std::size_t failed = 0, dead_left = 0;
+  for (const Trial& t : trials) {
+    if (t.state == TrialState::kFail) {
+      ++failed;
+      CHECK(winner.count(t.id) == 1);
+    }
+    if (t.state == TrialState::kRunning && t.owner == "dead") ++dead_left;
+    if (t.attempt > 0) {
+      INFO("trial " << t.number);
+      REQUIRE(t.retry_of);
+      CHECK(retries.emplace(*t.retry_of, t.attempt).second);
+      const Trial& original = trials[static_cast<std::size_t>(*t.retry_of)];
+      CHECK(original.attempt == 0);
+      CHECK(t.params == original.params);
+      CHECK(t.trial_dir == "runs/" + std::to_string(t.number));
+    }
+  }
+  CHECK(failed == winner.size());
+  CHECK(retries.size() == failed);
+  CHECK(dead_left == 0);
+  // Chains have no gaps: attempt k of an original exists only after attempt k - 1.
+  for (const auto& [original, attempt] : retries)
+    if (attempt > 1) CHECK(retries.count({original, attempt - 1}) == 1);
+  // Besides the dead run's trials the workers re-queued some of their own (the seeded choices
+  // make that certain), and completed most.
+  CHECK(winner.size() > static_cast<std::size_t>(kInterrupted));
+  const TrialCounts counts = storage.count_trials(study_id);
+  CHECK(counts.running == 0);
+  CHECK(counts.complete > kProcesses * kSteps / 2);
+  CHECK(counts.total() == static_cast<int>(trials.size()));
+  CHECK(storage.list_runs(study_id).empty());  // every worker ended its run
+  RawSqlite raw(db);
+  CHECK(raw.query("PRAGMA integrity_check") == "ok");
+  CHECK(raw.query("PRAGMA foreign_key_check") == "");
 }
 
 }  // namespace hpo::testing
