@@ -4,7 +4,9 @@
 
 #include <cstdlib>
 
+#include "executors/objective_sources.h"
 #include "executors/subprocess_executor.h"
+#include "executors/threads_executor.h"
 #include "samplers/random_sampler.h"
 #include "samplers/tpe_sampler.h"
 #include "storage/sqlite_storage.h"
@@ -17,8 +19,7 @@ std::vector<SpecIssue> validate_components(const StudySpec& spec) {
     parse_tpe_options(spec.sampler.options, issues);
   }
   if (spec.executor.kind == "threads") {
-    issues.push_back({"executor.kind", "the threads executor is not available in this build yet; "
-                                       "use \"subprocess\""});
+    for (auto& issue : check_threads_objective(spec)) issues.push_back(std::move(issue));
   } else if (spec.executor.kind == "kubernetes") {
     issues.push_back({"executor.kind", "the kubernetes executor is not available in this build "
                                        "yet; use \"subprocess\""});
@@ -42,6 +43,14 @@ std::unique_ptr<Executor> make_executor(boost::asio::io_context& io, const Study
                                         std::size_t parallelism) {
   if (spec.executor.kind == "subprocess")
     return std::make_unique<SubprocessExecutor>(io, spec.executor, parallelism);
+  if (spec.executor.kind == "threads") {
+    ThreadsExecutorOptions options;
+    options.metric = spec.metric;
+    options.timeout = spec.executor.timeout;
+    options.cancel_grace = spec.executor.kill_grace;
+    return std::make_unique<ThreadsExecutor>(io, objective_from_spec(spec.executor, spec.base_dir),
+                                             parallelism, options);
+  }
   throw InputError("executor.kind", "'" + spec.executor.kind + "' is not available in this build");
 }
 
