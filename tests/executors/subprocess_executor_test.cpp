@@ -118,12 +118,6 @@ class Harness {
   std::int64_t last_id_ = 0;
 };
 
-std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++n;
-  return n;
-}
-
 // A "Key:   value kB" field of /proc/self/status, as a number.
 long status_field(const std::string& key) {
   std::ifstream in("/proc/self/status");
@@ -688,64 +682,8 @@ TEST_CASE("parallel trials run at the same time, without a thread per child",
   CHECK(executor.running() == 0);
 }
 
-TEST_CASE("1,000 short trials leak no descriptors, threads or zombies", "[executors][subprocess]") {
-  Harness h;
-  constexpr std::size_t kParallel = 8;
-  SubprocessExecutor executor(h.io, child_spec({"out", "loss={x}"}), kParallel);
-  std::size_t started = 0;
-  std::size_t target = kParallel;  // a first round warms up Asio's lazily created descriptors
-  std::size_t most_running = 0;
-  const auto start_next = [&] {
-    executor.start(h.task({{"x", static_cast<std::int64_t>(started)}}), h.sink);
-    ++started;
-    most_running = std::max(most_running, executor.running());
-  };
-  h.sink.on_finished_hook = [&](std::int64_t, const TrialOutcome&) {
-    if (started < target) start_next();
-  };
-  while (started < kParallel) start_next();
-  REQUIRE(h.run_until([&] { return h.sink.finished.size() == target; }));
-
-  const std::size_t fds_before = open_fd_count();
-  const long threads_before = status_field("Threads");
-  target += 1000;
-  while (executor.running() < kParallel) start_next();
-  REQUIRE(h.run_until([&] { return h.sink.finished.size() == target; }, 120s));
-
-  CHECK(open_fd_count() == fds_before);
-  CHECK(status_field("Threads") == threads_before);
-  CHECK(children_of_this_process().empty());
-  CHECK(executor.running() == 0);
-  CHECK(most_running == kParallel);
-  std::size_t good = 0;
-  for (const auto& [id, outcome] : h.sink.finished) {
-    const double x = static_cast<double>(id - 1);
-    good += outcome.ok() && outcome.metrics == Metrics{{"loss", x}} ? 1 : 0;
-  }
-  CHECK(good == target);
-}
-
-TEST_CASE("io_context::run returns by itself once every trial has finished",
-          "[executors][subprocess]") {
-  Harness h;
-  SubprocessExecutor executor(h.io, child_spec({"sleep", "50", "out", "loss=1"}), 3);
-  for (int i = 0; i < 3; ++i) executor.start(h.task(), h.sink);
-  std::atomic<bool> watchdog_fired = false;
-  std::atomic<bool> done = false;
-  std::thread watchdog([&] {
-    const auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (!done && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(5ms);
-    if (!done) {
-      watchdog_fired = true;
-      h.io.stop();
-    }
-  });
-  h.io.run();
-  done = true;
-  watchdog.join();
-  CHECK_FALSE(watchdog_fired);
-  CHECK(h.sink.finished.size() == 3);
-}
+// 1,000 short trials without leaks, and io_context::run() returning by itself, are cases of
+// the executor conformance suite (conformance_test.cpp), which runs them on every backend.
 
 TEST_CASE("destroying the executor kills and reaps running trials and calls the sink no more",
           "[executors][subprocess]") {

@@ -9,6 +9,9 @@
 //   exit N              exit with status N
 //   signal N            die by signal N
 //   sleep MS            sleep MS milliseconds
+//   busy MS             the same (for the threads test plugin, a wait that ignores stop requests)
+//   stamp FILE TEXT     append "TEXT <steady clock ns>\n" to FILE (the conformance suite
+//                       measures how many trials overlap from these)
 //   ignore-term         ignore SIGTERM from now on
 //   hang                sleep forever
 //   grandchild MS FILE  fork a process that sleeps MS while holding stdout and stderr open,
@@ -125,7 +128,13 @@ int main(int argc, char** argv) {
       std::signal(sig, SIG_DFL);
       std::raise(sig);
       std::_Exit(66);
-    } else if (action == "sleep") {
+    } else if (action == "stamp") {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+      std::ofstream(arg(1), std::ios::app) << arg(2) << " " << ns << "\n";
+      i += 2;
+    } else if (action == "sleep" || action == "busy") {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atol(arg(1).c_str())));
       i += 1;
     } else if (action == "ignore-term") {
