@@ -278,7 +278,7 @@ fs::path plugin_library_path(const ExecutorSpec& spec, const fs::path& base_dir)
   const std::string library = raw_string(spec, "library");
   if (library.empty()) return {};
   const fs::path p(library);
-  return p.is_absolute() ? p : base_dir / p;
+  return (p.is_absolute() ? p : base_dir / p).lexically_normal();
 }
 
 Objective objective_from_spec(const ExecutorSpec& spec, const fs::path& base_dir) {
