@@ -50,10 +50,35 @@ std::vector<StudyRecord> MemoryStorage::list_studies() {
   return studies_;
 }
 
+int MemoryStorage::count_locked(std::int64_t study_id, bool with_running,
+                                bool with_waiting) const {
+  auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return 0;
+  int n = 0;
+  for (std::int64_t id : it->second) {
+    const TrialState s = trials_[static_cast<std::size_t>(id - 1)].state;
+    if (s == TrialState::kComplete || s == TrialState::kPruned ||
+        (with_running && s == TrialState::kRunning) || (with_waiting && s == TrialState::kWaiting))
+      ++n;
+  }
+  return n;
+}
+
+std::optional<Trial> MemoryStorage::create_trial_within(std::int64_t study_id,
+                                                        const NewTrial& trial, int limit) {
+  std::lock_guard lock(mu_);
+  if (count_locked(study_id, true, true) >= limit) return std::nullopt;
+  return create_trial_locked(study_id, trial);
+}
+
 Trial MemoryStorage::create_trial(std::int64_t study_id, const NewTrial& trial) {
+  std::lock_guard lock(mu_);
+  return create_trial_locked(study_id, trial);
+}
+
+Trial MemoryStorage::create_trial_locked(std::int64_t study_id, const NewTrial& trial) {
   common::check_new_trial_state(trial.state);
   common::encode_params(trial.params);  // refuses what SQLite could not store
-  std::lock_guard lock(mu_);
   if (study_locked(study_id) == nullptr) common::throw_no_study(study_id);
   auto& numbers = trials_by_study_[study_id];
   Trial t;
@@ -76,8 +101,10 @@ Trial MemoryStorage::create_trial(std::int64_t study_id, const NewTrial& trial) 
 }
 
 std::optional<Trial> MemoryStorage::claim_waiting_trial(std::int64_t study_id,
-                                                        const std::string& owner) {
+                                                        const std::string& owner,
+                                                        std::optional<int> limit) {
   std::lock_guard lock(mu_);
+  if (limit && count_locked(study_id, true, false) >= *limit) return std::nullopt;
   auto it = trials_by_study_.find(study_id);
   if (it == trials_by_study_.end()) return std::nullopt;
   for (std::int64_t id : it->second) {

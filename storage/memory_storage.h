@@ -43,8 +43,10 @@ class MemoryStorage final : public Storage {
   std::vector<StudyRecord> list_studies() override;
 
   Trial create_trial(std::int64_t study_id, const NewTrial& trial) override;
-  std::optional<Trial> claim_waiting_trial(std::int64_t study_id,
-                                           const std::string& owner) override;
+  std::optional<Trial> create_trial_within(std::int64_t study_id, const NewTrial& trial,
+                                           int limit) override;
+  std::optional<Trial> claim_waiting_trial(std::int64_t study_id, const std::string& owner,
+                                           std::optional<int> limit = std::nullopt) override;
   std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
                                         const std::string& trial_dir_pattern) override;
 
@@ -70,6 +72,9 @@ class MemoryStorage final : public Storage {
  private:
   StudyRecord* study_locked(std::int64_t study_id);
   Trial* trial_locked(std::int64_t trial_id);
+  // REQUIRES: mu_ held.
+  Trial create_trial_locked(std::int64_t study_id, const NewTrial& trial);
+  int count_locked(std::int64_t study_id, bool with_running, bool with_waiting) const;
 
   std::mutex mu_;
   // Studies by id - 1 and trials by id - 1: ids are dense and never reused.

@@ -170,9 +170,16 @@ constexpr const char* kSelectRuns =
     "SELECT owner, host, pid, started, heartbeat FROM runs WHERE study_id = ?1 "
     "ORDER BY started, owner";
 constexpr const char* kDeleteRun = "DELETE FROM runs WHERE study_id = ?1 AND owner = ?2";
-// A covering scan of the trials_by_state index: no trial rows are read.
+// Trial counts without reading every row: numbers are dense, so max(number) + 1 is the total
+// (one index seek), and WAITING, RUNNING, PRUNED and FAIL are short ranges of the
+// trials_by_state index; COMPLETE is the rest. This runs before every trial launch, so it must
+// not grow with the size of the study.
 constexpr const char* kCountTrials =
-    "SELECT state, count(*) FROM trials WHERE study_id = ?1 GROUP BY state";
+    "SELECT (SELECT coalesce(max(number) + 1, 0) FROM trials WHERE study_id = ?1), "
+    "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?2), "
+    "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?3), "
+    "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?4), "
+    "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?5)";
 constexpr const char* kUpsertTrialAttr =
     "INSERT INTO trial_user_attrs (trial_id, key, value) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (trial_id, key) DO UPDATE SET value = excluded.value";
@@ -519,11 +526,49 @@ std::vector<StudyRecord> SqliteStorage::list_studies() {
   });
 }
 
+namespace {
+
+// Trial counts by state, inside the caller's transaction (see kCountTrials).
+TrialCounts read_counts(sqlite::Database& db, std::int64_t study_id) {
+  auto select = db.cached(kCountTrials);
+  select->bind_all(study_id, to_string(TrialState::kWaiting), to_string(TrialState::kRunning),
+                   to_string(TrialState::kPruned), to_string(TrialState::kFail));
+  TrialCounts counts;
+  if (!select->step()) return counts;
+  const int total = static_cast<int>(select->int64(0));
+  counts.waiting = static_cast<int>(select->int64(1));
+  counts.running = static_cast<int>(select->int64(2));
+  counts.pruned = static_cast<int>(select->int64(3));
+  counts.fail = static_cast<int>(select->int64(4));
+  counts.complete = total - counts.waiting - counts.running - counts.pruned - counts.fail;
+  return counts;
+}
+
+// COMPLETE + PRUNED (+ RUNNING, + WAITING) trials of a study, inside the caller's transaction.
+int count_in(sqlite::Database& db, std::int64_t study_id, bool with_running, bool with_waiting) {
+  const TrialCounts c = read_counts(db, study_id);
+  return c.complete + c.pruned + (with_running ? c.running : 0) + (with_waiting ? c.waiting : 0);
+}
+
+}  // namespace
+
 Trial SqliteStorage::create_trial(std::int64_t study_id, const NewTrial& trial) {
+  return *create_trial_impl(study_id, trial, std::nullopt);
+}
+
+std::optional<Trial> SqliteStorage::create_trial_within(std::int64_t study_id,
+                                                        const NewTrial& trial, int limit) {
+  return create_trial_impl(study_id, trial, limit);
+}
+
+std::optional<Trial> SqliteStorage::create_trial_impl(std::int64_t study_id,
+                                                      const NewTrial& trial,
+                                                      std::optional<int> limit) {
   common::check_new_trial_state(trial.state);
   const std::string params = common::encode_params(trial.params);
   std::lock_guard lock(impl_->mu_);
-  return impl_->write("create a trial", [&] {
+  return impl_->write("create a trial", [&]() -> std::optional<Trial> {
+    if (limit && count_in(impl_->db(), study_id, true, true) >= *limit) return std::nullopt;
     Trial created;
     {
       auto next = impl_->db().cached(kNextTrialNumber);
@@ -553,7 +598,8 @@ Trial SqliteStorage::create_trial(std::int64_t study_id, const NewTrial& trial) 
 }
 
 std::optional<Trial> SqliteStorage::claim_waiting_trial(std::int64_t study_id,
-                                                        const std::string& owner) {
+                                                        const std::string& owner,
+                                                        std::optional<int> limit) {
   const std::string waiting = to_string(TrialState::kWaiting);
   std::lock_guard lock(impl_->mu_);
   // Called before every trial launch, and almost always with nothing waiting: look with a
@@ -566,6 +612,7 @@ std::optional<Trial> SqliteStorage::claim_waiting_trial(std::int64_t study_id,
   if (!seen) return std::nullopt;
   return impl_->write("claim a waiting trial", [&]() -> std::optional<Trial> {
     // Another connection may have claimed it since the look: look again under the lock.
+    if (limit && count_in(impl_->db(), study_id, true, false) >= *limit) return std::nullopt;
     std::int64_t id = 0;
     {
       auto oldest = impl_->db().cached(kOldestWaiting);
@@ -703,32 +750,7 @@ void SqliteStorage::end_run(std::int64_t study_id, const std::string& owner) {
 
 TrialCounts SqliteStorage::count_trials(std::int64_t study_id) {
   std::lock_guard lock(impl_->mu_);
-  return impl_->retrying("count trials", [&] {
-    TrialCounts counts;
-    auto select = impl_->db().cached(kCountTrials);
-    select->bind_all(study_id);
-    while (select->step()) {
-      const int n = static_cast<int>(select->int64(1));
-      switch (read_state(select->text(0), "a trial of study", study_id)) {
-        case TrialState::kWaiting:
-          counts.waiting = n;
-          break;
-        case TrialState::kRunning:
-          counts.running = n;
-          break;
-        case TrialState::kComplete:
-          counts.complete = n;
-          break;
-        case TrialState::kPruned:
-          counts.pruned = n;
-          break;
-        case TrialState::kFail:
-          counts.fail = n;
-          break;
-      }
-    }
-    return counts;
-  });
+  return impl_->retrying("count trials", [&] { return read_counts(impl_->db(), study_id); });
 }
 
 std::vector<Trial> SqliteStorage::get_trials(std::int64_t study_id,

@@ -87,8 +87,10 @@ class SqliteStorage final : public Storage {
   std::vector<StudyRecord> list_studies() override;
 
   Trial create_trial(std::int64_t study_id, const NewTrial& trial) override;
-  std::optional<Trial> claim_waiting_trial(std::int64_t study_id,
-                                           const std::string& owner) override;
+  std::optional<Trial> create_trial_within(std::int64_t study_id, const NewTrial& trial,
+                                           int limit) override;
+  std::optional<Trial> claim_waiting_trial(std::int64_t study_id, const std::string& owner,
+                                           std::optional<int> limit = std::nullopt) override;
   std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
                                         const std::string& trial_dir_pattern) override;
 
@@ -112,6 +114,9 @@ class SqliteStorage final : public Storage {
                            const std::string& value) override;
 
  private:
+  std::optional<Trial> create_trial_impl(std::int64_t study_id, const NewTrial& trial,
+                                         std::optional<int> limit);
+
   class Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -86,11 +86,18 @@ class Storage {
   // Adds a trial with the next number of the study and returns it as stored (id, number,
   // started time for RUNNING).
   virtual Trial create_trial(std::int64_t study_id, const NewTrial& trial) = 0;
+  // As create_trial, but only while the study's COMPLETE + PRUNED + RUNNING + WAITING trials
+  // number fewer than `limit`, checked in the same transaction (so that several processes
+  // sharing a study never start more trials than its budget); nullopt otherwise.
+  virtual std::optional<Trial> create_trial_within(std::int64_t study_id, const NewTrial& trial,
+                                                   int limit) = 0;
   // Atomically turns the oldest WAITING trial of the study into RUNNING, owned by `owner`,
-  // and returns it; nullopt when none is waiting (or another process claimed it first).
-  // Cheap when nothing is waiting (no write transaction).
-  virtual std::optional<Trial> claim_waiting_trial(std::int64_t study_id,
-                                                   const std::string& owner) = 0;
+  // and returns it; nullopt when none is waiting (or another process claimed it first), or
+  // when `limit` is set and COMPLETE + PRUNED + RUNNING trials already number `limit` or
+  // more (checked in the same transaction). Cheap when nothing is waiting (no write
+  // transaction).
+  virtual std::optional<Trial> claim_waiting_trial(std::int64_t study_id, const std::string& owner,
+                                                   std::optional<int> limit = std::nullopt) = 0;
   // In one transaction: a RUNNING trial becomes FAIL with `reason`, and a new WAITING trial
   // with the same parameters is added (attempt + 1, retry_of = the original's retry_of or
   // number, trial_dir = `trial_dir_pattern` with {number} replaced). Returns the new trial;

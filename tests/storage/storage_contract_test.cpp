@@ -164,6 +164,33 @@ TEMPLATE_TEST_CASE("trial numbers are dense per study and ids unique across stud
   CHECK(f.storage().create_trial(a.id, running()).number == 5);
 }
 
+TEMPLATE_TEST_CASE("budget limits: create_trial_within and a limited claim stop at the budget",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = s.create_study("budget", Direction::kMinimize, "loss", {});
+  // COMPLETE + PRUNED + RUNNING + WAITING count against create_trial_within.
+  const Trial done = s.create_trial(study.id, running());
+  REQUIRE(s.finish_trial(done.id, TrialState::kComplete, 1.0, {}, ""));
+  const Trial pruned = s.create_trial(study.id, running());
+  REQUIRE(s.finish_trial(pruned.id, TrialState::kPruned, 2.0, {}, ""));
+  const Trial failed = s.create_trial(study.id, running());
+  REQUIRE(s.finish_trial(failed.id, TrialState::kFail, std::nullopt, {}, "boom"));
+  s.create_trial(study.id, waiting());
+  CHECK(s.create_trial_within(study.id, running(), 5));  // 2 done + 1 waiting + this one
+  CHECK_FALSE(s.create_trial_within(study.id, running(), 4));
+  CHECK_FALSE(f.another_connection().create_trial_within(study.id, running(), 4));
+  CHECK(s.count_trials(study.id).total() == 5);  // the refusals added nothing
+
+  // A claim counts COMPLETE + PRUNED + RUNNING (the WAITING trial it takes is already there).
+  CHECK_FALSE(s.claim_waiting_trial(study.id, "run-a", 3));
+  CHECK(s.count_trials(study.id).waiting == 1);
+  const auto claimed = s.claim_waiting_trial(study.id, "run-a", 4);
+  REQUIRE(claimed);
+  CHECK(claimed->state == TrialState::kRunning);
+  CHECK(s.count_trials(study.id).waiting == 0);
+}
+
 TEMPLATE_TEST_CASE("create_trial refuses an unknown study and a state that is not a start",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
