@@ -614,10 +614,10 @@ class SpecParser {
         if (std::string_view(key) == "group") group = b;
       }
     }
-    if (group.value_or(false) && !multivariate.value_or(false))
-      c_.add(key_path("group"), "requires \"multivariate\": true");
+    if (group.value_or(false) && !multivariate.value_or(true))
+      c_.add(key_path("group"), "requires multivariate (do not set \"multivariate\": false)");
     if (const Json* m = opt("weights"))
-      c_.get_enum(*m, key_path("weights"), {"default", "uniform"});
+      c_.get_enum(*m, key_path("weights"), {"ramp", "default", "uniform"});
   }
 
   void parse_budget(const Json* v, StudySpec& spec) {
