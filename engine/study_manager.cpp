@@ -4,11 +4,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <csignal>
 #include <random>
+#include <set>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "engine/factory.h"
+#include "engine/spec_diff.h"
 #include "engine/model/errors.h"
 #include "engine/model/study_view.h"
 #include "samplers/sampler.h"
@@ -35,6 +42,57 @@ const char* to_string(StopReason reason) {
 namespace {
 
 constexpr const char* kSeedAttr = "hpo.sampler_seed";
+constexpr const char* kSpecAttr = "hpo.spec";          // the spec document last run
+constexpr const char* kSpecDirAttr = "hpo.spec_dir";   // its directory (relative paths)
+constexpr const char* kWhereAttr = "hpo.where";        // trial: where it runs ("pgid:N")
+
+// A trial process group left behind by a run that died (hpo was SIGKILLed: its children
+// live on). It is killed before the trial runs again, so that two copies never write the same
+// checkpoint. The group is ours only if its leader still carries the trial's directory in its
+// environment: process ids are reused.
+void kill_leftover_process_group(const Trial& t) {
+  auto it = t.user_attrs.find(kWhereAttr);
+  if (it == t.user_attrs.end() || it->second.rfind("pgid:", 0) != 0 || t.trial_dir.empty())
+    return;
+  const int pgid = std::atoi(it->second.c_str() + 5);
+  if (pgid <= 1) return;
+  std::ifstream env("/proc/" + std::to_string(pgid) + "/environ", std::ios::binary);
+  std::string entry;
+  const std::string expected = "HPO_TRIAL_DIR=" + t.trial_dir;
+  while (std::getline(env, entry, '\0')) {
+    if (entry == expected) {
+      ::killpg(pgid, SIGKILL);
+      return;
+    }
+  }
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+bool process_alive(int pid) {
+  if (pid <= 0) return false;
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+// Failures worth running again with the same parameters: the infrastructure, not the
+// objective, is to blame.
+bool is_retryable(const TrialOutcome& o, const std::vector<int>& retry_exit_codes) {
+  switch (o.failure) {
+    case FailureKind::kSignal:
+    case FailureKind::kTimeout:
+    case FailureKind::kInfrastructure:
+      return true;
+    case FailureKind::kExitCode:
+      return o.exit_code && std::find(retry_exit_codes.begin(), retry_exit_codes.end(),
+                                      *o.exit_code) != retry_exit_codes.end();
+    default:
+      return false;
+  }
+}
 
 std::string join_names(const std::map<std::string, double>& metrics) {
   std::string out;
@@ -49,22 +107,40 @@ std::string join_names(const std::map<std::string, double>& metrics) {
 // except `io_` (for request_stop's post).
 class StudyManager::Run final : public EventSink {
  public:
-  Run(StudyManager& owner) : owner_(owner), spec_(owner.spec_), storage_(owner.storage_),
-                             options_(owner.options_), signals_(io_), tick_(io_),
-                             heartbeat_(io_), timeout_(io_) {}
+  explicit Run(StudyManager& owner)
+      : spec_(owner.spec_), storage_(owner.storage_), options_(owner.options_),
+        signals_(io_), tick_(io_), heartbeat_(io_), timeout_(io_), poll_(io_) {}
 
   RunResult execute() {
     start_time_ = std::chrono::steady_clock::now();
+    me_.host = host_name();
+    me_.pid = static_cast<int>(::getpid());
+    me_.owner = me_.host + ":" + std::to_string(me_.pid) + ":" +
+                std::to_string(std::random_device{}() % 1000000);
     open_study();
     parallelism_ = options_.parallelism.value_or(spec_.parallelism);
     target_ = options_.trials ? options_.trials : spec_.budget.trials;
     // Without an explicit limit, a study that fails every trial (a typo in the command, a
     // missing file) must still end: allow as many failures as trials asked for.
     max_failed_ = spec_.budget.max_failed_trials ? spec_.budget.max_failed_trials : target_;
+    read_retry_policy();
     sampler_ = make_sampler(spec_, seed_, parallelism_);
     executor_ = options_.make_executor
                     ? options_.make_executor(io_, spec_, static_cast<std::size_t>(parallelism_))
                     : make_executor(io_, spec_, static_cast<std::size_t>(parallelism_));
+
+    storage_.heartbeat(study_.id, me_, {});
+    struct EndRun {
+      Run& r;
+      ~EndRun() {
+        try {
+          r.storage_.end_run(r.study_.id, r.me_.owner);
+        } catch (...) {
+          // A dead lease is recognised by its heartbeat age; nothing is lost.
+        }
+      }
+    } end_run{*this};
+    recover_dead_runs();
 
     if (options_.handle_signals) {
       signals_.add(SIGINT);
@@ -98,6 +174,14 @@ class StudyManager::Run final : public EventSink {
   }
 
   // EventSink --------------------------------------------------------------------------
+  void on_started(std::int64_t trial_id, const std::string& where) override {
+    guarded([&] {
+      if (!running_.count(trial_id)) return;
+      storage_.set_trial_user_attr(trial_id, kWhereAttr, where);
+      if (Trial* t = find(trial_id)) t->user_attrs[kWhereAttr] = where;
+    });
+  }
+
   void on_intermediate(std::int64_t trial_id, std::int64_t step,
                        const std::map<std::string, double>& metrics) override {
     guarded([&] {
@@ -113,7 +197,7 @@ class StudyManager::Run final : public EventSink {
   void on_finished(std::int64_t trial_id, TrialOutcome outcome) override {
     guarded([&] {
       Trial* t = find(trial_id);
-      if (!t || t->state != TrialState::kRunning) return;
+      if (!t || !running_.count(trial_id)) return;
       record_finish(*t, std::move(outcome));
       pump();
     });
@@ -129,7 +213,7 @@ class StudyManager::Run final : public EventSink {
     } catch (...) {
       if (!error_) error_ = std::current_exception();
       if (!reason_) reason_ = StopReason::kInterrupted;
-      for (auto& [id, index] : running_) executor_->cancel(id, true);
+      for (auto id : running_ids()) executor_->cancel(id, true);
       maybe_finish();
     }
   }
@@ -138,6 +222,7 @@ class StudyManager::Run final : public EventSink {
     auto existing = storage_.find_study(spec_.name);
     if (existing) {
       study_ = *existing;
+      check_same_study();
       auto seed_attr = study_.user_attrs.find(kSeedAttr);
       seed_ = spec_.sampler.seed.value_or(
           seed_attr != study_.user_attrs.end() ? std::stoull(seed_attr->second) : 0);
@@ -147,16 +232,65 @@ class StudyManager::Run final : public EventSink {
                                           (std::uint64_t{std::random_device{}()} << 32));
       storage_.set_study_user_attr(study_.id, kSeedAttr, std::to_string(seed_));
     }
+    // The spec this run uses is the one `hpo resume` continues with.
+    storage_.set_study_user_attr(study_.id, kSpecAttr, spec_.document.dump());
+    storage_.set_study_user_attr(study_.id, kSpecDirAttr, spec_.base_dir.string());
+    reload_trials();
+    trials_root_ = spec_.executor.trials_dir.value_or(options_.trials_root);
+    if (trials_root_.empty())
+      trials_root_ = std::filesystem::current_path() / (spec_.name + "-trials");
+  }
+
+  // A stored study may continue with another budget, parallelism or executor, but not with
+  // another space, direction or metric: its history would no longer mean the same thing.
+  void check_same_study() {
+    if (options_.allow_spec_change) return;
+    StudySpec stored;
+    try {
+      stored = stored_spec(study_);
+    } catch (const InputError&) {
+      return;  // written by an older hpo that this one cannot read: nothing to compare
+    }
+    auto diffs = study_differences(stored, spec_);
+    if (diffs.empty()) return;
+    std::vector<SpecIssue> issues;
+    issues.push_back({"", "study '" + spec_.name +
+                              "' exists with a different search space, direction or metric "
+                              "(run with --allow-spec-change to continue it anyway):"});
+    for (auto& d : diffs) issues.push_back({"", "  " + d});
+    throw InputError(issues);
+  }
+
+  void read_retry_policy() {
+    const auto& raw = spec_.executor.raw;
+    if (raw.contains("retries") && raw["retries"].is_number_integer())
+      retries_ = raw["retries"].get<int>();
+    if (raw.contains("retry_on_exit_codes") && raw["retry_on_exit_codes"].is_array())
+      for (const auto& c : raw["retry_on_exit_codes"])
+        if (c.is_number_integer()) retry_exit_codes_.push_back(c.get<int>());
+  }
+
+  void reload_trials() {
     trials_ = storage_.get_trials(study_.id);
     index_.clear();
     for (std::size_t i = 0; i < trials_.size(); ++i) index_[trials_[i].id] = i;
-    trials_root_ = spec_.executor.trials_dir.value_or(options_.trials_root);
-    if (trials_root_.empty()) trials_root_ = std::filesystem::current_path() / (spec_.name + "-trials");
+  }
+
+  Trial& cache(const Trial& t) {
+    auto it = index_.find(t.id);
+    if (it != index_.end()) return trials_[it->second] = t;
+    index_[t.id] = trials_.size();
+    trials_.push_back(t);
+    return trials_.back();
   }
 
   Trial* find(std::int64_t id) {
     auto it = index_.find(id);
     return it == index_.end() ? nullptr : &trials_[it->second];
+  }
+
+  std::vector<std::int64_t> running_ids() const {
+    return {running_.begin(), running_.end()};
   }
 
   RunStats stats() const {
@@ -182,55 +316,53 @@ class StudyManager::Run final : public EventSink {
     return s;
   }
 
-  int done_count() const {
-    int n = 0;
-    for (const auto& t : trials_)
-      if (t.state == TrialState::kComplete || t.state == TrialState::kPruned) ++n;
-    return n;
-  }
+  std::string trial_dir_pattern() const { return (trials_root_ / "{number}").string(); }
 
-  bool budget_met() const { return target_ && done_ >= *target_; }
-
-  // Starts trials while there is room and budget; ends the run when nothing is left to do.
+  // Starts trials while there is room and budget. The budget counts the whole study in
+  // storage (other runs' trials too): COMPLETE + PRUNED must reach budget.trials exactly, so a
+  // new trial is made only while COMPLETE + PRUNED + RUNNING + WAITING stays below it.
   void pump() {
-    done_ = done_count();
-    if (!reason_ && budget_met()) reason_ = StopReason::kBudgetMet;
-    while (!reason_ && executor_->running() < executor_->capacity() &&
-           (!target_ || done_ + static_cast<int>(running_.size()) < *target_)) {
-      launch_one();
+    while (!reason_ && executor_->running() < executor_->capacity()) {
+      const TrialCounts counts = storage_.count_trials(study_.id);
+      const int done = counts.complete + counts.pruned;
+      if (target_ && done >= *target_) {
+        reason_ = StopReason::kBudgetMet;
+        break;
+      }
+      if (counts.waiting > 0 && (!target_ || done + counts.running < *target_)) {
+        if (auto claimed = storage_.claim_waiting_trial(study_.id, me_.owner, target_)) {
+          launch(cache(*claimed));
+          continue;
+        }
+        continue;  // another run took it first: count again
+      }
+      if (target_ && done + counts.running + counts.waiting >= *target_) break;
+      NewTrial nt;
+      nt.state = TrialState::kRunning;
+      nt.owner = me_.owner;
+      nt.params = sampler_->suggest(StudyView(spec_.direction, trials_), spec_.space,
+                                    static_cast<std::uint64_t>(counts.total()));
+      nt.trial_dir = trial_dir_pattern();
+      // The count above may be stale when other runs share the study: the storage checks the
+      // budget again in the transaction that creates the trial.
+      std::optional<Trial> created = target_ ? storage_.create_trial_within(study_.id, nt, *target_)
+                                             : std::optional<Trial>(storage_.create_trial(study_.id, nt));
+      if (!created) continue;
+      launch(cache(*created));
     }
+    if (!reason_ && running_.empty()) schedule_poll();
     maybe_finish();
   }
 
-  void launch_one() {
-    std::optional<Trial> trial = storage_.claim_waiting_trial(study_.id);
-    if (trial) {
-      // An enqueued trial: its row exists already, but maybe not in our cache.
-      if (auto* cached = find(trial->id)) {
-        *cached = *trial;
-      } else {
-        index_[trial->id] = trials_.size();
-        trials_.push_back(*trial);
-      }
-    } else {
-      NewTrial nt;
-      nt.state = TrialState::kRunning;
-      nt.params = sampler_->suggest(StudyView(spec_.direction, trials_), spec_.space,
-                                    static_cast<std::uint64_t>(trials_.size()));
-      nt.trial_dir = (trials_root_ / "{number}").string();
-      trial = storage_.create_trial(study_.id, nt);
-      index_[trial->id] = trials_.size();
-      trials_.push_back(*trial);
-    }
-    Trial& t = trials_[index_[trial->id]];
+  void launch(Trial& t) {
     if (t.trial_dir.empty()) t.trial_dir = (trials_root_ / std::to_string(t.number)).string();
-
     TrialTask task;
     task.trial_id = t.id;
     task.number = t.number;
     task.study = spec_.name;
     task.params = t.params;
     task.trial_dir = t.trial_dir;
+    // Retries and re-queued trials keep the checkpoint of the trial they re-run.
     task.checkpoint_dir =
         trials_root_ / std::to_string(t.retry_of.value_or(t.number)) / "checkpoint";
     task.attempt = t.attempt;
@@ -241,13 +373,12 @@ class StudyManager::Run final : public EventSink {
     }
     if (ec) {
       // Every later trial would fail the same way: this stops the command, not the trial.
-      storage_.finish_trial(t.id, TrialState::kFail, std::nullopt, {},
-                            "cannot create trial directory: " + ec.message());
-      t.state = TrialState::kFail;
+      storage_.fail_and_requeue(t.id, "interrupted: cannot create trial directory",
+                                trial_dir_pattern());
       throw ExecutorError("cannot create trial directory '" + task.trial_dir.string() +
                           "': " + ec.message());
     }
-    running_[t.id] = index_[t.id];
+    running_.insert(t.id);
     executor_->start(std::move(task), *this);
   }
 
@@ -273,6 +404,26 @@ class StudyManager::Run final : public EventSink {
       value = t.intermediate.rbegin()->second;
     }
     if (state == TrialState::kFail && reason.empty()) reason = "failed";
+
+    // An interrupted trial runs again on resume; an infrastructure failure runs again while
+    // executor.retries allows. Both keep the parameters and the checkpoint directory.
+    const bool interrupted = outcome.failure == FailureKind::kInterrupted;
+    const bool retry = state == TrialState::kFail && !interrupted && t.attempt < retries_ &&
+                       is_retryable(outcome, retry_exit_codes_);
+    if (state == TrialState::kFail && (interrupted || retry)) {
+      if (retry)
+        reason += " (retrying: attempt " + std::to_string(t.attempt + 2) + " of " +
+                  std::to_string(retries_ + 1) + ")";
+      auto next = storage_.fail_and_requeue(t.id, reason, trial_dir_pattern());
+      t.state = TrialState::kFail;
+      t.reason = reason;
+      t.finished = Clock::now();
+      if (next) cache(*next);
+      ++finished_this_run_;
+      if (options_.progress) options_.progress->on_trial_finished(t, stats());
+      return;
+    }
+
     storage_.finish_trial(t.id, state, value, outcome.metrics, reason);
     t.state = state;
     t.value = value;
@@ -290,6 +441,40 @@ class StudyManager::Run final : public EventSink {
     if (options_.progress) options_.progress->on_trial_finished(t, stats());
   }
 
+  // Runs of this study that died (their heartbeat is stale, or on this host their process is
+  // gone) leave RUNNING trials behind: fail them "interrupted" and re-queue them, each in one
+  // transaction that only one live run can win.
+  void recover_dead_runs() {
+    const auto now = Clock::now();
+    std::set<std::string> live, dead;
+    for (const auto& run : storage_.list_runs(study_.id)) {
+      if (run.owner == me_.owner) continue;
+      const bool stale = now - run.heartbeat > options_.stale_after;
+      const bool gone = run.host == me_.host && !process_alive(run.pid);
+      (stale || gone ? dead : live).insert(run.owner);
+    }
+    other_runs_alive_ = !live.empty();
+    bool changed = false;
+    for (const auto& t : storage_.get_trials(study_.id, TrialState::kRunning)) {
+      if (t.owner == me_.owner || live.count(t.owner)) continue;
+      // Unknown owner (an hpo that kept no lease) or a dead one: the trial's own heartbeat
+      // decides for the former.
+      if (!dead.count(t.owner) && t.heartbeat && now - *t.heartbeat <= options_.stale_after)
+        continue;
+      if (t.owner.rfind(me_.host + ":", 0) == 0) kill_leftover_process_group(t);
+      if (storage_.fail_and_requeue(t.id, "interrupted (the run that ran it stopped)",
+                                    trial_dir_pattern()))
+        changed = true;
+    }
+    for (const auto& owner : dead) storage_.end_run(study_.id, owner);
+    if (changed && options_.progress)
+      options_.progress->on_message("re-queued trials of a run that stopped");
+    if (changed || other_runs_alive_) {
+      // Keep our own running trials' cached state: they are RUNNING in storage too.
+      reload_trials();
+    }
+  }
+
   void stop(StopReason reason, const std::string& message) {
     if (reason_) return;
     reason_ = reason;
@@ -302,23 +487,19 @@ class StudyManager::Run final : public EventSink {
   void on_interrupt() {
     ++interrupts_;
     if (interrupts_ == 1) {
-      if (!reason_ || *reason_ != StopReason::kInterrupted) reason_ = StopReason::kInterrupted;
+      reason_ = StopReason::kInterrupted;
       if (options_.progress)
         options_.progress->on_message(
             running_.empty()
                 ? "interrupted"
                 : "interrupted: stopping " + std::to_string(running_.size()) +
-                      " running trial(s) (press Ctrl-C again to kill them now)");
-      for (auto& [id, index] : snapshot_running()) executor_->cancel(id, false);
+                      " running trial(s); they run again on resume (Ctrl-C again to kill now)");
+      for (auto id : running_ids()) executor_->cancel(id, false);
     } else {
       if (options_.progress) options_.progress->on_message("killing running trials");
-      for (auto& [id, index] : snapshot_running()) executor_->cancel(id, true);
+      for (auto id : running_ids()) executor_->cancel(id, true);
     }
     maybe_finish();
-  }
-
-  std::vector<std::pair<std::int64_t, std::size_t>> snapshot_running() const {
-    return {running_.begin(), running_.end()};
   }
 
   void wait_for_signal() {
@@ -343,11 +524,27 @@ class StudyManager::Run final : public EventSink {
     heartbeat_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || finished_) return;
       guarded([&] {
-        std::vector<std::int64_t> ids;
-        for (const auto& [id, index] : running_) ids.push_back(id);
-        if (!ids.empty()) storage_.heartbeat(ids);
+        storage_.heartbeat(study_.id, me_, running_ids());
+        recover_dead_runs();
+        pump();
       });
       schedule_heartbeat();
+    });
+  }
+
+  // While this run has nothing to do but the budget is not met (other runs' trials are still
+  // running, or a dead run's trials are not yet recognised as dead), look again shortly.
+  void schedule_poll() {
+    if (poll_pending_) return;
+    poll_pending_ = true;
+    poll_.expires_after(std::chrono::milliseconds(250));
+    poll_.async_wait([this](const boost::system::error_code& ec) {
+      poll_pending_ = false;
+      if (ec || finished_) return;
+      guarded([&] {
+        recover_dead_runs();
+        pump();
+      });
     });
   }
 
@@ -360,9 +557,9 @@ class StudyManager::Run final : public EventSink {
     tick_.cancel();
     heartbeat_.cancel();
     timeout_.cancel();
+    poll_.cancel();
   }
 
-  StudyManager& owner_;
   const StudySpec& spec_;
   Storage& storage_;
   const RunOptions& options_;
@@ -372,20 +569,25 @@ class StudyManager::Run final : public EventSink {
   boost::asio::steady_timer tick_;
   boost::asio::steady_timer heartbeat_;
   boost::asio::steady_timer timeout_;
+  boost::asio::steady_timer poll_;
 
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Executor> executor_;
   StudyRecord study_;
+  RunRecord me_;
   std::uint64_t seed_ = 0;
   int parallelism_ = 1;
   std::optional<int> target_;
   std::optional<int> max_failed_;
+  int retries_ = 0;
+  std::vector<int> retry_exit_codes_;
   std::filesystem::path trials_root_;
 
   std::vector<Trial> trials_;                           // the study's trials, cache
   std::unordered_map<std::int64_t, std::size_t> index_;  // trial id -> position in trials_
-  std::map<std::int64_t, std::size_t> running_;          // trials this run started
-  int done_ = 0;
+  std::set<std::int64_t> running_;                       // trials this run started
+  bool other_runs_alive_ = false;
+  bool poll_pending_ = false;
   int failed_this_run_ = 0;
   int finished_this_run_ = 0;
   int interrupts_ = 0;
@@ -394,6 +596,17 @@ class StudyManager::Run final : public EventSink {
   std::exception_ptr error_;
   std::chrono::steady_clock::time_point start_time_;
 };
+
+StudySpec stored_spec(const StudyRecord& study) {
+  auto spec_attr = study.user_attrs.find(kSpecAttr);
+  auto dir_attr = study.user_attrs.find(kSpecDirAttr);
+  const std::string text =
+      spec_attr != study.user_attrs.end() ? spec_attr->second : study.spec.dump();
+  const std::filesystem::path dir = dir_attr != study.user_attrs.end()
+                                        ? std::filesystem::path(dir_attr->second)
+                                        : std::filesystem::current_path();
+  return parse_study_spec(text, dir, "stored spec of study '" + study.name + "'");
+}
 
 StudyManager::StudyManager(StudySpec spec, Storage& storage, RunOptions options)
     : spec_(std::move(spec)), storage_(storage), options_(std::move(options)) {}

@@ -82,8 +82,14 @@ struct RunOptions {
   // Where trial directories go when the spec has no executor.trials_dir; default
   // "<directory of the storage file>/<study>-trials".
   std::filesystem::path trials_root;
-  // How often RUNNING trials are heartbeated in storage.
-  std::chrono::milliseconds heartbeat_interval{5000};
+  // How often this run heartbeats its lease and its RUNNING trials in storage, and looks for
+  // dead runs of the same study.
+  std::chrono::milliseconds heartbeat_interval{2000};
+  // A run whose heartbeat is older than this is dead (on this host a run whose process is
+  // gone is dead at once); its RUNNING trials are failed "interrupted" and re-queued.
+  std::chrono::milliseconds stale_after{10000};
+  // Continue a stored study whose space, direction or metric differ from the spec's.
+  bool allow_spec_change = false;
   // SIGINT/SIGTERM/SIGHUP stop the run (first: stop launching and ask running trials to stop;
   // second: kill them at once).
   bool handle_signals = true;
@@ -92,6 +98,11 @@ struct RunOptions {
   // Executor factory; default: the factory's make_executor (tests and benchmarks inject one).
   ExecutorFactory make_executor;
 };
+
+// The spec a stored study last ran with (the one `hpo resume` continues), parsed again with
+// its relative paths resolved against the directory of the spec file it came from. Throws
+// InputError when it cannot be parsed.
+StudySpec stored_spec(const StudyRecord& study);
 
 class StudyManager {
  public:

@@ -34,6 +34,10 @@ struct TrialTask {
 class EventSink {
  public:
   virtual ~EventSink() = default;
+  // The trial runs; `where` says where, so that a later hpo can find it again after this one
+  // died (subprocess: "pgid:<process group id>"). Called at most once, before any other
+  // event of the trial. Default: ignored.
+  virtual void on_started(std::int64_t trial_id, const std::string& where) {}
   // An intermediate report: a metrics line that carried step=N or epoch=N (the step key is
   // not among `metrics`). Called in the order the trial reported.
   virtual void on_intermediate(std::int64_t trial_id, std::int64_t step,

@@ -477,6 +477,12 @@ void SubprocessExecutor::Impl::start(TrialTask task, EventSink& sink) {
     });
     return;
   }
+  // Reported from a handler, never from inside start(); before any output is read.
+  asio::post(io, [weak = weak_from_this(), run] {
+    const auto self = weak.lock();
+    if (!self || run->abandoned || run->finished) return;
+    run->sink->on_started(run->task.trial_id, "pgid:" + std::to_string(run->pid));
+  });
   if (spec.timeout) arm_stop_timer(run, *spec.timeout, /*is_timeout=*/true);
   read_stdout(run);
   read_stderr(run);

@@ -11,6 +11,8 @@ namespace hpo::cli {
 using Args = std::vector<std::string>;
 
 int run_command(const Args& args);
+int resume_command(const Args& args);
+int enqueue_command(const Args& args);
 int validate_command(const Args& args);
 int status_command(const Args& args);
 int trials_command(const Args& args);

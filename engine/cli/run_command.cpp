@@ -1,4 +1,4 @@
-// hpo run SPEC: runs or continues a study.
+// hpo run SPEC / hpo resume STUDY: run or continue a study.
 #include <cstdio>
 #include <iostream>
 
@@ -16,50 +16,69 @@ constexpr const char* kRunUsage = R"(usage: hpo run SPEC [options]
 
 Runs the study described by the JSON file SPEC until its budget is met (budget.trials
 COMPLETE or PRUNED trials), its budget.timeout passes, max_failed_trials trials failed, or
-you press Ctrl-C. A study that already exists in the results database is continued.
+you press Ctrl-C. A study that already exists in the results database is continued: trials
+of a run that died are re-queued with their parameters and checkpoint directory, and the
+budget counts every finished trial. Several `hpo run` processes may share one study.
 
 Ctrl-C (or SIGTERM/SIGHUP) once: launch no new trial, ask running trials to stop (TERM to
-their process group, KILL after executor.kill_grace) and record them. Twice: kill at once.
+their process group, KILL after executor.kill_grace) and record them as FAIL "interrupted";
+they run again on resume. Twice: kill them at once.
 
 Progress goes to stderr (a live line on a terminal, plain lines otherwise); the summary and
 the best trial go to stdout. Exit status: 0 budget met or timeout reached, 1 runtime failure
 or too many failed trials, 2 bad spec or usage, 130 interrupted.)";
 
-}  // namespace
+constexpr const char* kResumeUsage = R"(usage: hpo resume STUDY [options]
 
-int run_command(const Args& args) {
-  po::options_description options("Options");
+Continues STUDY with the spec it last ran with, as stored in the results database: trials
+that were running when it stopped run again with the same parameters and checkpoint
+directory, and it runs until its budget is met. The options of `hpo run` apply.)";
+
+void add_run_options(po::options_description& options) {
   options.add_options()
-      ("spec", po::value<std::string>()->required(), "study spec (JSON file)")
       ("storage", po::value<std::string>(), "results database (SQLite file); default: the spec's \"storage\", else $HPO_STORAGE, else ./hpo.db")
       ("trials", po::value<int>(), "override budget.trials")
       ("parallelism", po::value<int>(), "override parallelism (trials at once)")
-      ("progress", po::value<std::string>()->default_value("auto"), "auto | live | plain | none");
-  po::positional_options_description pos;
-  pos.add("spec", 1);
-  auto vm = parse_args(args, kRunUsage, options, pos);
-  if (!vm) return 0;
+      ("progress", po::value<std::string>()->default_value("auto"), "auto | live | plain | none")
+      ("allow-spec-change", po::bool_switch(), "continue a stored study even if its search space, direction or metric changed")
+      ("heartbeat", po::value<std::string>()->default_value("2s"), "how often this run heartbeats its trials in storage")
+      ("stale-after", po::value<std::string>()->default_value("10s"), "a run silent this long is dead and its trials are re-queued (on this host a vanished process is dead at once)");
+}
 
-  StudySpec spec = load_study_spec((*vm)["spec"].as<std::string>());
+std::chrono::milliseconds duration_option(const po::variables_map& vm, const char* name,
+                                          std::vector<SpecIssue>& issues) {
+  const std::string text = vm[name].as<std::string>();
+  auto d = parse_duration(text);
+  if (!d || d->count() <= 0) {
+    issues.push_back({std::string("--") + name, "must be a duration such as 2s or 500ms, got '" +
+                                                    text + "'"});
+    return std::chrono::milliseconds(1000);
+  }
+  return *d;
+}
+
+// Runs `spec` on the database at `storage_path` with the options in `vm`.
+int run_study(StudySpec spec, const std::filesystem::path& storage_path,
+              const po::variables_map& vm) {
   std::vector<SpecIssue> issues = validate_components(spec);
   RunOptions run_options;
-  if (vm->count("trials")) {
-    run_options.trials = (*vm)["trials"].as<int>();
+  if (vm.count("trials")) {
+    run_options.trials = vm["trials"].as<int>();
     if (*run_options.trials < 1) issues.push_back({"--trials", "must be >= 1"});
   }
-  if (vm->count("parallelism")) {
-    run_options.parallelism = (*vm)["parallelism"].as<int>();
+  if (vm.count("parallelism")) {
+    run_options.parallelism = vm["parallelism"].as<int>();
     if (*run_options.parallelism < 1) issues.push_back({"--parallelism", "must be >= 1"});
   }
-  const std::string progress_mode = (*vm)["progress"].as<std::string>();
+  run_options.allow_spec_change = vm["allow-spec-change"].as<bool>();
+  run_options.heartbeat_interval = duration_option(vm, "heartbeat", issues);
+  run_options.stale_after = duration_option(vm, "stale-after", issues);
+  const std::string progress_mode = vm["progress"].as<std::string>();
   if (progress_mode != "auto" && progress_mode != "live" && progress_mode != "plain" &&
       progress_mode != "none")
     issues.push_back({"--progress", "must be auto, live, plain or none"});
   if (!issues.empty()) throw InputError(issues);
 
-  std::optional<std::filesystem::path> cli_storage;
-  if (vm->count("storage")) cli_storage = (*vm)["storage"].as<std::string>();
-  const auto storage_path = std::filesystem::absolute(resolve_storage_path(cli_storage, &spec));
   auto storage = open_storage(storage_path, /*must_exist=*/false);
   run_options.trials_root = storage_path.parent_path() / (spec.name + "-trials");
 
@@ -97,6 +116,52 @@ int run_command(const Args& args) {
     case StopReason::kInterrupted: return 130;
   }
   return 0;
+}
+
+}  // namespace
+
+int run_command(const Args& args) {
+  po::options_description options("Options");
+  options.add_options()("spec", po::value<std::string>()->required(), "study spec (JSON file)");
+  add_run_options(options);
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  auto vm = parse_args(args, kRunUsage, options, pos);
+  if (!vm) return 0;
+
+  StudySpec spec = load_study_spec((*vm)["spec"].as<std::string>());
+  std::optional<std::filesystem::path> cli_storage;
+  if (vm->count("storage")) cli_storage = (*vm)["storage"].as<std::string>();
+  const auto storage_path = std::filesystem::absolute(resolve_storage_path(cli_storage, &spec));
+  return run_study(std::move(spec), storage_path, *vm);
+}
+
+int resume_command(const Args& args) {
+  po::options_description options("Options");
+  options.add_options()("study", po::value<std::string>()->required(), "study name");
+  add_run_options(options);
+  po::positional_options_description pos;
+  pos.add("study", 1);
+  auto vm = parse_args(args, kResumeUsage, options, pos);
+  if (!vm) return 0;
+
+  std::optional<std::filesystem::path> cli_storage;
+  if (vm->count("storage")) cli_storage = (*vm)["storage"].as<std::string>();
+  const auto storage_path = std::filesystem::absolute(resolve_storage_path(cli_storage, nullptr));
+  StudySpec spec;
+  {
+    auto storage = open_storage(storage_path, /*must_exist=*/true);
+    const std::string name = (*vm)["study"].as<std::string>();
+    auto study = storage->find_study(name);
+    if (!study) {
+      std::string known;
+      for (const auto& s : storage->list_studies()) known += (known.empty() ? "" : ", ") + s.name;
+      throw InputError("no study named '" + name + "' in " + storage_path.string() +
+                       " (studies: " + (known.empty() ? "none" : known) + ")");
+    }
+    spec = stored_spec(*study);
+  }
+  return run_study(std::move(spec), storage_path, *vm);
 }
 
 }  // namespace hpo::cli

@@ -3,7 +3,9 @@
 // prints "epoch=i loss=..." for three epochs and then "loss=(X-1)^2 + (Y+2)^2" (the value the
 // tests recompute from the stored parameters). MODE changes the behaviour:
 //   ok (default) | fail (exit 3 after a stderr line) | nan (loss=nan) | nometric | sleep (sleep
-//   30 s, for interrupt tests) | result (write HPO_RESULT_FILE with loss+100)
+//   30 s, for interrupt tests) | result (write HPO_RESULT_FILE with loss+100) | slow-once
+//   (the first run of a trial leaves a mark in HPO_CHECKPOINT_DIR and sleeps 30 s; a run that
+//   finds the mark finishes at once, printing resumed=1) | crash (abort(): death by SIGABRT)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -32,6 +34,18 @@ int main(int argc, char** argv) {
     return 3;
   }
   if (mode == "sleep") std::this_thread::sleep_for(std::chrono::seconds(30));
+  if (mode == "crash") std::abort();
+  if (mode == "slow-once") {
+    const char* dir = std::getenv("HPO_CHECKPOINT_DIR");
+    const std::string mark = std::string(dir ? dir : ".") + "/mark";
+    if (FILE* f = std::fopen(mark.c_str(), "r")) {
+      std::fclose(f);
+      std::printf("resumed=1\n");
+    } else {
+      if (FILE* w = std::fopen(mark.c_str(), "w")) std::fclose(w);
+      std::this_thread::sleep_for(std::chrono::seconds(30));
+    }
+  }
   if (mode == "nan") {
     std::printf("loss=nan\n");
     return 0;

@@ -223,9 +223,16 @@ TEST_CASE("Ctrl-C stops launching, stops running trials and records them", "[int
   child.wait();
   CHECK(child.exit_code() == 130);
   auto trials = stored_trials(dir / "hpo.db", "sigint");
-  CHECK(trials.size() == 2);  // nothing launched after the interrupt
-  for (const auto& t : trials) {
-    CHECK(t.state == hpo::TrialState::kFail);
-    CHECK(t.reason.find("interrupted") != std::string::npos);
+  // Nothing launched after the interrupt; the two running trials are FAIL "interrupted", and
+  // re-queued as WAITING with the same parameters for the next run.
+  REQUIRE(trials.size() == 4);
+  for (int i : {0, 1}) {
+    CHECK(trials[i].state == hpo::TrialState::kFail);
+    CHECK(trials[i].reason.find("interrupted") != std::string::npos);
+  }
+  for (int i : {2, 3}) {
+    CHECK(trials[i].state == hpo::TrialState::kWaiting);
+    REQUIRE(trials[i].retry_of);
+    CHECK(trials[i].params == trials[*trials[i].retry_of].params);
   }
 }

@@ -1,0 +1,196 @@
+// hpo enqueue STUDY: add WAITING trials with given parameters; they run before sampled ones.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "engine/cli/options.h"
+#include "engine/factory.h"
+#include "engine/model/errors.h"
+#include "engine/study_manager.h"
+
+namespace hpo::cli {
+namespace {
+
+constexpr const char* kEnqueueUsage = R"(usage: hpo enqueue STUDY (--params JSON | --file FILE) [--storage PATH]
+
+Adds trials with the given parameters to STUDY as WAITING: the next `hpo run`/`hpo resume`
+runs them before it asks the sampler (warm start). --params takes one JSON object,
+e.g. '{"lr": 0.01, "optimizer": "adam"}'. --file takes a JSON file (one object or an array
+of objects) or a CSV file (.csv: a header of parameter names, one trial per row, an empty
+cell for a parameter that is inactive). Every set is checked against the study's search
+space first: all are added, or none.)";
+
+// Splits one CSV line (RFC 4180 quoting).
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cells.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      cells.emplace_back();
+    } else if (c != '\r') {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+// A CSV cell as the parameter's type: numbers for float/int, the matching choice for a
+// categorical (compared by its text form).
+std::optional<ParamValue> cell_value_for(const Parameter& p, const std::string& cell) {
+  if (p.distribution.type == ParamType::kCategorical) {
+    for (const auto& c : p.distribution.choices)
+      if (c.to_string() == cell) return c;
+    return std::nullopt;
+  }
+  try {
+    std::size_t used = 0;
+    if (p.distribution.type == ParamType::kInt) {
+      const long long v = std::stoll(cell, &used);
+      if (used == cell.size()) return ParamValue(static_cast<std::int64_t>(v));
+    } else {
+      const double v = std::stod(cell, &used);
+      if (used == cell.size()) return ParamValue(v);
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+std::vector<ParamSet> read_csv(const std::string& path, const SearchSpace& space,
+                               std::vector<SpecIssue>& issues) {
+  std::ifstream in(path);
+  std::string line;
+  std::vector<ParamSet> out;
+  if (!std::getline(in, line)) {
+    issues.push_back({path, "is empty (expected a header of parameter names)"});
+    return out;
+  }
+  const auto header = split_csv(line);
+  for (const auto& name : header)
+    if (!space.find(name)) issues.push_back({path + ":1", "unknown parameter \"" + name + "\""});
+  int line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line == "\r") continue;
+    const auto cells = split_csv(line);
+    const std::string where = path + ":" + std::to_string(line_no);
+    if (cells.size() != header.size()) {
+      issues.push_back({where, "has " + std::to_string(cells.size()) + " cells, the header " +
+                                   std::to_string(header.size())});
+      continue;
+    }
+    ParamSet params;
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      const Parameter* p = space.find(header[i]);
+      if (!p || cells[i].empty()) continue;
+      auto v = cell_value_for(*p, cells[i]);
+      if (!v) {
+        issues.push_back({where, header[i] + ": '" + cells[i] + "' is not a valid value"});
+        continue;
+      }
+      params[header[i]] = *v;
+    }
+    out.push_back(std::move(params));
+  }
+  return out;
+}
+
+std::vector<ParamSet> read_json_sets(const nlohmann::json& j, const std::string& where,
+                                     std::vector<SpecIssue>& issues) {
+  std::vector<ParamSet> out;
+  auto one = [&](const nlohmann::json& obj, const std::string& path) {
+    try {
+      out.push_back(params_from_json(obj));
+    } catch (const std::exception& e) {
+      issues.push_back({path, e.what()});
+    }
+  };
+  if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) one(j[i], where + "[" + std::to_string(i) + "]");
+  } else {
+    one(j, where);
+  }
+  return out;
+}
+
+}  // namespace
+
+int enqueue_command(const Args& args) {
+  po::options_description options("Options");
+  options.add_options()
+      ("study", po::value<std::string>()->required(), "study name")
+      ("params", po::value<std::string>(), "one parameter set as a JSON object")
+      ("file", po::value<std::string>(), "parameter sets: a JSON file (object or array) or a .csv file")
+      ("storage", po::value<std::string>(), "results database; default $HPO_STORAGE, else ./hpo.db");
+  po::positional_options_description pos;
+  pos.add("study", 1);
+  auto vm = parse_args(args, kEnqueueUsage, options, pos);
+  if (!vm) return 0;
+  if (vm->count("params") == vm->count("file"))
+    throw InputError("give exactly one of --params JSON or --file FILE");
+
+  std::optional<std::filesystem::path> cli_storage;
+  if (vm->count("storage")) cli_storage = (*vm)["storage"].as<std::string>();
+  auto storage = open_storage(resolve_storage_path(cli_storage, nullptr), /*must_exist=*/true);
+  const std::string name = (*vm)["study"].as<std::string>();
+  auto study = storage->find_study(name);
+  if (!study) throw InputError("no study named '" + name + "' in this database");
+  const StudySpec spec = stored_spec(*study);
+
+  std::vector<SpecIssue> issues;
+  std::vector<ParamSet> sets;
+  if (vm->count("params")) {
+    const std::string text = (*vm)["params"].as<std::string>();
+    try {
+      sets = read_json_sets(nlohmann::json::parse(text), "--params", issues);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError("--params", std::string("is not valid JSON: ") + e.what());
+    }
+  } else {
+    const std::string path = (*vm)["file"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) throw InputError("--file", "cannot read '" + path + "'");
+    if (path.size() > 4 && path.substr(path.size() - 4) == ".csv") {
+      sets = read_csv(path, spec.space, issues);
+    } else {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      try {
+        sets = read_json_sets(nlohmann::json::parse(ss.str()), path, issues);
+      } catch (const nlohmann::json::parse_error& e) {
+        throw InputError(path, std::string("is not valid JSON: ") + e.what());
+      }
+    }
+  }
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    for (auto issue : spec.space.check(sets[i])) {
+      if (sets.size() > 1) issue.path = "[" + std::to_string(i) + "]." + issue.path;
+      issues.push_back(issue);
+    }
+  }
+  if (sets.empty() && issues.empty()) issues.push_back({"", "no parameter sets given"});
+  if (!issues.empty()) throw InputError(issues);
+
+  for (const auto& params : sets) {
+    NewTrial nt;
+    nt.state = TrialState::kWaiting;
+    nt.params = params;
+    const Trial t = storage->create_trial(study->id, nt);
+    std::printf("enqueued trial #%d: %s\n", t.number, params_to_json(params).dump().c_str());
+  }
+  return 0;
+}
+
+}  // namespace hpo::cli

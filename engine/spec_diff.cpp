@@ -1,0 +1,43 @@
+#include "engine/spec_diff.h"
+
+#include <nlohmann/json.hpp>
+
+namespace hpo {
+namespace {
+
+// "/space/lr/high" (a JSON pointer) -> "space.lr.high".
+std::string dotted(const std::string& pointer) {
+  std::string out;
+  for (char c : pointer) out += c == '/' ? '.' : c;
+  if (!out.empty() && out[0] == '.') out.erase(0, 1);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> study_differences(const StudySpec& stored, const StudySpec& now) {
+  std::vector<std::string> out;
+  if (stored.direction != now.direction)
+    out.push_back(std::string("direction: stored ") + to_string(stored.direction) + ", now " +
+                  to_string(now.direction));
+  if (stored.metric != now.metric)
+    out.push_back("objective.metric: stored \"" + stored.metric + "\", now \"" + now.metric + "\"");
+  const nlohmann::json a = {{"space", stored.space.to_json()}};
+  const nlohmann::json b = {{"space", now.space.to_json()}};
+  for (const auto& op : nlohmann::json::diff(a, b)) {
+    const std::string path = op["path"].get<std::string>();
+    const std::string kind = op["op"].get<std::string>();
+    const nlohmann::json::json_pointer ptr(path);
+    if (kind == "add") {
+      out.push_back(dotted(path) + ": added " + op["value"].dump());
+    } else if (kind == "remove") {
+      out.push_back(dotted(path) + ": removed (was " + a.at(ptr).dump() + ")");
+    } else {
+      out.push_back(dotted(path) + ": stored " + a.at(ptr).dump() + ", now " +
+                    op["value"].dump());
+    }
+  }
+  return out;
+}
+
+}  // namespace hpo
