@@ -633,11 +633,16 @@ void usage() {
                "          --budget N --method LABEL\n"
                "  suite   --config LABEL=JSON ... [--seeds A-B] [--budget N] [--set public|dev]\n"
                "  problems\n"
-               "  eval    NAME JSON\n";
+               "  eval    NAME JSON\n"
+               "  overhead --trials N [--sampler random|tpe] [--storage sqlite|memory] [--parallelism P]\n";
 }
 
 }  // namespace
 }  // namespace hpo
+
+namespace hpo::bench {
+int overhead_main(const std::vector<std::string>& args);  // overhead.cpp
+}  // namespace hpo::bench
 
 int main(int argc, char** argv) {
   using Command = int (*)(const hpo::Args&);
@@ -647,6 +652,7 @@ int main(int argc, char** argv) {
       {"suite", &hpo::cmd_suite},
       {"problems", &hpo::cmd_problems},
       {"eval", &hpo::cmd_eval},
+      {"overhead", [](const hpo::Args& a) { return hpo::bench::overhead_main(a); }},
   };
   if (argc < 2 || commands.find(argv[1]) == commands.end()) {
     hpo::usage();
