@@ -5,6 +5,7 @@
 #include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
+#include "storage/sqlite_storage.h"
 #include "tests/support/temp_dir.h"
 
 namespace hpo::testing {
@@ -33,6 +34,15 @@ CommandResult run_hpo(const std::vector<std::string>& args, const std::filesyste
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   return r;
+}
+
+std::vector<Trial> stored_trials(const std::filesystem::path& db, const std::string& study) {
+  SqliteOptions options;
+  options.create_if_missing = false;
+  SqliteStorage storage(db, options);
+  auto record = storage.find_study(study);
+  if (!record) throw std::runtime_error("no study '" + study + "' in " + db.string());
+  return storage.get_trials(record->id);
 }
 
 std::string objective_spec(const std::string& name, const std::string& mode,

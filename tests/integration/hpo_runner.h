@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/model/trial.h"
+
 namespace hpo::testing {
 
 struct CommandResult {
@@ -19,6 +21,10 @@ struct CommandResult {
 // removed from) the current environment; HPO_STORAGE is always removed unless given.
 CommandResult run_hpo(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                       const std::map<std::string, std::string>& env = {});
+
+// The trials of `study` in the SQLite file `db`, read through hpo_storage (never creating
+// the file). Throws std::runtime_error when there is no such study.
+std::vector<Trial> stored_trials(const std::filesystem::path& db, const std::string& study);
 
 // Writes a spec for hpo_it_objective: x in [-5, 5], y in [-5, 5], minimize "loss".
 // `extra` is merged into the top-level object (e.g. budget, parallelism, executor fields).

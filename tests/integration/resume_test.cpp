@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
-#include "storage/sqlite_storage.h"
 #include "tests/integration/hpo_runner.h"
 #include "tests/support/temp_dir.h"
 
@@ -18,19 +17,11 @@ namespace fs = std::filesystem;
 namespace bp = boost::process;
 using hpo::testing::objective_spec;
 using hpo::testing::run_hpo;
+using hpo::testing::stored_trials;
 using hpo::testing::TempDir;
 using hpo::testing::write_file;
 
 namespace {
-
-std::vector<hpo::Trial> trials_of(const fs::path& db, const std::string& study) {
-  hpo::SqliteOptions options;
-  options.create_if_missing = false;
-  hpo::SqliteStorage storage(db, options);
-  auto record = storage.find_study(study);
-  REQUIRE(record);
-  return storage.get_trials(record->id);
-}
 
 int count(const std::vector<hpo::Trial>& trials, hpo::TrialState s) {
   return static_cast<int>(std::count_if(trials.begin(), trials.end(),
@@ -62,14 +53,14 @@ TEST_CASE("a run killed with SIGKILL resumes: running trials re-run with their c
   ::kill(child.id(), SIGKILL);
   child.wait();
   // The two trials are still RUNNING in storage, owned by a process that no longer exists.
-  auto before = trials_of(dir / "hpo.db", "killed");
+  auto before = stored_trials(dir / "hpo.db", "killed");
   REQUIRE(before.size() == 2);
   CHECK(count(before, hpo::TrialState::kRunning) == 2);
 
   auto r = run_hpo({"resume", "killed", "--progress", "plain"}, dir.path());
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto after = trials_of(dir / "hpo.db", "killed");
+  auto after = stored_trials(dir / "hpo.db", "killed");
   CHECK(count(after, hpo::TrialState::kComplete) == 4);  // exactly the budget
   CHECK(count(after, hpo::TrialState::kFail) == 2);      // the two interrupted ones
   for (const auto& t : after) {
@@ -96,7 +87,7 @@ TEST_CASE("Ctrl-C re-queues running trials and hpo run of the same spec continue
   ::kill(child.id(), SIGINT);
   child.wait();
   CHECK(child.exit_code() == 130);
-  auto mid = trials_of(dir / "hpo.db", "ctrlc");
+  auto mid = stored_trials(dir / "hpo.db", "ctrlc");
   CHECK(count(mid, hpo::TrialState::kFail) == 2);
   CHECK(count(mid, hpo::TrialState::kWaiting) == 2);
   auto status = run_hpo({"status"}, dir.path());
@@ -104,7 +95,7 @@ TEST_CASE("Ctrl-C re-queues running trials and hpo run of the same spec continue
 
   auto r = run_hpo({"run", "study.json"}, dir.path());
   REQUIRE(r.exit_code == 0);
-  auto after = trials_of(dir / "hpo.db", "ctrlc");
+  auto after = stored_trials(dir / "hpo.db", "ctrlc");
   CHECK(count(after, hpo::TrialState::kComplete) == 2);
   CHECK(count(after, hpo::TrialState::kWaiting) == 0);
   int resumed = 0;
@@ -123,19 +114,19 @@ TEST_CASE("a changed search space is refused with the difference unless allowed"
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("space.x.high: stored 5") != std::string::npos);
   CHECK(refused.err.find("--allow-spec-change") != std::string::npos);
-  CHECK(trials_of(dir / "hpo.db", "changed").size() == 2);
+  CHECK(stored_trials(dir / "hpo.db", "changed").size() == 2);
 
   // Budget and parallelism may change freely.
   write_file(dir / "study.json",
              objective_spec("changed", "ok", R"({"budget": {"trials": 3}, "parallelism": 1})"));
   REQUIRE(run_hpo({"run", "study.json"}, dir.path()).exit_code == 0);
-  CHECK(trials_of(dir / "hpo.db", "changed").size() == 3);
+  CHECK(stored_trials(dir / "hpo.db", "changed").size() == 3);
 
   write_file(dir / "study.json",
              objective_spec("changed", "ok",
                             R"({"budget": {"trials": 4}, "space": {"x": {"high": 9}}})"));
   REQUIRE(run_hpo({"run", "study.json", "--allow-spec-change"}, dir.path()).exit_code == 0);
-  CHECK(trials_of(dir / "hpo.db", "changed").size() == 4);
+  CHECK(stored_trials(dir / "hpo.db", "changed").size() == 4);
 }
 
 TEST_CASE("infrastructure failures are retried with the same parameters, clean exits are not", "[integration][resume]") {
@@ -145,7 +136,7 @@ TEST_CASE("infrastructure failures are retried with the same parameters, clean e
                             R"({"budget": {"trials": 1, "max_failed_trials": 1}, "parallelism": 1,
                                 "executor": {"retries": 2}})"));
   run_hpo({"run", "study.json"}, dir.path());
-  auto trials = trials_of(dir / "hpo.db", "retry");
+  auto trials = stored_trials(dir / "hpo.db", "retry");
   REQUIRE(trials.size() == 3);  // the first attempt and two retries
   for (int i = 0; i < 3; ++i) {
     CHECK(trials[i].state == hpo::TrialState::kFail);
@@ -163,7 +154,7 @@ TEST_CASE("infrastructure failures are retried with the same parameters, clean e
                             R"({"budget": {"trials": 1, "max_failed_trials": 1}, "parallelism": 1,
                                 "executor": {"retries": 2}})"));
   run_hpo({"run", "study.json"}, clean.path());
-  CHECK(trials_of(clean / "hpo.db", "noretry").size() == 1);
+  CHECK(stored_trials(clean / "hpo.db", "noretry").size() == 1);
 }
 
 TEST_CASE("hpo enqueue adds validated trials that run before sampled ones", "[integration][resume]") {
@@ -176,16 +167,16 @@ TEST_CASE("hpo enqueue adds validated trials that run before sampled ones", "[in
   CHECK(bad.err.find("params.x") != std::string::npos);
   auto unknown = run_hpo({"enqueue", "warm", "--params", R"({"x": 1, "y": 0, "z": 1})"}, dir.path());
   CHECK(unknown.exit_code == 2);
-  CHECK(trials_of(dir / "hpo.db", "warm").size() == 1);
+  CHECK(stored_trials(dir / "hpo.db", "warm").size() == 1);
 
   REQUIRE(run_hpo({"enqueue", "warm", "--params", R"({"x": 1.0, "y": -2.0})"}, dir.path()).exit_code == 0);
   write_file(dir / "more.csv", "x,y\n0.5,-1.5\n-1,3\n");
   REQUIRE(run_hpo({"enqueue", "warm", "--file", "more.csv"}, dir.path()).exit_code == 0);
-  auto waiting = trials_of(dir / "hpo.db", "warm");
+  auto waiting = stored_trials(dir / "hpo.db", "warm");
   CHECK(count(waiting, hpo::TrialState::kWaiting) == 3);
 
   REQUIRE(run_hpo({"run", "study.json", "--trials", "5", "--parallelism", "1"}, dir.path()).exit_code == 0);
-  auto trials = trials_of(dir / "hpo.db", "warm");
+  auto trials = stored_trials(dir / "hpo.db", "warm");
   REQUIRE(trials.size() == 5);
   CHECK(trials[1].params.at("x").as_double() == 1.0);
   CHECK(*trials[1].value == Approx(0.0));  // the optimum, enqueued by hand

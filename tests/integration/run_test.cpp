@@ -12,13 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
-#include "storage/sqlite_storage.h"
 #include "tests/integration/hpo_runner.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using hpo::testing::objective_spec;
 using hpo::testing::run_hpo;
+using hpo::testing::stored_trials;
 using hpo::testing::TempDir;
 using hpo::testing::write_file;
 
@@ -27,15 +27,6 @@ namespace {
 double expected_loss(const hpo::ParamSet& p) {
   const double x = p.at("x").as_double(), y = p.at("y").as_double();
   return (x - 1) * (x - 1) + (y + 2) * (y + 2);
-}
-
-std::vector<hpo::Trial> stored_trials(const fs::path& db, const std::string& study) {
-  hpo::SqliteOptions options;
-  options.create_if_missing = false;
-  hpo::SqliteStorage storage(db, options);
-  auto record = storage.find_study(study);
-  REQUIRE(record);
-  return storage.get_trials(record->id);
 }
 
 }  // namespace

@@ -15,7 +15,6 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "storage/sqlite_storage.h"
 #include "tests/integration/hpo_runner.h"
 #include "tests/support/temp_dir.h"
 
@@ -23,6 +22,7 @@ namespace fs = std::filesystem;
 namespace bp = boost::process;
 using hpo::testing::read_file;
 using hpo::testing::run_hpo;
+using hpo::testing::stored_trials;
 using hpo::testing::TempDir;
 using hpo::testing::write_file;
 
@@ -73,15 +73,6 @@ std::string copy_example(const fs::path& dir, const std::string& python) {
   write_file(dir / "study.json", spec.dump(2));
   fs::copy_file(kExampleDir / "train.py", dir / "train.py");
   return spec["name"].get<std::string>();
-}
-
-std::vector<hpo::Trial> stored_trials(const fs::path& db, const std::string& study) {
-  hpo::SqliteOptions options;
-  options.create_if_missing = false;
-  hpo::SqliteStorage storage(db, options);
-  auto record = storage.find_study(study);
-  REQUIRE(record);
-  return storage.get_trials(record->id);
 }
 
 // The value of `name=` on the last line of `out` that has it.
