@@ -634,14 +634,17 @@ void usage() {
                "  suite   --config LABEL=JSON ... [--seeds A-B] [--budget N] [--set public|dev]\n"
                "  problems\n"
                "  eval    NAME JSON\n"
-               "  overhead --trials N [--sampler random|tpe] [--storage sqlite|memory] [--parallelism P]\n";
+               "  overhead --trials N [--sampler random|tpe] [--storage sqlite|memory] [--parallelism P]\n"
+               "  threads-overhead --trials N [--parallelism 1,2] [--sampler random|tpe]\n"
+               "          [--storage sqlite|memory] [--sync normal|full]\n";
 }
 
 }  // namespace
 }  // namespace hpo
 
 namespace hpo::bench {
-int overhead_main(const std::vector<std::string>& args);  // overhead.cpp
+int overhead_main(const std::vector<std::string>& args);          // overhead.cpp
+int threads_overhead_main(const std::vector<std::string>& args);  // threads_overhead.cpp
 }  // namespace hpo::bench
 
 int main(int argc, char** argv) {
@@ -653,6 +656,8 @@ int main(int argc, char** argv) {
       {"problems", &hpo::cmd_problems},
       {"eval", &hpo::cmd_eval},
       {"overhead", [](const hpo::Args& a) { return hpo::bench::overhead_main(a); }},
+      {"threads-overhead",
+       [](const hpo::Args& a) { return hpo::bench::threads_overhead_main(a); }},
   };
   if (argc < 2 || commands.find(argv[1]) == commands.end()) {
     hpo::usage();

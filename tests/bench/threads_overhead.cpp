@@ -131,12 +131,12 @@ nlohmann::json run_one(const Options& o, int parallelism, const fs::path& dir) {
 
 }  // namespace
 
-int threads_overhead_main(int argc, char** argv) {
+int threads_overhead_main(const std::vector<std::string>& args) {
   Options o;
-  for (int i = 0; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) return usage();
-    const std::string value = argv[++i];
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string flag = args[i];
+    if (i + 1 >= args.size()) return usage();
+    const std::string value = args[++i];
     try {
       if (flag == "--trials") {
         o.trials = std::stoi(value);
@@ -175,12 +175,6 @@ int threads_overhead_main(int argc, char** argv) {
   std::error_code ec;
   fs::remove_all(dir, ec);
   return status;
-}
-
-int threads_overhead_main(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  return threads_overhead_main(static_cast<int>(argv.size()), argv.data());
 }
 
 }  // namespace hpo::bench

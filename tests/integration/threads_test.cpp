@@ -8,12 +8,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "storage/sqlite_storage.h"
 #include "tests/integration/hpo_runner.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using hpo::testing::run_hpo;
+using hpo::testing::stored_trials;
 using hpo::testing::TempDir;
 using hpo::testing::write_file;
 
@@ -22,15 +22,6 @@ namespace {
 const fs::path kBuild = HPO_BUILD_DIR;
 const fs::path kExample = kBuild / "examples" / "threads-plugin";
 const fs::path kTestPlugins = kBuild / "tests" / "executors";
-
-std::vector<hpo::Trial> stored_trials(const fs::path& db, const std::string& study) {
-  hpo::SqliteOptions options;
-  options.create_if_missing = false;
-  hpo::SqliteStorage storage(db, options);
-  auto record = storage.find_study(study);
-  REQUIRE(record);
-  return storage.get_trials(record->id);
-}
 
 double branin(double x1, double x2) {
   const double pi = 3.14159265358979323846;
