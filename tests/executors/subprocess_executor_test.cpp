@@ -27,6 +27,7 @@
 
 #include "engine/model/errors.h"
 #include "executors/metric_parser.h"
+#include "tests/executors/executor_harness.h"
 #include "tests/support/recording_sink.h"
 #include "tests/support/temp_dir.h"
 
@@ -128,11 +129,6 @@ long status_field(const std::string& key) {
   return -1;
 }
 
-struct ProcState {
-  pid_t pid;
-  char state;
-};
-
 // The state of process `pid` ('Z' for a zombie); nullopt when it no longer exists.
 std::optional<char> process_state(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -143,25 +139,6 @@ std::optional<char> process_state(pid_t pid) {
   return stat[paren + 2];
 }
 
-// Every process whose parent is this test process (zombies included).
-std::vector<ProcState> children_of_this_process() {
-  std::vector<ProcState> out;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat;
-    if (!std::getline(in, stat)) continue;
-    const auto paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    std::istringstream rest(stat.substr(paren + 2));
-    char state = '?';
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == ::getpid()) out.push_back({static_cast<pid_t>(std::stol(name)), state});
-  }
-  return out;
-}
 
 // Waits (up to 10 s) until `pid` is gone or a zombie that is not ours to reap.
 bool dies(pid_t pid) {
@@ -702,7 +679,7 @@ TEST_CASE("destroying the executor kills and reaps running trials and calls the 
   h.io.restart();
   h.io.poll();
   CHECK(h.sink.finished.empty());
-  CHECK(children_of_this_process().empty());
+  CHECK(child_process_count() == 0);
   CHECK(dies(read_pid(pid_file)));
 }
 
