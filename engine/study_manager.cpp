@@ -41,7 +41,6 @@ const char* to_string(StopReason reason) {
 
 namespace {
 
-constexpr const char* kSeedAttr = "hpo.sampler_seed";
 constexpr const char* kSpecAttr = "hpo.spec";          // the spec document last run
 constexpr const char* kSpecDirAttr = "hpo.spec_dir";   // its directory (relative paths)
 constexpr const char* kWhereAttr = "hpo.where";        // trial: where it runs ("pgid:N")
@@ -223,14 +222,14 @@ class StudyManager::Run final : public EventSink {
     if (existing) {
       study_ = *existing;
       check_same_study();
-      auto seed_attr = study_.user_attrs.find(kSeedAttr);
+      auto seed_attr = study_.user_attrs.find(kSamplerSeedAttr);
       seed_ = spec_.sampler.seed.value_or(
           seed_attr != study_.user_attrs.end() ? std::stoull(seed_attr->second) : 0);
     } else {
       study_ = storage_.create_study(spec_.name, spec_.direction, spec_.metric, spec_.document);
       seed_ = spec_.sampler.seed.value_or(std::random_device{}() ^
                                           (std::uint64_t{std::random_device{}()} << 32));
-      storage_.set_study_user_attr(study_.id, kSeedAttr, std::to_string(seed_));
+      storage_.set_study_user_attr(study_.id, kSamplerSeedAttr, std::to_string(seed_));
     }
     // The spec this run uses is the one `hpo resume` continues with.
     storage_.set_study_user_attr(study_.id, kSpecAttr, spec_.document.dump());

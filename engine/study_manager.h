@@ -99,6 +99,10 @@ struct RunOptions {
   ExecutorFactory make_executor;
 };
 
+// Study user attribute that holds the sampler seed drawn when the study was created (when the
+// spec gives none), so that every later run and ask() draw the same sequence.
+inline constexpr const char* kSamplerSeedAttr = "hpo.sampler_seed";
+
 // The spec a stored study last ran with (the one `hpo resume` continues), parsed again with
 // its relative paths resolved against the directory of the spec file it came from. Throws
 // InputError when it cannot be parsed.

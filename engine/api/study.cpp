@@ -18,10 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The study attribute where the study manager keeps the sampler seed drawn at creation
-// (engine/study_manager.cpp uses the same key): ask() and optimize() draw from one sequence.
-constexpr const char* kSeedAttr = "hpo.sampler_seed";
-
 // The spec document of a study made in code. It has no "executor": the objective is the
 // program's own (so `hpo run` cannot continue it, and says so).
 nlohmann::json config_document(const StudyConfig& config) {
@@ -80,10 +76,10 @@ class Study::Impl {
   Impl(Storage& storage, StudySpec spec, StudyRecord record)
       : storage_(storage), spec_(std::move(spec)), record_(std::move(record)) {
     // As the study manager does: the spec's seed, else the one stored at creation.
-    const auto attr = record_.user_attrs.find(kSeedAttr);
+    const auto attr = record_.user_attrs.find(kSamplerSeedAttr);
     const bool stored = attr != record_.user_attrs.end();
     seed_ = spec_.sampler.seed.value_or(stored ? std::stoull(attr->second) : fresh_seed());
-    if (!stored) storage_.set_study_user_attr(record_.id, kSeedAttr, std::to_string(seed_));
+    if (!stored) storage_.set_study_user_attr(record_.id, kSamplerSeedAttr, std::to_string(seed_));
     sampler_ = make_sampler(spec_, seed_, 1);
     reload();
   }
