@@ -2,6 +2,7 @@
 #include <utility>  // before Boost: Boost 1.74 with GCC 12 in C++20 needs it
 
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -28,6 +29,29 @@ int count(const std::vector<hpo::Trial>& trials, hpo::TrialState s) {
                                         [s](const hpo::Trial& t) { return t.state == s; }));
 }
 
+// Live (not zombie) processes whose HPO_TRIAL_DIR lies under `dir`: trial processes of that
+// test's study, whoever their parent is.
+int trial_processes_under(const fs::path& dir) {
+  int n = 0;
+  const std::string prefix = "HPO_TRIAL_DIR=" + dir.string() + "/";
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+    if (line[line.rfind(')') + 2] == 'Z') continue;
+    std::ifstream env(entry.path() / "environ", std::ios::binary);
+    for (std::string var; std::getline(env, var, '\0');) {
+      if (var.rfind(prefix, 0) == 0) {
+        ++n;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
 // Starts `hpo run study.json` in `dir` and waits until `n` trials have a stdout.log.
 bp::child start_run(const TempDir& dir, const std::string& study, int n) {
   bp::child child(std::string(HPO_BIN), bp::args({"run", "study.json", "--progress", "plain"}),
@@ -48,7 +72,8 @@ bp::child start_run(const TempDir& dir, const std::string& study, int n) {
 
 TEST_CASE("a run killed with SIGKILL resumes: running trials re-run with their checkpoint dir", "[integration][resume]") {
   TempDir dir;
-  write_file(dir / "study.json", objective_spec("killed", "slow-once", R"({"budget": {"trials": 4}})"));
+  // Budget 2: both trials are killed, and the resumed run needs no new (slow) trial.
+  write_file(dir / "study.json", objective_spec("killed", "slow-once", R"({"budget": {"trials": 2}})"));
   bp::child child = start_run(dir, "killed", 2);
   ::kill(child.id(), SIGKILL);
   child.wait();
@@ -57,11 +82,16 @@ TEST_CASE("a run killed with SIGKILL resumes: running trials re-run with their c
   REQUIRE(before.size() == 2);
   CHECK(count(before, hpo::TrialState::kRunning) == 2);
 
+  // SIGKILL does not reach the trials: their processes live on, sleeping.
+  CHECK(trial_processes_under(dir.path()) == 2);
+
   auto r = run_hpo({"resume", "killed", "--progress", "plain"}, dir.path());
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
+  // The resumed run killed them before running the trials again.
+  CHECK(trial_processes_under(dir.path()) == 0);
   auto after = stored_trials(dir / "hpo.db", "killed");
-  CHECK(count(after, hpo::TrialState::kComplete) == 4);  // exactly the budget
+  CHECK(count(after, hpo::TrialState::kComplete) == 2);  // exactly the budget
   CHECK(count(after, hpo::TrialState::kFail) == 2);      // the two interrupted ones
   for (const auto& t : after) {
     if (t.state != hpo::TrialState::kFail) continue;
