@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <latch>
 #include <map>
 #include <random>
@@ -24,6 +25,25 @@ namespace hpo::testing {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Runs body(w, start) for w in 0..n-1 on n threads; each body calls start.arrive_and_wait()
+// once it is ready to race the others. Returns each worker's exception message ("" if none).
+std::vector<std::string> race(int n, const std::function<void(int, std::latch&)>& body) {
+  std::vector<std::string> errors(n);
+  std::latch start(n);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < n; ++w) {
+    threads.emplace_back([&, w] {
+      try {
+        body(w, start);
+      } catch (const std::exception& e) {
+        errors[w] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return errors;
+}
 
 // What one writer does: `count` trials, each created, reported on and finished in turn.
 // Returns the numbers it was given, in order.
@@ -108,21 +128,11 @@ TEST_CASE("threads with their own connections get dense, unique trial numbers",
   const auto study = SqliteStorage(db).create_study("s", Direction::kMinimize, "loss", {});
 
   std::vector<std::vector<int>> numbers(kThreads);
-  std::vector<std::string> errors(kThreads);
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int w = 0; w < kThreads; ++w) {
-    threads.emplace_back([&, w] {
-      try {
-        SqliteStorage storage(db);
-        start.arrive_and_wait();
-        numbers[w] = write_trials(storage, study.id, w, kPerThread);
-      } catch (const std::exception& e) {
-        errors[w] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const auto errors = race(kThreads, [&](int w, std::latch& start) {
+    SqliteStorage storage(db);
+    start.arrive_and_wait();
+    numbers[w] = write_trials(storage, study.id, w, kPerThread);
+  });
 
   std::set<int> all;
   for (int w = 0; w < kThreads; ++w) {
@@ -175,24 +185,14 @@ TEST_CASE("concurrent claims hand every WAITING trial to exactly one connection"
   }
 
   std::vector<std::vector<int>> claimed(kThreads);
-  std::vector<std::string> errors(kThreads);
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int w = 0; w < kThreads; ++w) {
-    threads.emplace_back([&, w] {
-      try {
-        SqliteStorage storage(db);
-        start.arrive_and_wait();
-        while (auto t = storage.claim_waiting_trial(study_id, "worker-" + std::to_string(w))) {
-          if (t->state != TrialState::kRunning) throw std::runtime_error("claimed not RUNNING");
-          claimed[w].push_back(t->number);
-        }
-      } catch (const std::exception& e) {
-        errors[w] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const auto errors = race(kThreads, [&](int w, std::latch& start) {
+    SqliteStorage storage(db);
+    start.arrive_and_wait();
+    while (auto t = storage.claim_waiting_trial(study_id, "worker-" + std::to_string(w))) {
+      if (t->state != TrialState::kRunning) throw std::runtime_error("claimed not RUNNING");
+      claimed[w].push_back(t->number);
+    }
+  });
 
   std::multiset<int> all;
   for (int w = 0; w < kThreads; ++w) {
@@ -214,21 +214,11 @@ TEST_CASE("connections opening a new file at once create its schema once",
   constexpr int kThreads = 4;
   TempDir dir("hpo-storage");
   const fs::path db = dir / "fresh.db";
-  std::vector<std::string> errors(kThreads);
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int w = 0; w < kThreads; ++w) {
-    threads.emplace_back([&, w] {
-      try {
-        start.arrive_and_wait();
-        SqliteStorage storage(db);
-        storage.create_study("study-" + std::to_string(w), Direction::kMinimize, "loss", {});
-      } catch (const std::exception& e) {
-        errors[w] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const auto errors = race(kThreads, [&](int w, std::latch& start) {
+    start.arrive_and_wait();
+    SqliteStorage storage(db);
+    storage.create_study("study-" + std::to_string(w), Direction::kMinimize, "loss", {});
+  });
   for (const auto& e : errors) CHECK(e == "");
   CHECK(SqliteStorage(db).list_studies().size() == static_cast<std::size_t>(kThreads));
   RawSqlite raw(db);
