@@ -273,6 +273,24 @@ class StudyManager::Run final : public EventSink {
     trials_ = storage_.get_trials(study_.id);
     index_.clear();
     for (std::size_t i = 0; i < trials_.size(); ++i) index_[trials_[i].id] = i;
+    tally_ = RunStats{};
+    for (const auto& t : trials_) tally(t);
+  }
+
+  // Adds a finished trial to the running counts and best value, so that progress output,
+  // called after every trial, does not walk the whole history each time.
+  void tally(const Trial& t) {
+    switch (t.state) {
+      case TrialState::kComplete: ++tally_.complete; break;
+      case TrialState::kPruned: ++tally_.pruned; break;
+      case TrialState::kFail: ++tally_.failed; break;
+      default: return;
+    }
+    if (t.state == TrialState::kComplete && t.value &&
+        (!tally_.best_value || is_better(spec_.direction, *t.value, *tally_.best_value))) {
+      tally_.best_value = t.value;
+      tally_.best_number = t.number;
+    }
   }
 
   Trial& cache(const Trial& t) {
@@ -293,22 +311,9 @@ class StudyManager::Run final : public EventSink {
   }
 
   RunStats stats() const {
-    RunStats s;
+    RunStats s = tally_;
     s.target = target_;
     s.running = static_cast<int>(running_.size());
-    for (const auto& t : trials_) {
-      switch (t.state) {
-        case TrialState::kComplete: ++s.complete; break;
-        case TrialState::kPruned: ++s.pruned; break;
-        case TrialState::kFail: ++s.failed; break;
-        default: break;
-      }
-      if (t.state == TrialState::kComplete && t.value &&
-          (!s.best_value || is_better(spec_.direction, *t.value, *s.best_value))) {
-        s.best_value = t.value;
-        s.best_number = t.number;
-      }
-    }
     s.failed_this_run = failed_this_run_;
     s.finished_this_run = finished_this_run_;
     s.elapsed = std::chrono::steady_clock::now() - start_time_;
@@ -417,9 +422,10 @@ class StudyManager::Run final : public EventSink {
       t.state = TrialState::kFail;
       t.reason = reason;
       t.finished = Clock::now();
-      if (next) cache(*next);
+      tally(t);
       ++finished_this_run_;
       if (options_.progress) options_.progress->on_trial_finished(t, stats());
+      if (next) cache(*next);  // last: it may grow trials_ and invalidate `t`
       return;
     }
 
@@ -429,6 +435,7 @@ class StudyManager::Run final : public EventSink {
     t.metrics = std::move(outcome.metrics);
     t.reason = reason;
     t.finished = Clock::now();
+    tally(t);
     ++finished_this_run_;
     if (state == TrialState::kFail) {
       ++failed_this_run_;
@@ -583,6 +590,7 @@ class StudyManager::Run final : public EventSink {
   std::filesystem::path trials_root_;
 
   std::vector<Trial> trials_;                           // the study's trials, cache
+  RunStats tally_;  // counts and best value of trials_ (the fields tally() keeps)
   std::unordered_map<std::int64_t, std::size_t> index_;  // trial id -> position in trials_
   std::set<std::int64_t> running_;                       // trials this run started
   bool other_runs_alive_ = false;
