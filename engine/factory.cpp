@@ -4,54 +4,57 @@
 
 #include <cstdlib>
 
-#include "executors/objective_sources.h"
-#include "executors/subprocess_executor.h"
-#include "executors/threads_executor.h"
-#include "samplers/random_sampler.h"
-#include "samplers/tpe_sampler.h"
+#include "executors/executor_registry.h"
+#include "samplers/sampler_registry.h"
 #include "storage/sqlite_storage.h"
 
 namespace hpo {
 
-std::vector<SpecIssue> validate_components(const StudySpec& spec) {
-  std::vector<SpecIssue> issues;
-  if (spec.sampler.name == "tpe") {
-    parse_tpe_options(spec.sampler.options, issues);
-  }
-  if (spec.executor.kind == "threads") {
-    for (auto& issue : check_threads_objective(spec)) issues.push_back(std::move(issue));
-  } else if (spec.executor.kind == "kubernetes") {
-    issues.push_back({"executor.kind", "the kubernetes executor is not available in this build "
-                                       "yet; use \"subprocess\""});
-  }
-  return issues;
+const ComponentCatalog& component_catalog() {
+  static const ComponentCatalog catalog = [] {
+    ComponentCatalog c;
+    for (const auto& r : sampler_registry()) c.samplers.push_back(r.info);
+    for (const auto& r : executor_registry()) c.executors.push_back(r.info);
+    return c;
+  }();
+  return catalog;
+}
+
+StudySpec load_spec(const std::filesystem::path& path) {
+  return load_study_spec(path, component_catalog());
+}
+
+StudySpec parse_spec(std::string_view text, const std::filesystem::path& base_dir,
+                     const SpecParseOptions& options) {
+  return parse_study_spec(text, base_dir, component_catalog(), options);
+}
+
+void preflight(const StudySpec& spec) {
+  if (!spec.executor) return;
+  const ExecutorRegistration* r = find_executor(spec.executor->kind);
+  if (r == nullptr || !r->preflight) return;
+  SpecChecker checker;
+  r->preflight(spec, checker);
+  if (!checker.ok()) throw InputError(checker.take());
 }
 
 std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed,
                                       int parallelism) {
-  if (spec.sampler.name == "tpe") {
-    std::vector<SpecIssue> issues;
-    TpeOptions options = parse_tpe_options(spec.sampler.options, issues);
-    if (!issues.empty()) throw InputError(issues);
-    if (!spec.sampler.options.contains("constant_liar")) options.constant_liar = parallelism > 1;
-    return std::make_unique<TpeSampler>(seed, options);
-  }
-  return std::make_unique<RandomSampler>(seed);
+  const SamplerRegistration* r = find_sampler(spec.sampler.name);
+  if (r == nullptr)
+    throw InputError("sampler.name", "no sampler named \"" + spec.sampler.name + "\" in this build");
+  return r->make(SamplerArgs{spec, seed, parallelism});
 }
 
 std::unique_ptr<Executor> make_executor(boost::asio::io_context& io, const StudySpec& spec,
                                         std::size_t parallelism) {
-  if (spec.executor.kind == "subprocess")
-    return std::make_unique<SubprocessExecutor>(io, spec.executor, parallelism);
-  if (spec.executor.kind == "threads") {
-    ThreadsExecutorOptions options;
-    options.metric = spec.metric;
-    options.timeout = spec.executor.timeout;
-    options.cancel_grace = spec.executor.kill_grace;
-    return std::make_unique<ThreadsExecutor>(io, objective_from_spec(spec.executor, spec.base_dir),
-                                             parallelism, options);
-  }
-  throw InputError("executor.kind", "'" + spec.executor.kind + "' is not available in this build");
+  if (!spec.executor)
+    throw InputError("executor", "is required to run a study (this one was defined in code)");
+  const ExecutorRegistration* r = find_executor(spec.executor->kind);
+  if (r == nullptr)
+    throw InputError("executor.kind",
+                     "no executor \"" + spec.executor->kind + "\" in this build");
+  return r->make(ExecutorArgs{io, spec, parallelism});
 }
 
 std::filesystem::path resolve_storage_path(const std::optional<std::filesystem::path>& cli_path,

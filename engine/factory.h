@@ -1,13 +1,16 @@
-// Factory: the one place that names concrete samplers, storages and executors. Everything
-// else in the engine talks to their interfaces.
+// Factory: where the engine turns names into parts. Samplers and executors come from their
+// registries (samplers/sampler_registry.h, executors/executor_registry.h), which are the only
+// places that list them; storage is SQLite. Everything else in the engine talks to interfaces.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <vector>
+#include <string>
+#include <string_view>
 
+#include "engine/model/component.h"
 #include "engine/model/errors.h"
 #include "engine/model/study_spec.h"
 #include "executors/executor.h"
@@ -20,17 +23,27 @@ class io_context;
 
 namespace hpo {
 
-// Checks the parts of a spec that belong to a component rather than to the spec format:
-// sampler options (e.g. TPE's), whether an executor kind is available in this build.
-// Returns every issue found, with JSON paths; empty when the spec can run.
-std::vector<SpecIssue> validate_components(const StudySpec& spec);
+// Every sampler, pruner and executor this build has, as the spec parser sees them.
+const ComponentCatalog& component_catalog();
 
-// The sampler named in spec.sampler, seeded with `seed`. `parallelism` > 1 turns on TPE's
-// constant liar unless the spec says otherwise. REQUIRES: validate_components(spec) is empty.
+// Reads and checks a spec file against component_catalog() (load_study_spec).
+StudySpec load_spec(const std::filesystem::path& path);
+// Parses and checks spec text against component_catalog() (parse_study_spec).
+StudySpec parse_spec(std::string_view text, const std::filesystem::path& base_dir,
+                     const SpecParseOptions& options = {});
+
+// Runs the preflight of the spec's executor (executors/executor_registry.h): what only a run
+// may check, such as loading a plugin. Throws InputError with every issue. `hpo run` calls it
+// before it opens the results database, so that a study that cannot run writes nothing.
+void preflight(const StudySpec& spec);
+
+// The sampler named in spec.sampler, seeded with `seed`, for `parallelism` trials at once.
+// REQUIRES: the spec passed its checks.
 std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed,
                                       int parallelism);
 
-// The executor named in spec.executor, driven by `io`. REQUIRES: as make_sampler.
+// The executor named in spec.executor, driven by `io`. Throws ExecutorError (or InputError)
+// when it cannot be set up. REQUIRES: the spec passed its checks and has an executor.
 std::unique_ptr<Executor> make_executor(boost::asio::io_context& io, const StudySpec& spec,
                                         std::size_t parallelism);
 

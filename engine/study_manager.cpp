@@ -45,27 +45,6 @@ constexpr const char* kSpecAttr = "hpo.spec";          // the spec document last
 constexpr const char* kSpecDirAttr = "hpo.spec_dir";   // its directory (relative paths)
 constexpr const char* kWhereAttr = "hpo.where";        // trial: where it runs ("pgid:N")
 
-// A trial process group left behind by a run that died (hpo was SIGKILLed: its children
-// live on). It is killed before the trial runs again, so that two copies never write the same
-// checkpoint. The group is ours only if its leader still carries the trial's directory in its
-// environment: process ids are reused.
-void kill_leftover_process_group(const Trial& t) {
-  auto it = t.user_attrs.find(kWhereAttr);
-  if (it == t.user_attrs.end() || it->second.rfind("pgid:", 0) != 0 || t.trial_dir.empty())
-    return;
-  const int pgid = std::atoi(it->second.c_str() + 5);
-  if (pgid <= 1) return;
-  std::ifstream env("/proc/" + std::to_string(pgid) + "/environ", std::ios::binary);
-  std::string entry;
-  const std::string expected = "HPO_TRIAL_DIR=" + t.trial_dir;
-  while (std::getline(env, entry, '\0')) {
-    if (entry == expected) {
-      ::killpg(pgid, SIGKILL);
-      return;
-    }
-  }
-}
-
 std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
@@ -75,22 +54,6 @@ std::string host_name() {
 bool process_alive(int pid) {
   if (pid <= 0) return false;
   return ::kill(pid, 0) == 0 || errno == EPERM;
-}
-
-// Failures worth running again with the same parameters: the infrastructure, not the
-// objective, is to blame.
-bool is_retryable(const TrialOutcome& o, const std::vector<int>& retry_exit_codes) {
-  switch (o.failure) {
-    case FailureKind::kSignal:
-    case FailureKind::kTimeout:
-    case FailureKind::kInfrastructure:
-      return true;
-    case FailureKind::kExitCode:
-      return o.exit_code && std::find(retry_exit_codes.begin(), retry_exit_codes.end(),
-                                      *o.exit_code) != retry_exit_codes.end();
-    default:
-      return false;
-  }
 }
 
 std::string join_names(const std::map<std::string, double>& metrics) {
@@ -122,7 +85,7 @@ class StudyManager::Run final : public EventSink {
     // Without an explicit limit, a study that fails every trial (a typo in the command, a
     // missing file) must still end: allow as many failures as trials asked for.
     max_failed_ = spec_.budget.max_failed_trials ? spec_.budget.max_failed_trials : target_;
-    read_retry_policy();
+    if (spec_.executor) retry_ = spec_.executor->retry;
     sampler_ = make_sampler(spec_, seed_, parallelism_);
     executor_ = options_.make_executor
                     ? options_.make_executor(io_, spec_, static_cast<std::size_t>(parallelism_))
@@ -212,7 +175,7 @@ class StudyManager::Run final : public EventSink {
     } catch (...) {
       if (!error_) error_ = std::current_exception();
       if (!reason_) reason_ = StopReason::kInterrupted;
-      for (auto id : running_ids()) executor_->cancel(id, true);
+      for (auto id : running_ids()) executor_->cancel(id, StopCause::kInterrupted, true);
       maybe_finish();
     }
   }
@@ -235,7 +198,8 @@ class StudyManager::Run final : public EventSink {
     storage_.set_study_user_attr(study_.id, kSpecAttr, spec_.document.dump());
     storage_.set_study_user_attr(study_.id, kSpecDirAttr, spec_.base_dir.string());
     reload_trials();
-    trials_root_ = spec_.executor.trials_dir.value_or(options_.trials_root);
+    trials_root_ = spec_.executor && spec_.executor->trials_dir ? *spec_.executor->trials_dir
+                                                                : options_.trials_root;
     if (trials_root_.empty())
       trials_root_ = std::filesystem::current_path() / (spec_.name + "-trials");
   }
@@ -258,15 +222,6 @@ class StudyManager::Run final : public EventSink {
                               "(run with --allow-spec-change to continue it anyway):"});
     for (auto& d : diffs) issues.push_back({"", "  " + d});
     throw InputError(issues);
-  }
-
-  void read_retry_policy() {
-    const auto& raw = spec_.executor.raw;
-    if (raw.contains("retries") && raw["retries"].is_number_integer())
-      retries_ = raw["retries"].get<int>();
-    if (raw.contains("retry_on_exit_codes") && raw["retry_on_exit_codes"].is_array())
-      for (const auto& c : raw["retry_on_exit_codes"])
-        if (c.is_number_integer()) retry_exit_codes_.push_back(c.get<int>());
   }
 
   void reload_trials() {
@@ -358,18 +313,24 @@ class StudyManager::Run final : public EventSink {
     maybe_finish();
   }
 
-  void launch(Trial& t) {
-    if (t.trial_dir.empty()) t.trial_dir = (trials_root_ / std::to_string(t.number)).string();
+  // What the executor is told of a trial; retries and re-queued trials keep the checkpoint of
+  // the trial they re-run.
+  TrialTask task_for(const Trial& t) const {
     TrialTask task;
     task.trial_id = t.id;
     task.number = t.number;
     task.study = spec_.name;
     task.params = t.params;
     task.trial_dir = t.trial_dir;
-    // Retries and re-queued trials keep the checkpoint of the trial they re-run.
     task.checkpoint_dir =
         trials_root_ / std::to_string(t.retry_of.value_or(t.number)) / "checkpoint";
     task.attempt = t.attempt;
+    return task;
+  }
+
+  void launch(Trial& t) {
+    if (t.trial_dir.empty()) t.trial_dir = (trials_root_ / std::to_string(t.number)).string();
+    TrialTask task = task_for(t);
     std::error_code ec;
     if (executor_->uses_trial_dirs()) {
       std::filesystem::create_directories(task.checkpoint_dir, ec);
@@ -412,12 +373,11 @@ class StudyManager::Run final : public EventSink {
     // An interrupted trial runs again on resume; an infrastructure failure runs again while
     // executor.retries allows. Both keep the parameters and the checkpoint directory.
     const bool interrupted = outcome.failure == FailureKind::kInterrupted;
-    const bool retry = state == TrialState::kFail && !interrupted && t.attempt < retries_ &&
-                       is_retryable(outcome, retry_exit_codes_);
+    const bool retry = !interrupted && retry_.should_retry(outcome, t.attempt);
     if (state == TrialState::kFail && (interrupted || retry)) {
       if (retry)
         reason += " (retrying: attempt " + std::to_string(t.attempt + 2) + " of " +
-                  std::to_string(retries_ + 1) + ")";
+                  std::to_string(retry_.retries + 1) + ")";
       auto next = storage_.fail_and_requeue(t.id, reason, trial_dir_pattern());
       t.state = TrialState::kFail;
       t.reason = reason;
@@ -467,7 +427,9 @@ class StudyManager::Run final : public EventSink {
       // decides for the former.
       if (!dead.count(t.owner) && t.heartbeat && now - *t.heartbeat <= options_.stale_after)
         continue;
-      if (t.owner.rfind(me_.host + ":", 0) == 0) kill_leftover_process_group(t);
+      const auto where = t.user_attrs.find(kWhereAttr);
+      executor_->recover(task_for(t),
+                         where == t.user_attrs.end() ? std::string() : where->second, *this);
       if (storage_.fail_and_requeue(t.id, "interrupted (the run that ran it stopped)",
                                     trial_dir_pattern()))
         changed = true;
@@ -500,10 +462,10 @@ class StudyManager::Run final : public EventSink {
                 ? "interrupted"
                 : "interrupted: stopping " + std::to_string(running_.size()) +
                       " running trial(s); they run again on resume (Ctrl-C again to kill now)");
-      for (auto id : running_ids()) executor_->cancel(id, false);
+      for (auto id : running_ids()) executor_->cancel(id, StopCause::kInterrupted, false);
     } else {
       if (options_.progress) options_.progress->on_message("killing running trials");
-      for (auto id : running_ids()) executor_->cancel(id, true);
+      for (auto id : running_ids()) executor_->cancel(id, StopCause::kInterrupted, true);
     }
     maybe_finish();
   }
@@ -585,8 +547,7 @@ class StudyManager::Run final : public EventSink {
   int parallelism_ = 1;
   std::optional<int> target_;
   std::optional<int> max_failed_;
-  int retries_ = 0;
-  std::vector<int> retry_exit_codes_;
+  RetryPolicy retry_;
   std::filesystem::path trials_root_;
 
   std::vector<Trial> trials_;                           // the study's trials, cache
@@ -612,7 +573,10 @@ StudySpec stored_spec(const StudyRecord& study) {
   const std::filesystem::path dir = dir_attr != study.user_attrs.end()
                                         ? std::filesystem::path(dir_attr->second)
                                         : std::filesystem::current_path();
-  return parse_study_spec(text, dir, "stored spec of study '" + study.name + "'");
+  SpecParseOptions options;
+  options.origin = "stored spec of study '" + study.name + "'";
+  options.require_executor = false;
+  return parse_spec(text, dir, options);
 }
 
 StudyManager::StudyManager(StudySpec spec, Storage& storage, RunOptions options)

@@ -1,7 +1,9 @@
 #include "executors/objective_sources.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -58,13 +60,22 @@ std::optional<LoadedPlugin> load(const fs::path& library, const std::string& sym
   // A path with a '/' is never searched for on LD_LIBRARY_PATH: the named file is loaded.
   std::string path = library.string();
   if (path.find('/') == std::string::npos) path = "./" + path;
-  void* raw = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (raw == nullptr) {
-    problem = {"library", "cannot load '" + library.string() + "': " + dl_error_text()};
-    return std::nullopt;
-  }
+  // A library stays loaded once loaded (the preflight of `hpo run` and the executor load the
+  // same file): its static constructors run once per process.
+  static std::map<std::string, std::shared_ptr<void>> loaded;  // GUARDED_BY(dl_mutex())
   LoadedPlugin plugin;
-  plugin.handle = std::shared_ptr<void>(raw, [](void* h) { ::dlclose(h); });
+  if (const auto it = loaded.find(path); it != loaded.end()) {
+    plugin.handle = it->second;
+  } else {
+    void* raw = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (raw == nullptr) {
+      problem = {"library", "cannot load '" + library.string() + "': " + dl_error_text()};
+      return std::nullopt;
+    }
+    plugin.handle = std::shared_ptr<void>(raw, [](void* h) { ::dlclose(h); });
+    loaded.emplace(path, plugin.handle);
+  }
+  void* raw = plugin.handle.get();
 
   ::dlerror();
   auto version_fn =
@@ -248,12 +259,6 @@ std::string builtin_names() {
   return out;
 }
 
-std::string raw_string(const ExecutorSpec& spec, const char* key) {
-  const auto it = spec.raw.find(key);
-  if (it == spec.raw.end() || !it->is_string()) return {};
-  return it->get<std::string>();
-}
-
 }  // namespace
 
 Objective builtin_objective(const std::string& name) {
@@ -274,52 +279,93 @@ Objective load_plugin_objective(const fs::path& library, const std::string& symb
   return plugin_objective(std::move(*plugin), symbol);
 }
 
-fs::path plugin_library_path(const ExecutorSpec& spec, const fs::path& base_dir) {
-  const std::string library = raw_string(spec, "library");
-  if (library.empty()) return {};
-  const fs::path p(library);
-  return (p.is_absolute() ? p : base_dir / p).lexically_normal();
+ObjectiveSource read_objective_source(const OrderedJson& block, const fs::path& base_dir,
+                                      SpecChecker& c) {
+  ObjectiveSource source;
+  const std::string path = "executor";
+  const OrderedJson* builtin = SpecChecker::member(block, "builtin");
+  const OrderedJson* library = SpecChecker::member(block, "library");
+  auto non_empty = [&](const OrderedJson& v, const std::string& p) -> std::optional<std::string> {
+    auto s = c.get_string(v, p);
+    if (s && s->empty()) {
+      c.add(p, "must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  };
+  if (builtin != nullptr) {
+    if (auto b = non_empty(*builtin, path + ".builtin")) source.builtin = *b;
+  }
+  if (library != nullptr) {
+    if (auto l = non_empty(*library, path + ".library")) {
+      const fs::path p(*l);
+      source.library = (p.is_absolute() ? p : base_dir / p).lexically_normal();
+    }
+  }
+  if (builtin != nullptr && library != nullptr) {
+    c.add(path + ".library", "cannot be combined with builtin (give exactly one of them)");
+  } else if (builtin == nullptr && library == nullptr) {
+    c.add(path,
+          "needs \"builtin\" (an objective compiled into hpo) or \"library\" (a shared library "
+          "that exports it)");
+  }
+  if (const OrderedJson* m = SpecChecker::member(block, "symbol")) {
+    const std::string spath = path + ".symbol";
+    if (auto s = c.get_string(*m, spath)) {
+      if (!is_identifier(*s))
+        c.add(spath, "must be a C function name, got " + describe(*m));
+      else if (library == nullptr)
+        c.add(spath, "only applies together with \"library\"");
+      else
+        source.symbol = *s;
+    }
+  }
+  return source;
 }
 
-Objective objective_from_spec(const ExecutorSpec& spec, const fs::path& base_dir) {
-  const std::string builtin = raw_string(spec, "builtin");
-  if (!builtin.empty()) return builtin_objective(builtin);
-  const fs::path library = plugin_library_path(spec, base_dir);
-  if (library.empty())
-    throw InputError("executor", "needs \"builtin\" or \"library\" for the threads executor");
-  std::string symbol = raw_string(spec, "symbol");
-  if (symbol.empty()) symbol = kDefaultPluginSymbol;
-  return load_plugin_objective(library, symbol);
-}
-
-std::vector<SpecIssue> check_threads_objective(const StudySpec& spec) {
-  std::vector<SpecIssue> issues;
-  const std::string builtin = raw_string(spec.executor, "builtin");
-  if (!builtin.empty()) {
-    const BuiltinFunction* f = find_builtin(builtin);
+void check_objective_source(const ObjectiveSource& source, const StudySpec& spec,
+                            SpecChecker& c) {
+  if (!source.builtin.empty()) {
+    const BuiltinFunction* f = find_builtin(source.builtin);
     if (f == nullptr) {
-      issues.push_back({"executor.builtin",
-                        "unknown builtin \"" + builtin + "\"; available: " + builtin_names()});
-      return issues;
+      c.add("executor.builtin",
+            "unknown builtin \"" + source.builtin + "\"; available: " + builtin_names());
+      return;
     }
     std::string why;
-    if (!f->accepts(spec.space, why))
-      issues.push_back({"space", why + " (the builtin \"" + builtin + "\": " + f->summary + ")"});
-    if (spec.metric != "value")
-      issues.push_back({"objective.metric",
-                        "the builtin objectives report the metric \"value\"; "
-                        "got \"" +
-                            spec.metric + "\""});
-    return issues;
+    if (!spec.space.empty() && !f->accepts(spec.space, why))
+      c.add("space", why + " (the builtin \"" + source.builtin + "\": " + f->summary + ")");
+    if (!spec.metric.empty() && spec.metric != "value")
+      c.add("objective.metric",
+            "the builtin objectives report the metric \"value\"; got \"" + spec.metric + "\"");
+    return;
   }
-  const fs::path library = plugin_library_path(spec.executor, spec.base_dir);
-  if (library.empty()) return issues;  // the spec parser has reported it
-  std::string symbol = raw_string(spec.executor, "symbol");
-  if (symbol.empty()) symbol = kDefaultPluginSymbol;
+  if (source.library.empty()) return;
+  // Loading runs the library's code: that waits for `hpo run`. Here only the file.
+  std::error_code ec;
+  const fs::file_status st = fs::status(source.library, ec);
+  if (!fs::exists(st)) {
+    c.add("executor.library", "no such file '" + source.library.string() + "'");
+  } else if (!fs::is_regular_file(st)) {
+    c.add("executor.library", "'" + source.library.string() + "' is not a regular file");
+  } else if (::access(source.library.c_str(), R_OK) != 0) {
+    c.add("executor.library",
+          "cannot read '" + source.library.string() + "': " + std::strerror(errno));
+  }
+}
+
+void preflight_objective(const ObjectiveSource& source, SpecChecker& c) {
+  if (source.library.empty()) return;
   PluginProblem problem;
-  if (!load(library, symbol, problem))
-    issues.push_back({"executor." + problem.field, problem.message});
-  return issues;
+  if (!load(source.library, source.symbol, problem))
+    c.add("executor." + problem.field, problem.message);
+}
+
+Objective load_objective(const ObjectiveSource& source) {
+  if (!source.builtin.empty()) return builtin_objective(source.builtin);
+  if (source.library.empty())
+    throw InputError("executor", "needs \"builtin\" or \"library\" for the threads executor");
+  return load_plugin_objective(source.library, source.symbol);
 }
 
 }  // namespace hpo

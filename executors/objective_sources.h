@@ -4,7 +4,8 @@
 //
 // Plugin libraries are loaded with dlopen(RTLD_NOW | RTLD_LOCAL) and stay loaded while the
 // returned Objective, a copy of it, or a call of it exists. Loading runs the library's static
-// initialisers; nothing else here touches the filesystem.
+// initialisers, so only load_plugin_objective() / load_objective() load; the spec check only
+// looks at the file.
 //
 // Thread-safety: the functions are thread-safe; the Objectives they return may be called from
 // several threads at once (a plugin must be reentrant, see hpo_plugin.h).
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "engine/model/errors.h"
+#include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
 #include "executors/objective.h"
 
@@ -25,7 +27,7 @@ inline constexpr const char* kDefaultPluginSymbol = "objective";
 
 // The builtin function `name` as an Objective that returns {"value": f(params)}. Throws
 // InputError for an unknown name. A parameter the function lacks fails the trial (it cannot
-// happen for a spec that passed check_threads_objective).
+// happen for a spec that passed check_objective_source).
 Objective builtin_objective(const std::string& name);
 
 // Loads `library` and returns its function `symbol` as an Objective. Throws ExecutorError,
@@ -35,19 +37,35 @@ Objective builtin_objective(const std::string& name);
 Objective load_plugin_objective(const std::filesystem::path& library,
                                 const std::string& symbol = kDefaultPluginSymbol);
 
-// The objective a threads executor spec names (spec.raw "builtin", or "library" resolved
-// against `base_dir` plus "symbol"). Throws InputError / ExecutorError as above.
-Objective objective_from_spec(const ExecutorSpec& spec, const std::filesystem::path& base_dir);
+// Where a threads executor's objective comes from: "builtin", or "library" + "symbol".
+struct ObjectiveSource {
+  std::string builtin;            // a builtin function's name; empty when a library is given
+  std::filesystem::path library;  // resolved against the spec's directory; empty for a builtin
+  std::string symbol = kDefaultPluginSymbol;
+};
 
-// Checks a study whose executor kind is "threads": the builtin exists, the space gives it
-// exactly its inputs, and the objective metric is "value"; or the plugin loads (the file, both
-// symbols, the ABI version). Returns every issue with its JSON path ("executor.builtin",
-// "space", "objective.metric", "executor.library", "executor.symbol"); empty when it can run.
-std::vector<SpecIssue> check_threads_objective(const StudySpec& spec);
+// Reads "builtin", "library" and "symbol" of the "executor" object `block` and reports their
+// shape problems to `checker` with JSON paths (exactly one of builtin and library; symbol a C
+// name, only with library).
+ObjectiveSource read_objective_source(const OrderedJson& block,
+                                      const std::filesystem::path& base_dir,
+                                      SpecChecker& checker);
 
-// The library path of a threads spec as the executor will load it: "library" resolved against
-// the spec's directory. Empty when the spec has no "library".
-std::filesystem::path plugin_library_path(const ExecutorSpec& spec,
-                                          const std::filesystem::path& base_dir);
+// Checks `source` against the study without running anything: a builtin exists, the space
+// gives it exactly its inputs and the objective metric is "value"; a library is a readable
+// regular file. Loading it (its static constructors run) waits for load_objective(), when the
+// study runs; what only loading can tell (an ELF that is no hpo plugin, a missing symbol)
+// fails there, before any trial. Paths: "executor.builtin", "space", "objective.metric",
+// "executor.library".
+void check_objective_source(const ObjectiveSource& source, const StudySpec& spec,
+                            SpecChecker& checker);
+
+// What check_objective_source() leaves to the run: loads a plugin library (its static
+// constructors run; it stays loaded) and reports what is wrong with it ("executor.library: ...
+// is not an hpo plugin", "executor.symbol: ... does not export ..."). Nothing for a builtin.
+void preflight_objective(const ObjectiveSource& source, SpecChecker& checker);
+
+// The objective `source` names: builtin_objective() or load_plugin_objective().
+Objective load_objective(const ObjectiveSource& source);
 
 }  // namespace hpo

@@ -31,7 +31,9 @@
 #include <string_view>
 #include <system_error>
 
+#include "engine/model/duration.h"
 #include "engine/model/errors.h"
+#include "executors/command_template.h"
 #include "executors/metric_parser.h"
 
 extern char** environ;  // NOLINT: POSIX
@@ -129,17 +131,18 @@ bool make_pipe(Fd& read_end, Fd& write_end) {
   return read_end && write_end;
 }
 
+const std::string& this_host() {
+  static const std::string host = [] {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return std::string("localhost");
+    return std::string(buf);
+  }();
+  return host;
+}
+
 std::string signal_name(int sig) {
   if (const char* abbrev = ::sigabbrev_np(sig)) return std::string("SIG") + abbrev;
   return "unknown signal";
-}
-
-std::string format_duration(std::chrono::milliseconds d) {
-  const auto ms = d.count();
-  if (ms != 0 && ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
-  if (ms != 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
 }
 
 // Replaces bytes that are not valid UTF-8 (a multibyte character cut in half, binary junk)
@@ -277,7 +280,7 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
-enum class StopCause { kNone, kTimeout, kCancel };
+enum class StopKind { kNone, kTimeout, kCancel };
 
 // One started trial. Owned by Impl::runs_ until it finishes, and by every handler in flight
 // for it, so a late handler always finds it alive (and checks `finished` / `abandoned`).
@@ -307,7 +310,8 @@ struct Run {
   Metrics last_metrics;
   StderrTail err_tail;
 
-  StopCause stop = StopCause::kNone;
+  StopKind stop = StopKind::kNone;
+  StopCause cancel_cause = StopCause::kInterrupted;  // when stop == kCancel
   bool term_sent = false;
   bool kill_sent = false;
   asio::steady_timer stop_timer;  // timeout, then kill grace
@@ -318,54 +322,62 @@ struct Run {
   bool abandoned = false;  // the executor was destroyed; touch nothing
 };
 
+// "pgid:<N>@<host>" -> N when <host> is this host.
+std::optional<pid_t> parse_where(const std::string& where) {
+  constexpr std::string_view kPrefix = "pgid:";
+  if (where.rfind(kPrefix, 0) != 0) return std::nullopt;
+  const auto at = where.find('@');
+  if (at == std::string::npos || where.substr(at + 1) != this_host()) return std::nullopt;
+  const std::string number = where.substr(kPrefix.size(), at - kPrefix.size());
+  if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos ||
+      number.size() > 9)
+    return std::nullopt;
+  const pid_t pgid = static_cast<pid_t>(std::stol(number));
+  if (pgid <= 1) return std::nullopt;
+  return pgid;
+}
+
+// One command element: its braces parse, the program takes no placeholder, and every
+// placeholder names a parameter of the space.
+void check_command_element(const std::string& arg, const std::string& path, bool is_program,
+                           const std::vector<std::string>* param_names, SpecChecker& c) {
+  const ParsedTemplate parsed = parse_template(arg);
+  if (!parsed.ok()) {
+    c.add(path, parsed.error + " in " + OrderedJson(arg).dump() + " " + parsed.hint);
+    return;
+  }
+  for (const std::string& name : parsed.placeholders()) {
+    if (is_program) {
+      c.add(path, "the program cannot contain a placeholder ({" + name +
+                      "}); pass parameters as arguments");
+      return;
+    }
+    if (param_names != nullptr &&
+        std::find(param_names->begin(), param_names->end(), name) == param_names->end()) {
+      std::string hint = did_you_mean(name, *param_names);
+      if (hint.empty()) hint = "; the space defines " + quoted_list(*param_names, ", ");
+      c.add(path, "unknown parameter " + OrderedJson(name).dump() + " in placeholder" + hint);
+    }
+  }
+}
+
 }  // namespace
 
 CommandExpansion expand_command(const std::vector<std::string>& command, const ParamSet& params) {
   CommandExpansion result;
   for (std::size_t index = 0; index < command.size(); ++index) {
     const std::string& element = command[index];
-    const auto fail = [&](const std::string& what) {
+    const ParsedTemplate parsed = parse_template(element);
+    if (!parsed.ok()) {
       result.argv.clear();
       result.error =
-          "executor.command[" + std::to_string(index) + "] (\"" + element + "\"): " + what;
+          "executor.command[" + std::to_string(index) + "] (\"" + element + "\"): " + parsed.error +
+          " " + parsed.hint;
       return result;
-    };
-    std::string out;
-    bool drop = false;
-    std::size_t i = 0;
-    while (i < element.size()) {
-      const char c = element[i];
-      if (c == '{') {
-        if (i + 1 < element.size() && element[i + 1] == '{') {
-          out.push_back('{');
-          i += 2;
-          continue;
-        }
-        const std::size_t close = element.find_first_of("{}", i + 1);
-        if (close == std::string::npos || element[close] != '}') {
-          return fail("'{' without a matching '}' (write {{ for a literal brace)");
-        }
-        const std::string name = element.substr(i + 1, close - i - 1);
-        if (name.empty()) return fail("empty placeholder {}");
-        if (const auto it = params.find(name); it != params.end()) {
-          out += it->second.to_string();
-        } else {
-          drop = true;  // inactive conditional parameter
-        }
-        i = close + 1;
-      } else if (c == '}') {
-        if (i + 1 < element.size() && element[i + 1] == '}') {
-          out.push_back('}');
-          i += 2;
-          continue;
-        }
-        return fail("'}' without a matching '{' (write }} for a literal brace)");
-      } else {
-        out.push_back(c);
-        ++i;
-      }
     }
-    if (!drop) result.argv.push_back(std::move(out));
+    // An element naming an inactive conditional parameter is dropped whole.
+    if (std::optional<std::string> arg = parsed.substitute(params))
+      result.argv.push_back(std::move(*arg));
   }
   return result;
 }
@@ -385,9 +397,9 @@ std::string param_env_name(const std::string& param) {
 }
 
 struct SubprocessExecutor::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_context, const ExecutorSpec& executor_spec, std::size_t slots)
+  Impl(asio::io_context& io_context, SubprocessOptions options, std::size_t slots)
       : io(io_context),
-        spec(executor_spec),
+        spec(std::move(options)),
         parallelism(slots),
         launch_dir(current_dir()),
         sigchld(io_context, SIGCHLD),
@@ -416,7 +428,7 @@ struct SubprocessExecutor::Impl : std::enable_shared_from_this<Impl> {
 
   // Constant after construction.
   asio::io_context& io;
-  const ExecutorSpec spec;
+  const SubprocessOptions spec;
   const std::size_t parallelism;
   const std::filesystem::path launch_dir;
   std::filesystem::path relative_base;  // for relative program paths
@@ -433,7 +445,7 @@ struct SubprocessExecutor::Impl : std::enable_shared_from_this<Impl> {
   unsigned sweep_gen = 0;
 
   void start(TrialTask task, EventSink& sink);
-  void cancel(std::int64_t trial_id, bool kill_now);
+  void cancel(std::int64_t trial_id, StopCause cause, bool kill_now);
   void shutdown();
 
  private:
@@ -481,7 +493,8 @@ void SubprocessExecutor::Impl::start(TrialTask task, EventSink& sink) {
   asio::post(io, [weak = weak_from_this(), run] {
     const auto self = weak.lock();
     if (!self || run->abandoned || run->finished) return;
-    run->sink->on_started(run->task.trial_id, "pgid:" + std::to_string(run->pid));
+    run->sink->on_started(run->task.trial_id,
+                          "pgid:" + std::to_string(run->pid) + "@" + this_host());
   });
   if (spec.timeout) arm_stop_timer(run, *spec.timeout, /*is_timeout=*/true);
   read_stdout(run);
@@ -763,7 +776,7 @@ void SubprocessExecutor::Impl::arm_stop_timer(const std::shared_ptr<Run>& run,
       self->send_kill(*run);  // the grace period is over
       return;
     }
-    if (run->stop == StopCause::kNone) run->stop = StopCause::kTimeout;
+    if (run->stop == StopKind::kNone) run->stop = StopKind::kTimeout;
     self->send_term(run);
   });
 }
@@ -784,13 +797,16 @@ void SubprocessExecutor::Impl::send_kill(Run& run) {
   run.stop_timer.cancel();
 }
 
-void SubprocessExecutor::Impl::cancel(std::int64_t trial_id, bool kill_now) {
+void SubprocessExecutor::Impl::cancel(std::int64_t trial_id, StopCause cause, bool kill_now) {
   const auto it = runs.find(trial_id);
   if (it == runs.end()) return;
   const std::shared_ptr<Run> run = it->second;
   // Not started (its failure is on the way) or already exited: nothing left to stop.
   if (run->finished || run->pid <= 0 || run->reaped) return;
-  if (run->stop == StopCause::kNone) run->stop = StopCause::kCancel;
+  if (run->stop == StopKind::kNone) {
+    run->stop = StopKind::kCancel;
+    run->cancel_cause = cause;
+  }
   if (kill_now) {
     send_kill(*run);
   } else {
@@ -829,11 +845,11 @@ TrialOutcome SubprocessExecutor::Impl::outcome_of(Run& run) const {
   const std::string tail = run.err_tail.last_lines(kReasonStderrChars);
   const std::string stderr_note = tail.empty() ? "" : "; last stderr: " + tail;
   TrialOutcome outcome;
-  if (run.stop == StopCause::kTimeout) {
+  if (run.stop == StopKind::kTimeout) {
     outcome = TrialOutcome::failed(FailureKind::kTimeout,
                                    "timed out after " + format_duration(*spec.timeout));
-  } else if (run.stop == StopCause::kCancel) {
-    outcome = TrialOutcome::failed(FailureKind::kInterrupted, "interrupted");
+  } else if (run.stop == StopKind::kCancel) {
+    outcome = stopped_outcome(run.cancel_cause);
   } else if (run.status_lost) {
     outcome = TrialOutcome::failed(
         FailureKind::kInfrastructure,
@@ -904,11 +920,11 @@ void SubprocessExecutor::Impl::shutdown() {
   watch_children();
 }
 
-SubprocessExecutor::SubprocessExecutor(boost::asio::io_context& io, const ExecutorSpec& spec,
+SubprocessExecutor::SubprocessExecutor(boost::asio::io_context& io, SubprocessOptions options,
                                        std::size_t parallelism) {
-  if (spec.command.empty()) throw ExecutorError("executor.command is empty");
+  if (options.command.empty()) throw ExecutorError("executor.command is empty");
   if (parallelism == 0) throw ExecutorError("parallelism must be at least 1");
-  impl_ = std::make_shared<Impl>(io, spec, parallelism);
+  impl_ = std::make_shared<Impl>(io, std::move(options), parallelism);
 }
 
 SubprocessExecutor::~SubprocessExecutor() { impl_->shutdown(); }
@@ -917,12 +933,126 @@ void SubprocessExecutor::start(TrialTask task, EventSink& sink) {
   impl_->start(std::move(task), sink);
 }
 
-void SubprocessExecutor::cancel(std::int64_t trial_id, bool kill_now) {
-  impl_->cancel(trial_id, kill_now);
+void SubprocessExecutor::cancel(std::int64_t trial_id, StopCause cause, bool kill_now) {
+  impl_->cancel(trial_id, cause, kill_now);
 }
 
 std::size_t SubprocessExecutor::capacity() const { return impl_->parallelism; }
 
 std::size_t SubprocessExecutor::running() const { return impl_->runs.size(); }
+
+Recovery SubprocessExecutor::recover(const TrialTask& task, const std::string& where,
+                                     EventSink& /*sink*/) {
+  const std::optional<pid_t> pgid = parse_where(where);
+  if (!pgid || task.trial_dir.empty()) return Recovery::kGone;
+  // The group is the trial's only if its leader still carries the trial's directory in its
+  // environment: process ids are reused.
+  std::ifstream env("/proc/" + std::to_string(*pgid) + "/environ", std::ios::binary);
+  const std::string expected = "HPO_TRIAL_DIR=" + absolute_path(task.trial_dir).string();
+  for (std::string entry; std::getline(env, entry, '\0');) {
+    if (entry == expected) {
+      ::killpg(*pgid, SIGKILL);
+      break;
+    }
+  }
+  return Recovery::kGone;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The spec's "executor" block.
+
+SubprocessOptions read_subprocess_options(const OrderedJson& block,
+                                          const std::filesystem::path& base_dir,
+                                          const std::vector<std::string>* param_names,
+                                          SpecChecker& c) {
+  SubprocessOptions options;
+  const std::string path = "executor";
+  if (const OrderedJson* cmd = c.required(block, path, "command")) {
+    const std::string cpath = path + ".command";
+    if (c.expect_array(*cmd, cpath)) {
+      if (cmd->empty()) c.add(cpath, "must list the program and its arguments");
+      for (std::size_t i = 0; i < cmd->size(); ++i) {
+        const std::string apath = element_path(cpath, i);
+        const std::optional<std::string> arg = c.get_string((*cmd)[i], apath);
+        if (!arg) continue;
+        if (arg->empty()) {
+          c.add(apath, "must not be empty");
+          continue;
+        }
+        check_command_element(*arg, apath, /*is_program=*/i == 0, param_names, c);
+        options.command.push_back(*arg);
+      }
+    }
+  }
+  if (const OrderedJson* m = SpecChecker::member(block, "cwd")) {
+    if (auto s = c.get_string(*m, path + ".cwd")) {
+      if (s->empty()) {
+        c.add(path + ".cwd", "must not be empty");
+      } else {
+        const std::filesystem::path p(*s);
+        options.cwd = (p.is_relative() ? base_dir / p : p).lexically_normal();
+      }
+    }
+  }
+  if (const OrderedJson* m = SpecChecker::member(block, "env")) {
+    const std::string epath = path + ".env";
+    if (c.expect_object(*m, epath)) {
+      for (const auto& [name, value] : m->items()) {
+        const std::string vpath = member_path(epath, name);
+        if (!is_identifier(name)) {
+          c.add(vpath,
+                "invalid environment variable name (use letters, digits and '_', not starting "
+                "with a digit)");
+          continue;
+        }
+        if (auto s = c.get_string(value, vpath)) options.env[name] = *s;
+      }
+    }
+  }
+  return options;
+}
+
+ExecutorRegistration subprocess_executor_registration() {
+  ExecutorRegistration r;
+  r.info.name = "subprocess";
+  r.info.summary = "each trial a child process (any program; metrics from its output)";
+  r.info.keys = {"command", "cwd", "env"};
+  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
+    read_subprocess_options(block.json, block.spec.base_dir, block.param_names, c);
+  };
+  r.preflight = [](const StudySpec& spec, SpecChecker& c) {
+    const SubprocessOptions options =
+        read_subprocess_options(spec.executor->block, spec.base_dir, nullptr, c);
+    if (options.command.empty() || !c.ok()) return;
+    // Found as a trial would find it: on the child's PATH, or relative to the working
+    // directory. Every trial would fail the same way, so the study does not start.
+    const std::string& program = options.command.front();
+    const auto path = options.env.find("PATH");
+    const char* our_path = std::getenv("PATH");
+    const std::string path_var = path != options.env.end() ? path->second
+                                 : our_path != nullptr     ? our_path
+                                                           : "/usr/local/bin:/usr/bin:/bin";
+    const std::filesystem::path base = options.cwd ? absolute_path(*options.cwd) : current_dir();
+    Resolved resolved = resolve_program(program, path_var, base);
+    if (resolved.error == 0 && program.find('/') != std::string::npos &&
+        ::access(resolved.path.c_str(), X_OK) != 0)
+      resolved.error = errno;
+    if (resolved.error != 0)
+      c.add("executor.command[0]",
+            "cannot run '" + program + "': " + errno_text(resolved.error) +
+                (program.find('/') == std::string::npos ? " (looked on PATH)"
+                                                        : " (relative to " + base.string() + ")"));
+  };
+  r.make = [](const ExecutorArgs& args) -> std::unique_ptr<Executor> {
+    const ExecutorSpec& ex = *args.spec.executor;
+    SpecChecker c;
+    SubprocessOptions options = read_subprocess_options(ex.block, args.spec.base_dir, nullptr, c);
+    if (!c.ok()) throw InputError(c.take());
+    options.timeout = ex.timeout;
+    options.kill_grace = ex.kill_grace;
+    return std::make_unique<SubprocessExecutor>(args.io, std::move(options), args.parallelism);
+  };
+  return r;
+}
 
 }  // namespace hpo

@@ -2,6 +2,10 @@
 // reads its metrics with the protocol of executors/metric_parser.h (DESIGN.md "How a trial
 // reports back").
 //
+// Spec: "executor": {"kind": "subprocess", "command": [...], "cwd": "...", "env": {...}} plus the
+// generic executor keys (timeout, kill_grace, ...). read_subprocess_options() is the one reader
+// of those keys, for the spec checker and the factory alike.
+//
 // Launch. argv is spec.command after substitution (see expand_command below); no shell is
 // ever involved. A program name without '/' is looked up in the PATH the child will get
 // (spec.env may override PATH); a relative path with '/' ("./train.sh", "bin/train")
@@ -39,11 +43,17 @@
 //   exit N != 0           -> failed(kExitCode, "exited with status N; last stderr: ...")
 //   killed by a signal    -> failed(kSignal, "killed by signal 9 (SIGKILL); last stderr: ...")
 //   spec.timeout expired  -> failed(kTimeout, "timed out after 2s")
-//   cancel()              -> failed(kInterrupted, "interrupted")
+//   cancel(kInterrupted)  -> failed(kInterrupted, "interrupted")
+//   cancel(kPruned)       -> pruned("pruned")
+//   cancel(kTimedOut)     -> failed(kTimeout, "timed out")
 //   cannot start          -> failed(kInfrastructure, "cannot start 'foo': No such file or
 //                            directory"), also for a malformed command template
 //   bad HPO_RESULT_FILE   -> failed(kObjective, "HPO_RESULT_FILE <path> is not valid JSON ...")
 // A failed outcome still carries exit_code / signal when known, and the metrics seen so far.
+//
+// Where (on_started): "pgid:<process group id>@<host name>". recover() of such a trial kills
+// that process group when it is on this host and its leader still carries the trial's
+// HPO_TRIAL_DIR in its environment (process ids are reused), and returns kGone.
 //
 // Children exits are noticed through SIGCHLD (a boost::asio::signal_set, installed while the
 // executor lives, plus a slow polling sweep as a safety net); the executor only ever waits
@@ -61,19 +71,51 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/model/param_value.h"
+#include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
 #include "executors/executor.h"
+#include "executors/executor_registry.h"
 
 namespace boost::asio {
 class io_context;
 }  // namespace boost::asio
 
 namespace hpo {
+
+// The subprocess executor's settings.
+struct SubprocessOptions {
+  // argv with {param} placeholders ({{ and }} for literal braces). JSON "command".
+  std::vector<std::string> command;
+  // Working directory, absolute or relative to hpo's working directory (the spec reader
+  // resolves it against the spec file's directory). JSON "cwd"; nullopt: the trial directory.
+  std::optional<std::filesystem::path> cwd;
+  // Extra environment variables. JSON "env".
+  std::map<std::string, std::string> env;
+  // Per-trial time limit (generic "executor.timeout"); nullopt: none.
+  std::optional<std::chrono::milliseconds> timeout;
+  // Time between TERM and KILL (generic "executor.kill_grace").
+  std::chrono::milliseconds kill_grace{5000};
+};
+
+// Reads the subprocess keys of the "executor" object `block` (at JSON path "executor"),
+// resolving "cwd" against `base_dir`, and reports every problem to `checker`: a missing or
+// empty command, a broken placeholder, a placeholder in the program, a placeholder naming no
+// parameter of `param_names` (not checked when nullptr), a bad environment variable name.
+SubprocessOptions read_subprocess_options(const OrderedJson& block,
+                                          const std::filesystem::path& base_dir,
+                                          const std::vector<std::string>* param_names,
+                                          SpecChecker& checker);
+
+// "subprocess": the options above.
+ExecutorRegistration subprocess_executor_registration();
 
 // The argv of one trial, or why it cannot be built.
 struct CommandExpansion {
@@ -99,9 +141,9 @@ class SubprocessExecutor final : public Executor {
   // the trial's process group may hold them).
   static constexpr std::chrono::milliseconds kPipeDrainWindow{500};
 
-  // REQUIRES: spec.command is not empty and parallelism >= 1 (else throws ExecutorError).
-  // `io` must outlive the executor.
-  SubprocessExecutor(boost::asio::io_context& io, const ExecutorSpec& spec,
+  // REQUIRES: options.command is not empty and parallelism >= 1 (else throws
+  // ExecutorError). `io` must outlive the executor.
+  SubprocessExecutor(boost::asio::io_context& io, SubprocessOptions options,
                      std::size_t parallelism);
   ~SubprocessExecutor() override;
 
@@ -110,14 +152,16 @@ class SubprocessExecutor final : public Executor {
   // running, running() < capacity().
   void start(TrialTask task, EventSink& sink) override;
   // SIGTERM to the trial's process group, SIGKILL after spec.kill_grace (at once with
-  // kill_now, or when called again with kill_now). Its on_finished follows with kInterrupted,
-  // unless a timeout already stopped it (kTimeout) or it had already exited. No-op for an
-  // unknown or finished trial.
-  void cancel(std::int64_t trial_id, bool kill_now = false) override;
+  // kill_now, or when called again with kill_now). Its on_finished follows as `cause` says
+  // (see StopCause), unless a timeout already stopped it (kTimeout) or it had already exited
+  // (then its real outcome). No-op for an unknown or finished trial.
+  void cancel(std::int64_t trial_id, StopCause cause, bool kill_now = false) override;
   // The parallelism given at construction.
   std::size_t capacity() const override;
   // Trials started whose on_finished has not been called yet.
   std::size_t running() const override;
+  // Kills what is left of the trial's process group (see "Where" above); always kGone.
+  Recovery recover(const TrialTask& task, const std::string& where, EventSink& sink) override;
 
  private:
   struct Impl;

@@ -20,7 +20,9 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "engine/model/duration.h"
 #include "engine/model/errors.h"
+#include "executors/objective_sources.h"
 
 namespace hpo {
 namespace {
@@ -28,14 +30,6 @@ namespace {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using boost::system::error_code;
-
-std::string format_duration(std::chrono::milliseconds d) {
-  const auto ms = d.count();
-  if (ms != 0 && ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
-  if (ms != 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
 
 // TBB starts at most default_concurrency() - 1 workers unless told otherwise, and an arena
 // cannot ask for more once the scheduler exists: on a 2-core machine four blocking objectives
@@ -127,6 +121,7 @@ struct TrialRun {
   // io thread only.
   bool finished = false;  // on_finished was delivered
   bool cancelled = false;
+  StopCause cause = StopCause::kInterrupted;  // why, when cancelled
   std::optional<asio::steady_timer> timeout_timer;
   std::optional<asio::steady_timer> grace_timer;
 };
@@ -161,7 +156,7 @@ struct ThreadsExecutor::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void start(TrialTask task, EventSink& sink);
-  void cancel(std::int64_t trial_id, bool kill_now);
+  void cancel(std::int64_t trial_id, StopCause cause, bool kill_now);
   void finish(const std::shared_ptr<TrialRun>& run, TrialOutcome outcome);
   void call_returned(const std::shared_ptr<TrialRun>& run, TrialOutcome outcome);
 
@@ -273,11 +268,12 @@ void ThreadsExecutor::Impl::start(TrialTask task, EventSink& sink) {
   arena.enqueue([shared = shared, run, weak = weak_from_this()] { run_call(shared, run, weak); });
 }
 
-void ThreadsExecutor::Impl::cancel(std::int64_t trial_id, bool kill_now) {
+void ThreadsExecutor::Impl::cancel(std::int64_t trial_id, StopCause cause, bool kill_now) {
   const auto it = runs.find(trial_id);
   if (it == runs.end()) return;
   const std::shared_ptr<TrialRun> run = it->second;
   run->stop = true;
+  if (!run->cancelled) run->cause = cause;
   run->cancelled = true;
   // A call that has not begun will not begin (the thread that takes it up sees `stop`): report
   // it now, as a call that was never made. The order of the two flags matters: run_call sets
@@ -285,7 +281,7 @@ void ThreadsExecutor::Impl::cancel(std::int64_t trial_id, bool kill_now) {
   if (kill_now || !run->began) {
     asio::post(io, [weak = weak_from_this(), run] {
       if (auto self = weak.lock(); self && !run->finished)
-        self->finish(run, TrialOutcome::failed(FailureKind::kInterrupted, "interrupted"));
+        self->finish(run, stopped_outcome(run->cause));
     });
     return;
   }
@@ -295,10 +291,9 @@ void ThreadsExecutor::Impl::cancel(std::int64_t trial_id, bool kill_now) {
       [weak = weak_from_this(), run, grace = options.cancel_grace](const error_code& ec) {
         const auto self = weak.lock();
         if (ec || !self || run->finished) return;
-        self->finish(run,
-                     TrialOutcome::failed(FailureKind::kInterrupted,
-                                          "interrupted (the objective did not return within " +
-                                              format_duration(grace) + " of the request to stop)"));
+        self->finish(run, stopped_outcome(run->cause, "(the objective did not return within " +
+                                                          format_duration(grace) +
+                                                          " of the request to stop)"));
       });
 }
 
@@ -306,9 +301,9 @@ void ThreadsExecutor::Impl::call_returned(const std::shared_ptr<TrialRun>& run,
                                           TrialOutcome outcome) {
   if (run->finished) return;  // timed out or cancelled already; the result is discarded
   if (run->cancelled) {
-    TrialOutcome interrupted = TrialOutcome::failed(FailureKind::kInterrupted, "interrupted");
-    interrupted.metrics = std::move(outcome.metrics);
-    outcome = std::move(interrupted);
+    TrialOutcome stopped = stopped_outcome(run->cause);
+    stopped.metrics = std::move(outcome.metrics);
+    outcome = std::move(stopped);
   }
   finish(run, std::move(outcome));
 }
@@ -337,8 +332,41 @@ void ThreadsExecutor::start(TrialTask task, EventSink& sink) {
   impl_->start(std::move(task), sink);
 }
 
-void ThreadsExecutor::cancel(std::int64_t trial_id, bool kill_now) {
-  impl_->cancel(trial_id, kill_now);
+void ThreadsExecutor::cancel(std::int64_t trial_id, StopCause cause, bool kill_now) {
+  impl_->cancel(trial_id, cause, kill_now);
+}
+
+Recovery ThreadsExecutor::recover(const TrialTask&, const std::string&, EventSink&) {
+  return Recovery::kGone;  // a call dies with the process that made it
+}
+
+ExecutorRegistration threads_executor_registration() {
+  ExecutorRegistration r;
+  r.info.name = "threads";
+  r.info.summary = "each trial a call of an in-process objective (a builtin or a plugin library)";
+  r.info.keys = {"builtin", "library", "symbol"};
+  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
+    const std::size_t before = c.issue_count();
+    const ObjectiveSource source = read_objective_source(block.json, block.spec.base_dir, c);
+    if (c.issue_count() == before) check_objective_source(source, block.spec, c);
+  };
+  r.preflight = [](const StudySpec& spec, SpecChecker& c) {
+    const ObjectiveSource source = read_objective_source(spec.executor->block, spec.base_dir, c);
+    preflight_objective(source, c);
+  };
+  r.make = [](const ExecutorArgs& args) -> std::unique_ptr<Executor> {
+    const ExecutorSpec& ex = *args.spec.executor;
+    SpecChecker c;
+    const ObjectiveSource source = read_objective_source(ex.block, args.spec.base_dir, c);
+    if (!c.ok()) throw InputError(c.take());
+    ThreadsExecutorOptions options;
+    options.metric = args.spec.metric;
+    options.timeout = ex.timeout;
+    options.cancel_grace = ex.kill_grace;
+    return std::make_unique<ThreadsExecutor>(args.io, load_objective(source), args.parallelism,
+                                             options);
+  };
+  return r;
 }
 
 std::size_t ThreadsExecutor::capacity() const { return impl_->capacity; }

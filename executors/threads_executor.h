@@ -18,8 +18,8 @@
 //   it throws hpo::TrialPruned   -> pruned(what())
 //   it throws anything else      -> failed(kObjective, what())
 //   options.timeout expired      -> failed(kTimeout, "timed out after 2s"), at once
-//   cancel()                     -> failed(kInterrupted, "interrupted") when the call returns,
-//                                   or after options.cancel_grace, or at once with kill_now
+//   cancel(cause)                -> stopped_outcome(cause) when the call returns, or after
+//                                   options.cancel_grace, or at once with kill_now
 // Intermediate reports (ObjectiveContext::report) reach sink.on_intermediate in the order the
 // objective made them, before its on_finished; reports made after the trial was reported
 // finished are dropped.
@@ -49,6 +49,7 @@
 #include <string>
 
 #include "executors/executor.h"
+#include "executors/executor_registry.h"
 #include "executors/objective.h"
 
 namespace boost::asio {
@@ -69,6 +70,9 @@ struct ThreadsExecutorOptions {
   std::chrono::milliseconds cancel_grace{5000};
 };
 
+// "threads": "builtin", or "library" (+ "symbol"); see executors/objective_sources.h.
+ExecutorRegistration threads_executor_registration();
+
 class ThreadsExecutor final : public Executor {
  public:
   // REQUIRES: objective is set and parallelism >= 1 (else throws ExecutorError). `io` must
@@ -84,13 +88,15 @@ class ThreadsExecutor final : public Executor {
   // call returns, after options.cancel_grace at the latest, or at once with kill_now (also when
   // called again with kill_now). A trial whose call has not begun never calls the objective.
   // No-op for an unknown or finished trial.
-  void cancel(std::int64_t trial_id, bool kill_now = false) override;
+  void cancel(std::int64_t trial_id, StopCause cause, bool kill_now = false) override;
   // The parallelism given at construction.
   std::size_t capacity() const override;
   // Trials started whose on_finished has not been called yet.
   std::size_t running() const override;
   // False: directories are created lazily by the objective context.
   bool uses_trial_dirs() const override { return false; }
+  // A call dies with the process that made it: always kGone.
+  Recovery recover(const TrialTask& task, const std::string& where, EventSink& sink) override;
 
   // Objective calls executing right now, including those the executor stopped waiting for.
   // Thread-safe. Never more than capacity().

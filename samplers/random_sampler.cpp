@@ -54,4 +54,12 @@ ParamSet RandomSampler::suggest(const StudyView& /*study*/, const SearchSpace& s
   return draw_params(space, rng);
 }
 
+SamplerRegistration random_sampler_registration() {
+  SamplerRegistration r;
+  r.info.name = "random";
+  r.info.summary = "independent draws from each parameter's prior (the baseline)";
+  r.make = [](const SamplerArgs& args) { return std::make_unique<RandomSampler>(args.seed); };
+  return r;
+}
+
 }  // namespace hpo

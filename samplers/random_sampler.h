@@ -17,6 +17,7 @@
 
 #include "samplers/rng.h"
 #include "samplers/sampler.h"
+#include "samplers/sampler_registry.h"
 
 namespace hpo {
 
@@ -27,11 +28,13 @@ class RandomSampler final : public Sampler {
   // Ignores the history; walks space.parameters() in order, drawing only active parameters.
   ParamSet suggest(const StudyView& study, const SearchSpace& space,
                    std::uint64_t trial_number) override;
-  std::string name() const override { return "random"; }
 
  private:
   const std::uint64_t seed_;
 };
+
+// "random": no options besides name and seed.
+SamplerRegistration random_sampler_registration();
 
 // One draw from the prior of `d` (the rules above). REQUIRES: d is valid (low <= high, low > 0
 // when log, choices not empty).

@@ -37,9 +37,6 @@ class Sampler {
   // history (finished and still running trials; trial_number is not among them).
   virtual ParamSet suggest(const StudyView& study, const SearchSpace& space,
                            std::uint64_t trial_number) = 0;
-
-  // Short name for logs ("random", "tpe").
-  virtual std::string name() const = 0;
 };
 
 // Mixes a study seed and a trial number into an independent 64-bit seed (splitmix64), so that

@@ -493,61 +493,66 @@ ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
 // ---------------------------------------------------------------------------------------------
 // Options
 
-TpeOptions parse_tpe_options(const nlohmann::json& options, std::vector<SpecIssue>& issues) {
+TpeOptions read_tpe_options(const OrderedJson& block, const std::string& path,
+                            SpecChecker& c) {
   TpeOptions out;
-  if (!options.is_object()) return out;
-  auto issue = [&](const std::string& key, const std::string& message) {
-    issues.push_back({"sampler." + key, message});
-  };
+  if (!block.is_object()) return out;
+  auto key_path = [&](std::string_view key) { return member_path(path, key); };
   auto read_int = [&](const char* key, int min, int max, int& field) {
-    auto it = options.find(key);
-    if (it == options.end()) return;
-    if (!it->is_number_integer() || it->get<std::int64_t>() < min ||
-        it->get<std::int64_t>() > max) {
-      issue(key, "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
-                     "]");
-      return;
-    }
-    field = static_cast<int>(it->get<std::int64_t>());
+    if (const OrderedJson* m = SpecChecker::member(block, key))
+      if (auto v = c.get_int(*m, key_path(key), min, max)) field = static_cast<int>(*v);
   };
   auto read_bool = [&](const char* key, bool& field) {
-    auto it = options.find(key);
-    if (it == options.end()) return;
-    if (!it->is_boolean()) {
-      issue(key, "must be true or false");
-      return;
-    }
-    field = it->get<bool>();
+    if (const OrderedJson* m = SpecChecker::member(block, key))
+      if (auto v = c.get_bool(*m, key_path(key))) field = *v;
   };
-  read_int("n_startup_trials", 0, 1000000, out.n_startup_trials);
-  read_int("n_ei_candidates", 1, 100000, out.n_ei_candidates);
-  if (auto it = options.find("gamma"); it != options.end()) {
-    const bool ok = it->is_number() && std::isfinite(it->get<double>()) &&
-                    it->get<double>() > 0.0 && it->get<double>() <= 1.0;
-    if (ok) out.gamma = it->get<double>();
-    else issue("gamma", "must be a number in (0, 1] (the fraction of trials deemed good)");
+  read_int("n_startup_trials", 0, std::numeric_limits<int>::max(), out.n_startup_trials);
+  read_int("n_ei_candidates", 1, std::numeric_limits<int>::max(), out.n_ei_candidates);
+  if (const OrderedJson* m = SpecChecker::member(block, "gamma")) {
+    if (auto g = c.get_number(*m, key_path("gamma"))) {
+      if (*g > 0.0 && *g <= 1.0) out.gamma = *g;
+      else c.add(key_path("gamma"), "must be in (0, 1], got " + format_double(*g) +
+                                        " (the fraction of trials deemed good)");
+    }
   }
-  if (auto it = options.find("prior_weight"); it != options.end()) {
-    const bool ok =
-        it->is_number() && std::isfinite(it->get<double>()) && it->get<double>() > 0.0;
-    if (ok) out.prior_weight = it->get<double>();
-    else issue("prior_weight", "must be a number > 0");
+  if (const OrderedJson* m = SpecChecker::member(block, "prior_weight")) {
+    if (auto w = c.get_number(*m, key_path("prior_weight"))) {
+      if (*w > 0.0) out.prior_weight = *w;
+      else c.add(key_path("prior_weight"), "must be > 0, got " + format_double(*w));
+    }
   }
   read_bool("consider_endpoints", out.consider_endpoints);
   read_bool("multivariate", out.multivariate);
   read_bool("group", out.group);
   read_bool("constant_liar", out.constant_liar);
-  if (auto it = options.find("weights"); it != options.end()) {
-    const std::string rule = it->is_string() ? it->get<std::string>() : "";
-    if (rule == "ramp" || rule == "default") {
-      out.weights = TpeWeights::kRamp;
-    } else if (rule == "uniform") {
-      out.weights = TpeWeights::kUniform;
-    } else {
-      issue("weights", "must be \"ramp\" (alias \"default\") or \"uniform\"");
-    }
+  if (out.group && !out.multivariate)
+    c.add(key_path("group"), "requires multivariate (do not set \"multivariate\": false)");
+  if (const OrderedJson* m = SpecChecker::member(block, "weights")) {
+    if (auto rule = c.get_enum(*m, key_path("weights"), {"ramp", "default", "uniform"}))
+      out.weights = *rule == "uniform" ? TpeWeights::kUniform : TpeWeights::kRamp;
   }
   return out;
+}
+
+SamplerRegistration tpe_sampler_registration() {
+  SamplerRegistration r;
+  r.info.name = "tpe";
+  r.info.summary = "Tree-structured Parzen Estimator (multivariate by default)";
+  r.info.keys = {"n_startup_trials", "n_ei_candidates", "gamma",         "prior_weight",
+                 "consider_endpoints", "multivariate",  "group",         "constant_liar",
+                 "weights"};
+  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
+    read_tpe_options(block.json, block.path, c);
+  };
+  r.make = [](const SamplerArgs& args) -> std::unique_ptr<Sampler> {
+    SpecChecker c;
+    TpeOptions options = read_tpe_options(args.spec.sampler.block, "sampler", c);
+    if (!c.ok()) throw InputError(c.take());
+    if (!SpecChecker::member(args.spec.sampler.block, "constant_liar"))
+      options.constant_liar = args.parallelism > 1;
+    return std::make_unique<TpeSampler>(args.seed, options);
+  };
+  return r;
 }
 
 }  // namespace hpo

@@ -45,10 +45,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
-#include "engine/model/errors.h"
+#include "engine/model/spec_checker.h"
 #include "samplers/sampler.h"
+#include "samplers/sampler_registry.h"
 
 namespace hpo {
 
@@ -87,10 +86,15 @@ struct TpeOptions {
   TpeWeights weights = TpeWeights::kRamp;
 };
 
-// Reads the TPE keys of a "sampler" object (its other keys, "name" and "seed", are ignored, and
-// unknown keys are the spec parser's business). Every value of the wrong type or out of range is
-// recorded in `issues` with the path "sampler.<key>" and leaves that field at its default.
-TpeOptions parse_tpe_options(const nlohmann::json& options, std::vector<SpecIssue>& issues);
+// Reads the TPE keys of the "sampler" object `block` at `path` (its other keys are not its
+// business). Every value of the wrong type or out of range is reported to `checker` with its
+// JSON path ("sampler.gamma: ...") and leaves that field at its default. The one reader of
+// these keys: the spec checker and the factory both call it.
+TpeOptions read_tpe_options(const OrderedJson& block, const std::string& path,
+                            SpecChecker& checker);
+
+// "tpe": the options above; constant_liar defaults to on when trials run in parallel.
+SamplerRegistration tpe_sampler_registration();
 
 class TpeSampler final : public Sampler {
  public:
@@ -99,7 +103,6 @@ class TpeSampler final : public Sampler {
 
   ParamSet suggest(const StudyView& study, const SearchSpace& space,
                    std::uint64_t trial_number) override;
-  std::string name() const override { return "tpe"; }
 
   const TpeOptions& options() const { return options_; }
 

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 // The spec document of a study made in code. It has no "executor": the objective is the
 // program's own (so `hpo run` cannot continue it, and says so).
 nlohmann::json config_document(const StudyConfig& config) {
-  nlohmann::json sampler =
-      config.sampler.options.is_object() ? config.sampler.options : nlohmann::json::object();
+  nlohmann::json sampler = config.sampler.block.is_object() ? nlohmann::json(config.sampler.block)
+                                                            : nlohmann::json::object();
   sampler["name"] = config.sampler.name;
   if (config.sampler.seed) sampler["seed"] = *config.sampler.seed;
   return {{"name", config.name},
@@ -32,20 +32,14 @@ nlohmann::json config_document(const StudyConfig& config) {
           {"sampler", sampler}};
 }
 
-// Parses a study document that may lack an executor block (the spec parser requires one; a
-// stand-in that needs no files is used for parsing only). Checks the sampler options too.
+// Parses a study document that may lack an executor block (a study made in code runs the
+// objective its program passes to optimize()).
 StudySpec parse_document(const nlohmann::json& document, const std::string& origin) {
-  nlohmann::json parsed = document;
-  if (!parsed.is_object()) throw InputError(origin + ": the stored spec is not a JSON object");
-  if (!parsed.contains("executor"))
-    parsed["executor"] = {{"kind", "threads"}, {"builtin", "sphere"}};
-  StudySpec spec = parse_study_spec(parsed.dump(), fs::current_path(), origin);
-  spec.document = document;
-  StudySpec components = spec;
-  components.executor.kind = "subprocess";  // the executor is not ours to check
-  std::vector<SpecIssue> issues = validate_components(components);
-  if (!issues.empty()) throw InputError(issues);
-  return spec;
+  if (!document.is_object()) throw InputError(origin + ": the stored spec is not a JSON object");
+  SpecParseOptions options;
+  options.origin = origin;
+  options.require_executor = false;
+  return parse_spec(document.dump(), fs::current_path(), options);
 }
 
 std::uint64_t fresh_seed() {
@@ -307,10 +301,6 @@ Study Study::load(Storage& storage, const std::string& name) {
 }
 
 Study Study::from_spec(Storage& storage, const StudySpec& spec) {
-  StudySpec checked = spec;
-  checked.executor.kind = "subprocess";
-  std::vector<SpecIssue> issues = validate_components(checked);
-  if (!issues.empty()) throw InputError(issues);
   return Study(Impl::open(storage, spec, /*may_exist=*/true, /*may_create=*/true));
 }
 

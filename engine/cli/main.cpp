@@ -1,4 +1,5 @@
 // hpo: hyperparameter optimization from a JSON study spec.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <boost/program_options/errors.hpp>
 
 #include "engine/cli/commands.h"
+#include "engine/factory.h"
 #include "engine/model/errors.h"
 
 namespace {
@@ -26,26 +28,45 @@ Commands:
   best STUDY      show the best trial of a study
 
 Run `hpo <command> --help` for the options of a command.
-
+%s
 Results go to a SQLite file: --storage PATH, else the spec's "storage" (relative to the
 spec file), else $HPO_STORAGE, else ./hpo.db.
 
 Exit status: 0 success, 1 runtime failure, 2 usage or spec error, 130 interrupted.
 )";
 
+// "Samplers:" and "Executors:" with a line each, from the registries.
+std::string components_text() {
+  std::string out;
+  auto section = [&](const char* title, const std::vector<hpo::ComponentInfo>& infos) {
+    out += std::string("\n") + title + ":\n";
+    for (const auto& info : infos) {
+      std::string line = "  " + info.name;
+      line.resize(std::max<std::size_t>(line.size() + 2, 16), ' ');
+      out += line + info.summary + "\n";
+    }
+  };
+  const hpo::ComponentCatalog& catalog = hpo::component_catalog();
+  section("Samplers (\"sampler\": {\"name\": ...})", catalog.samplers);
+  section("Executors (\"executor\": {\"kind\": ...})", catalog.executors);
+  return out;
+}
+
+void print_usage(std::FILE* to) { std::fprintf(to, kUsage, components_text().c_str()); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::fputs(kUsage, stderr);
+    print_usage(stderr);
     return 2;
   }
   const std::string command = args.front();
   args.erase(args.begin());
   try {
     if (command == "-h" || command == "--help" || command == "help") {
-      std::fputs(kUsage, stdout);
+      print_usage(stdout);
       return 0;
     }
     if (command == "--version") {
@@ -59,7 +80,8 @@ int main(int argc, char** argv) {
     if (command == "status") return hpo::cli::status_command(args);
     if (command == "trials") return hpo::cli::trials_command(args);
     if (command == "best") return hpo::cli::best_command(args);
-    std::fprintf(stderr, "hpo: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    std::fprintf(stderr, "hpo: unknown command '%s'\n\n", command.c_str());
+    print_usage(stderr);
     return 2;
   } catch (const hpo::InputError& e) {
     for (const auto& issue : e.issues())

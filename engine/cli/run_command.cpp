@@ -60,7 +60,7 @@ std::chrono::milliseconds duration_option(const po::variables_map& vm, const cha
 // Runs `spec` on the database at `storage_path` with the options in `vm`.
 int run_study(StudySpec spec, const std::filesystem::path& storage_path,
               const po::variables_map& vm) {
-  std::vector<SpecIssue> issues = validate_components(spec);
+  std::vector<SpecIssue> issues;
   RunOptions run_options;
   if (vm.count("trials")) {
     run_options.trials = vm["trials"].as<int>();
@@ -78,6 +78,7 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
       progress_mode != "none")
     issues.push_back({"--progress", "must be auto, live, plain or none"});
   if (!issues.empty()) throw InputError(issues);
+  preflight(spec);  // a study that cannot run writes nothing
 
   auto storage = open_storage(storage_path, /*must_exist=*/false);
   run_options.trials_root = storage_path.parent_path() / (spec.name + "-trials");
@@ -89,7 +90,8 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
 
   std::fprintf(stderr, "hpo: study '%s' (%s %s, %s sampler, %s executor) -> %s\n",
                spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
-               spec.sampler.name.c_str(), spec.executor.kind.c_str(), storage_path.c_str());
+               spec.sampler.name.c_str(), spec.executor ? spec.executor->kind.c_str() : "no",
+               storage_path.c_str());
   StudyManager manager(spec, *storage, std::move(run_options));
   const RunResult result = manager.run();
 
@@ -129,7 +131,7 @@ int run_command(const Args& args) {
   auto vm = parse_args(args, kRunUsage, options, pos);
   if (!vm) return 0;
 
-  StudySpec spec = load_study_spec((*vm)["spec"].as<std::string>());
+  StudySpec spec = load_spec((*vm)["spec"].as<std::string>());
   std::optional<std::filesystem::path> cli_storage;
   if (vm->count("storage")) cli_storage = (*vm)["storage"].as<std::string>();
   const auto storage_path = std::filesystem::absolute(resolve_storage_path(cli_storage, &spec));

@@ -27,12 +27,10 @@ int validate_command(const Args& args) {
   if (!vm) return 0;
 
   const std::string path = (*vm)["spec"].as<std::string>();
-  StudySpec spec = load_study_spec(path);
-  std::vector<SpecIssue> issues = validate_components(spec);
-  if (!issues.empty()) throw InputError(issues);
+  StudySpec spec = load_spec(path);
   std::printf("%s: ok: study '%s', %s %s, %zu parameter(s), %s sampler, %s executor",
               path.c_str(), spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
-              spec.space.size(), spec.sampler.name.c_str(), spec.executor.kind.c_str());
+              spec.space.size(), spec.sampler.name.c_str(), spec.executor->kind.c_str());
   if (spec.budget.trials) std::printf(", %d trials", *spec.budget.trials);
   std::printf(", parallelism %d\n", spec.parallelism);
   return 0;

@@ -1,5 +1,5 @@
-// SpecChecker: the generic half of study-spec validation, private to engine/model (only
-// study_spec.cpp includes it). It walks an nlohmann::ordered_json document (ordered, so issues
+// SpecChecker: how study-spec validation reports problems, shared by the spec parser and by
+// every component's checker (engine/model/component.h). It walks an nlohmann::ordered_json document (ordered, so issues
 // and parameters follow the user's order), records every problem as a SpecIssue with its JSON
 // path instead of stopping at the first one, and builds the messages in one style:
 //   "space.lr.low: must be a number, got string \"abc\""

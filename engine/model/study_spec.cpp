@@ -29,33 +29,13 @@ const std::vector<std::string> kNumericParamKeys = {"type", "low", "high", "log"
 const std::vector<std::string> kCategoricalParamKeys = {"type", "choices", "when"};
 const std::vector<std::string> kAnyParamKeys = {"type", "low",     "high", "log",
                                                 "step", "choices", "when"};
-const std::vector<std::string> kSamplers = {"random", "tpe"};
-const std::vector<std::string> kRandomSamplerKeys = {"name", "seed"};
-const std::vector<std::string> kTpeSamplerKeys = {"name",
-                                                  "seed",
-                                                  "n_startup_trials",
-                                                  "n_ei_candidates",
-                                                  "gamma",
-                                                  "prior_weight",
-                                                  "consider_endpoints",
-                                                  "multivariate",
-                                                  "group",
-                                                  "constant_liar",
-                                                  "weights"};
 const std::vector<std::string> kBudgetKeys = {"trials", "timeout", "max_failed_trials"};
-const std::vector<std::string> kExecutorKinds = {"subprocess", "threads", "kubernetes"};
-const std::vector<std::string> kSubprocessKeys = {"kind",       "command", "cwd",
-                                                  "env",        "timeout", "kill_grace",
-                                                  "trials_dir", "retries", "retry_on_exit_codes"};
-const std::vector<std::string> kThreadsKeys = {"kind",   "builtin", "library",
-                                               "symbol", "timeout", "retries"};
 
 constexpr std::size_t kMaxNameLength = 128;
 constexpr std::int64_t kMaxParallelism = 1024;
+constexpr std::int64_t kMaxRetries = INT_MAX;
 // Int bounds must convert to double exactly: samplers work on doubles.
 constexpr std::int64_t kMaxExactInt = std::int64_t{1} << 53;
-// Durations beyond ~300 years are surely typos (and would overflow time arithmetic).
-constexpr double kMaxDurationMs = 1e13;
 
 std::string json_quote(std::string_view s) { return Json(std::string(s)).dump(); }
 
@@ -227,8 +207,9 @@ struct ParamDraft {
 
 class SpecParser {
  public:
-  SpecParser(SpecChecker& checker, fs::path base_dir)
-      : c_(checker), base_dir_(std::move(base_dir)) {}
+  SpecParser(SpecChecker& checker, fs::path base_dir, const ComponentCatalog& catalog,
+             const SpecParseOptions& options)
+      : c_(checker), base_dir_(std::move(base_dir)), catalog_(catalog), options_(options) {}
 
   void parse(const Json& doc, StudySpec& spec) {
     if (!doc.is_object()) {
@@ -249,10 +230,11 @@ class SpecParser {
       if (auto v = c_.get_int(*p, "parallelism", 1, kMaxParallelism))
         spec.parallelism = static_cast<int>(*v);
     }
-    parse_executor(c_.required(doc, "", "executor"), spec);
+    parse_executor(SpecChecker::member(doc, "executor"), spec);
     if (const Json* s = SpecChecker::member(doc, "storage")) {
       if (auto v = non_empty_string(*s, "storage")) spec.storage = resolve(base_dir_, *v);
     }
+    check_components(spec);
   }
 
  private:
@@ -566,58 +548,38 @@ class SpecParser {
     return order;
   }
 
-  // --- sampler, budget -----------------------------------------------------------------------
+  // --- components --------------------------------------------------------------------------
+
+  // The generic keys of a component block; its own keys wait for check_components(), when
+  // the rest of the spec is known.
+  const ComponentInfo* parse_component_name(const Json& block, ComponentKind kind,
+                                            const std::string& default_name, std::string& name) {
+    const std::string path = to_string(kind);
+    name = default_name;
+    if (const Json* n = SpecChecker::member(block, name_key(kind))) {
+      auto given = c_.get_enum(*n, member_path(path, name_key(kind)), catalog_.names(kind));
+      if (!given) return nullptr;  // the options of an unknown component cannot be checked
+      name = *given;
+    }
+    const ComponentInfo* info = catalog_.find(kind, name);
+    if (info == nullptr) c_.add(path, "no " + path + " named " + json_quote(name) + " in this build");
+    return info;
+  }
 
   void parse_sampler(const Json* v, StudySpec& spec) {
     const std::string path = "sampler";
-    if (v == nullptr || !c_.expect_object(*v, path)) return;
-    if (const Json* n = SpecChecker::member(*v, "name")) {
-      auto name = c_.get_enum(*n, "sampler.name", kSamplers);
-      if (!name) return;  // options of an unknown sampler cannot be checked
-      spec.sampler.name = *name;
+    if (v == nullptr) {
+      sampler_ = catalog_.find(ComponentKind::kSampler, spec.sampler.name);
+      return;
     }
+    if (!c_.expect_object(*v, path)) return;
+    spec.sampler.block = *v;
+    sampler_ = parse_component_name(*v, ComponentKind::kSampler, spec.sampler.name,
+                                    spec.sampler.name);
+    sampler_json_ = v;
     if (const Json* s = SpecChecker::member(*v, "seed")) {
       if (auto seed = c_.get_uint64(*s, "sampler.seed")) spec.sampler.seed = *seed;
     }
-    if (spec.sampler.name == "random") {
-      c_.reject_unknown_keys(*v, path, kRandomSamplerKeys);
-    } else {
-      c_.reject_unknown_keys(*v, path, kTpeSamplerKeys);
-      check_tpe_options(*v, path);
-    }
-    spec.sampler.options = nlohmann::json::object();
-    for (const auto& [key, value] : v->items())
-      if (key != "name" && key != "seed") spec.sampler.options[key] = nlohmann::json(value);
-  }
-
-  void check_tpe_options(const Json& v, const std::string& path) {
-    auto opt = [&](std::string_view key) { return SpecChecker::member(v, key); };
-    auto key_path = [&](std::string_view key) { return member_path(path, key); };
-    if (const Json* m = opt("n_startup_trials"))
-      c_.get_int(*m, key_path("n_startup_trials"), 0, INT_MAX);
-    if (const Json* m = opt("n_ei_candidates"))
-      c_.get_int(*m, key_path("n_ei_candidates"), 1, INT_MAX);
-    if (const Json* m = opt("gamma")) {
-      auto g = c_.get_number(*m, key_path("gamma"));
-      if (g && !(*g > 0 && *g <= 1))
-        c_.add(key_path("gamma"), "must be in (0, 1], got " + format_double(*g));
-    }
-    if (const Json* m = opt("prior_weight")) {
-      auto w = c_.get_number(*m, key_path("prior_weight"));
-      if (w && !(*w > 0)) c_.add(key_path("prior_weight"), "must be > 0, got " + format_double(*w));
-    }
-    std::optional<bool> multivariate, group;
-    for (const char* key : {"consider_endpoints", "multivariate", "group", "constant_liar"}) {
-      if (const Json* m = opt(key)) {
-        auto b = c_.get_bool(*m, key_path(key));
-        if (std::string_view(key) == "multivariate") multivariate = b;
-        if (std::string_view(key) == "group") group = b;
-      }
-    }
-    if (group.value_or(false) && !multivariate.value_or(true))
-      c_.add(key_path("group"), "requires multivariate (do not set \"multivariate\": false)");
-    if (const Json* m = opt("weights"))
-      c_.get_enum(*m, key_path("weights"), {"ramp", "default", "uniform"});
   }
 
   void parse_budget(const Json* v, StudySpec& spec) {
@@ -636,186 +598,89 @@ class SpecParser {
     }
   }
 
-  // --- executor ------------------------------------------------------------------------------
-
   void parse_executor(const Json* v, StudySpec& spec) {
     const std::string path = "executor";
-    if (v == nullptr || !c_.expect_object(*v, path)) return;
-    ExecutorSpec& ex = spec.executor;
-    ex.raw = nlohmann::json(*v);
-    if (const Json* k = SpecChecker::member(*v, "kind")) {
-      auto kind = c_.get_enum(*k, "executor.kind", kExecutorKinds);
-      if (!kind) return;
-      ex.kind = *kind;
+    if (v == nullptr) {
+      if (options_.require_executor) c_.add("executor", "is required");
+      return;
     }
+    if (!c_.expect_object(*v, path)) return;
+    ExecutorSpec ex;
+    ex.block = *v;
+    executor_ = parse_component_name(*v, ComponentKind::kExecutor, ex.kind, ex.kind);
+    executor_json_ = v;
     if (const Json* m = SpecChecker::member(*v, "timeout"))
       ex.timeout = c_.get_duration(*m, "executor.timeout", /*allow_zero=*/false);
-    if (ex.kind == "subprocess") {
-      parse_subprocess(*v, path, ex);
-    } else if (ex.kind == "threads") {
-      parse_threads(*v, path);
-    } else {
-      parse_kubernetes(*v, path);
-    }
-  }
-
-  void parse_retries(const Json& v, const std::string& path) {
-    if (const Json* m = SpecChecker::member(v, "retries"))
-      c_.get_int(*m, member_path(path, "retries"), 0, INT_MAX);
-  }
-
-  void parse_subprocess(const Json& v, const std::string& path, ExecutorSpec& ex) {
-    c_.reject_unknown_keys(v, path, kSubprocessKeys);
-    if (const Json* cmd = c_.required(v, path, "command")) {
-      const std::string cpath = path + ".command";
-      if (c_.expect_array(*cmd, cpath)) {
-        if (cmd->empty()) c_.add(cpath, "must list the program and its arguments");
-        for (std::size_t i = 0; i < cmd->size(); ++i) {
-          const std::string apath = element_path(cpath, i);
-          auto arg = non_empty_string((*cmd)[i], apath);
-          if (!arg) continue;
-          check_placeholders(*arg, apath, /*is_program=*/i == 0);
-          ex.command.push_back(*arg);
-        }
-      }
-    }
-    if (const Json* m = SpecChecker::member(v, "cwd")) {
-      if (auto s = non_empty_string(*m, path + ".cwd")) ex.cwd = resolve(base_dir_, *s);
-    }
-    if (const Json* m = SpecChecker::member(v, "env")) {
-      const std::string epath = path + ".env";
-      if (c_.expect_object(*m, epath)) {
-        for (const auto& [name, value] : m->items()) {
-          const std::string vpath = member_path(epath, name);
-          if (!is_identifier(name)) {
-            c_.add(vpath,
-                   "invalid environment variable name (use letters, digits and '_', not "
-                   "starting with a digit)");
-            continue;
-          }
-          if (auto s = c_.get_string(value, vpath)) ex.env[name] = *s;
-        }
-      }
-    }
-    if (const Json* m = SpecChecker::member(v, "kill_grace")) {
+    if (const Json* m = SpecChecker::member(*v, "kill_grace")) {
       if (auto d = c_.get_duration(*m, path + ".kill_grace", /*allow_zero=*/true))
         ex.kill_grace = *d;
     }
-    if (const Json* m = SpecChecker::member(v, "trials_dir")) {
+    if (const Json* m = SpecChecker::member(*v, "trials_dir")) {
       if (auto s = non_empty_string(*m, path + ".trials_dir"))
         ex.trials_dir = resolve(base_dir_, *s);
     }
-    parse_retries(v, path);
-    if (const Json* m = SpecChecker::member(v, "retry_on_exit_codes")) {
+    if (const Json* m = SpecChecker::member(*v, "retries")) {
+      if (auto n = c_.get_int(*m, path + ".retries", 0, kMaxRetries))
+        ex.retry.retries = static_cast<int>(*n);
+    }
+    if (const Json* m = SpecChecker::member(*v, "retry_on_exit_codes")) {
       const std::string rpath = path + ".retry_on_exit_codes";
       if (c_.expect_array(*m, rpath)) {
         for (std::size_t i = 0; i < m->size(); ++i)
-          c_.get_int((*m)[i], element_path(rpath, i), 1, 255);
+          if (auto code = c_.get_int((*m)[i], element_path(rpath, i), 1, 255))
+            ex.retry.retry_on_exit_codes.push_back(static_cast<int>(*code));
       }
     }
+    spec.executor = std::move(ex);
   }
 
-  // {name} must name a parameter; {{ and }} are literal braces; the program itself takes none.
-  void check_placeholders(const std::string& arg, const std::string& path, bool is_program) {
-    for (std::size_t i = 0; i < arg.size(); ++i) {
-      if (arg[i] == '}') {
-        if (i + 1 < arg.size() && arg[i + 1] == '}') {
-          ++i;
-          continue;
-        }
-        c_.add(path, "unmatched '}' in " + json_quote(arg) + " (write '}}' for a literal brace)");
-        return;
-      }
-      if (arg[i] != '{') continue;
-      if (i + 1 < arg.size() && arg[i + 1] == '{') {
-        ++i;
-        continue;
-      }
-      const auto close = arg.find_first_of("{}", i + 1);
-      if (close == std::string::npos || arg[close] == '{') {
-        c_.add(path, "unmatched '{' in " + json_quote(arg) + " (write '{{' for a literal brace)");
-        return;
-      }
-      const std::string name = arg.substr(i + 1, close - i - 1);
-      if (is_program) {
-        c_.add(path, "the program cannot contain a placeholder ({" + name +
-                         "}); pass parameters as arguments");
-        return;
-      }
-      if (name.empty()) {
-        c_.add(path,
-               "empty placeholder {} in " + json_quote(arg) + " (write '{{}}' for literal braces)");
-      } else if (space_known_ &&
-                 std::find(param_names_.begin(), param_names_.end(), name) == param_names_.end()) {
-        std::string hint = did_you_mean(name, param_names_);
-        if (hint.empty()) hint = "; the space defines " + quoted_list(param_names_, ", ");
-        c_.add(path, "unknown parameter " + json_quote(name) + " in placeholder" + hint);
-      }
-      i = close;
-    }
+  // Each component checks its own keys, now that the space, the objective and the other
+  // generic parts are known.
+  void check_components(const StudySpec& spec) {
+    check_component(ComponentKind::kSampler, sampler_, sampler_json_, spec);
+    check_component(ComponentKind::kExecutor, executor_, executor_json_, spec);
   }
 
-  void parse_threads(const Json& v, const std::string& path) {
-    c_.reject_unknown_keys(v, path, kThreadsKeys);
-    const Json* builtin = SpecChecker::member(v, "builtin");
-    const Json* library = SpecChecker::member(v, "library");
-    if (builtin != nullptr) non_empty_string(*builtin, path + ".builtin");
-    if (library != nullptr) non_empty_string(*library, path + ".library");
-    if (builtin != nullptr && library != nullptr) {
-      c_.add(path + ".library", "cannot be combined with builtin (give exactly one of them)");
-    } else if (builtin == nullptr && library == nullptr) {
-      c_.add(path,
-             "needs \"builtin\" (an objective compiled into hpo) or \"library\" (a shared "
-             "library that exports it)");
-    }
-    if (const Json* m = SpecChecker::member(v, "symbol")) {
-      const std::string spath = path + ".symbol";
-      if (auto s = c_.get_string(*m, spath)) {
-        if (!is_identifier(*s))
-          c_.add(spath, "must be a C function name, got " + describe(*m));
-        else if (library == nullptr)
-          c_.add(spath, "only applies together with \"library\"");
-      }
-    }
-    parse_retries(v, path);
-  }
-
-  // The Kubernetes executor checks its own settings; here only what every run needs.
-  void parse_kubernetes(const Json& v, const std::string& path) {
-    const Json* tmpl = SpecChecker::member(v, "template");
-    const Json* file = SpecChecker::member(v, "template_file");
-    if (tmpl == nullptr && file == nullptr) {
-      c_.add(path,
-             "needs \"template\" (an inline Job) or \"template_file\" (a Job manifest in "
-             "YAML or JSON)");
-    } else if (tmpl != nullptr && file != nullptr) {
-      c_.add(path + ".template_file", "cannot be combined with template (give exactly one)");
-    }
-    if (file != nullptr) non_empty_string(*file, path + ".template_file");
+  void check_component(ComponentKind kind, const ComponentInfo* info, const Json* block,
+                       const StudySpec& spec) {
+    if (info == nullptr || block == nullptr) return;
+    const std::string path = to_string(kind);
+    std::vector<std::string> allowed = generic_keys(kind);
+    allowed.insert(allowed.end(), info->keys.begin(), info->keys.end());
+    c_.reject_unknown_keys(*block, path, allowed);
+    if (!info->check) return;
+    ComponentBlock component{*block, path, spec, space_known_ ? &param_names_ : nullptr};
+    info->check(component, c_);
   }
 
   SpecChecker& c_;
   const fs::path base_dir_;
+  const ComponentCatalog& catalog_;
+  const SpecParseOptions& options_;
   std::vector<std::string> param_names_;  // in spec order
-  bool space_known_ = false;              // "space" was an object: placeholders can be checked
+  bool space_known_ = false;              // "space" was an object: names can be checked
+  const ComponentInfo* sampler_ = nullptr;
+  const Json* sampler_json_ = nullptr;
+  const ComponentInfo* executor_ = nullptr;
+  const Json* executor_json_ = nullptr;
 };
 
 }  // namespace
 
 StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& base_dir,
-                           const std::string& origin) {
+                           const ComponentCatalog& catalog, const SpecParseOptions& options) {
   SpecChecker checker;
-  std::optional<Json> doc = parse_document(text, origin, checker);
+  std::optional<Json> doc = parse_document(text, options.origin, checker);
   if (!doc) throw InputError(checker.take());
   StudySpec spec;
   spec.base_dir = absolute_dir(base_dir);
-  SpecParser(checker, spec.base_dir).parse(*doc, spec);
+  SpecParser(checker, spec.base_dir, catalog, options).parse(*doc, spec);
   if (!checker.ok()) throw InputError(checker.take());
   spec.document = nlohmann::json(*doc);
   return spec;
 }
 
-StudySpec load_study_spec(const std::filesystem::path& path) {
+StudySpec load_study_spec(const std::filesystem::path& path, const ComponentCatalog& catalog) {
   auto fail = [&](int err) {
     return InputError("cannot read spec file '" + path.string() + "': " + std::strerror(err));
   };
@@ -829,57 +694,9 @@ StudySpec load_study_spec(const std::filesystem::path& path) {
   std::size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) text.append(buf, n);
   if (std::ferror(file.get())) throw fail(errno != 0 ? errno : EIO);
-  return parse_study_spec(text, path.parent_path(), path.string());
-}
-
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  double total_ms = 0;
-  std::size_t i = 0;
-  auto digit = [&](std::size_t k) {
-    return k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]));
-  };
-  while (i < text.size()) {
-    const std::size_t start = i;
-    while (digit(i)) ++i;
-    if (i == start) return std::nullopt;
-    if (i < text.size() && text[i] == '.') {
-      ++i;
-      if (!digit(i)) return std::nullopt;
-      while (digit(i)) ++i;
-    }
-    double value = 0;
-    if (std::from_chars(text.data() + start, text.data() + i, value).ec != std::errc())
-      return std::nullopt;
-    double unit_ms = 0;
-    if (text.substr(i, 2) == "ms") {
-      unit_ms = 1;
-      i += 2;
-    } else if (i < text.size()) {
-      switch (text[i]) {
-        case 's':
-          unit_ms = 1e3;
-          break;
-        case 'm':
-          unit_ms = 60e3;
-          break;
-        case 'h':
-          unit_ms = 3600e3;
-          break;
-        case 'd':
-          unit_ms = 86400e3;
-          break;
-        default:
-          return std::nullopt;
-      }
-      ++i;
-    } else {
-      return std::nullopt;  // a number without a unit
-    }
-    total_ms += value * unit_ms;
-    if (total_ms > kMaxDurationMs) return std::nullopt;
-  }
-  return std::chrono::milliseconds(std::llround(total_ms));
+  SpecParseOptions options;
+  options.origin = path.string();
+  return parse_study_spec(text, path.parent_path(), catalog, options);
 }
 
 }  // namespace hpo

@@ -14,7 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/model/component.h"
+#include "engine/model/duration.h"
+#include "engine/model/retry_policy.h"
 #include "engine/model/search_space.h"
+#include "engine/model/spec_checker.h"
 #include "engine/model/trial_state.h"
 
 namespace hpo {
@@ -31,29 +35,31 @@ struct Budget {
 };
 
 struct SamplerSpec {
-  std::string name = "random";         // "random" | "tpe"; JSON key "name"
-  std::optional<std::uint64_t> seed;   // JSON key "seed"; nullopt: drawn at study creation
-  // Sampler-specific options (every key of the "sampler" object but name and seed); each
-  // sampler validates its own and reports unknown keys.
-  nlohmann::json options = nlohmann::json::object();
+  // Which sampler (samplers/sampler_registry.h lists them). JSON key "name".
+  std::string name = "random";
+  // JSON key "seed"; nullopt: drawn once when the study is created and stored with it.
+  std::optional<std::uint64_t> seed;
+  // The "sampler" object as written ({} when the spec has none). The sampler reads its own
+  // keys from it; its checker has validated them.
+  OrderedJson block = OrderedJson::object();
 };
 
+// The generic half of the "executor" block: what every executor kind shares. The executor
+// reads its own keys ("command", "builtin", "template", ...) from `block`.
 struct ExecutorSpec {
-  std::string kind = "subprocess";  // "subprocess" | "threads" | "kubernetes"; JSON "kind"
-  // subprocess: argv with {param} placeholders ({{ and }} for literal braces). "command"
-  std::vector<std::string> command;
-  // subprocess: working directory, relative to the spec file's directory. "cwd"
-  std::optional<std::filesystem::path> cwd;
-  // subprocess: extra environment variables. "env"
-  std::map<std::string, std::string> env;
+  // Which executor (executors/executor_registry.h lists them). JSON "kind", default
+  // "subprocess".
+  std::string kind = "subprocess";
   // Per-trial time limit ("20m"); nullopt = none. "timeout"
   std::optional<std::chrono::milliseconds> timeout;
-  // Time between TERM and KILL when a trial is stopped. "kill_grace", default "5s".
+  // How long a trial asked to stop may take before it is killed. "kill_grace", default "5s".
   std::chrono::milliseconds kill_grace{5000};
   // Where trial directories go; default "<storage dir>/<study>-trials". "trials_dir"
   std::optional<std::filesystem::path> trials_dir;
-  // The whole "executor" object as written, for backends with settings of their own.
-  nlohmann::json raw = nlohmann::json::object();
+  // "retries" and "retry_on_exit_codes".
+  RetryPolicy retry;
+  // The "executor" object as written.
+  OrderedJson block = OrderedJson::object();
 };
 
 struct StudySpec {
@@ -64,7 +70,9 @@ struct StudySpec {
   SamplerSpec sampler;                    // "sampler" (default random)
   Budget budget;                          // "budget"
   int parallelism = 1;                    // "parallelism" >= 1
-  ExecutorSpec executor;                  // "executor"
+  // "executor"; nullopt only for a study defined in code (the C++ API), whose trials run
+  // the objective the program passes to optimize().
+  std::optional<ExecutorSpec> executor;
   std::optional<std::filesystem::path> storage;  // "storage", resolved against base_dir
   // Directory of the spec file (relative paths in the spec resolve against it); the current
   // directory for a spec read from a string.
@@ -73,15 +81,20 @@ struct StudySpec {
   nlohmann::json document = nlohmann::json::object();
 };
 
-// Parses and validates `text`. `origin` names the source in messages (a file name). Throws
-// InputError with every issue found: JSON syntax errors carry line and column; unknown keys
-// get a did-you-mean hint.
-StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& base_dir,
-                           const std::string& origin = "spec");
-// Reads and parses a spec file; a missing or unreadable file is an InputError.
-StudySpec load_study_spec(const std::filesystem::path& path);
+// How a spec is read.
+struct SpecParseOptions {
+  // Names the source in messages (a file name).
+  std::string origin = "spec";
+  // False for a study defined in code: then "executor" may be absent.
+  bool require_executor = true;
+};
 
-// "90s", "20m", "2h", "1h30m", "500ms", "1.5h" -> duration; nullopt when malformed.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// Parses and validates `text`: the generic keys here, each component block by the checker
+// `catalog` has for it. Throws InputError with every issue found: JSON syntax errors carry line
+// and column; unknown keys and names get a did-you-mean hint.
+StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& base_dir,
+                           const ComponentCatalog& catalog, const SpecParseOptions& options = {});
+// Reads and parses a spec file; a missing or unreadable file is an InputError.
+StudySpec load_study_spec(const std::filesystem::path& path, const ComponentCatalog& catalog);
 
 }  // namespace hpo

@@ -4,7 +4,6 @@
 // sampler call is in progress. Cheap to copy.
 #pragma once
 
-#include <cstddef>
 #include <vector>
 
 #include "engine/model/trial.h"
@@ -20,17 +19,6 @@ class StudyView {
   Direction direction() const { return direction_; }
   // All trials in number order (any state).
   const std::vector<Trial>& trials() const { return *trials_; }
-
-  template <typename Fn>
-  std::size_t count_if(Fn&& pred) const {
-    std::size_t n = 0;
-    for (const auto& t : *trials_)
-      if (pred(t)) ++n;
-    return n;
-  }
-  std::size_t count(TrialState s) const {
-    return count_if([s](const Trial& t) { return t.state == s; });
-  }
 
  private:
   Direction direction_;

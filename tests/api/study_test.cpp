@@ -2,6 +2,8 @@
 // ask and tell, optimize on threads, and the errors a program can make.
 #include "engine/api/study.h"
 
+#include "engine/factory.h"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -146,7 +148,7 @@ TEST_CASE("an invalid config is an InputError with every issue", "[api]") {
   StudyConfig config;
   config.name = "bad name";
   config.sampler.name = "tpe";
-  config.sampler.options = {{"n_startup_trials", "ten"}};
+  config.sampler.block = {{"n_startup_trials", "ten"}};
   try {
     Study::create(storage, config);
     FAIL("an invalid config was accepted");
@@ -248,7 +250,7 @@ TEST_CASE("optimize fails a trial past its timeout and goes on", "[api]") {
 TEST_CASE("from_spec continues the study a spec file describes", "[api]") {
   TempDir dir;
   SqliteStorage storage(dir / "api.db");
-  const StudySpec spec = parse_study_spec(R"({
+  const StudySpec spec = parse_spec(R"({
     "name": "branin", "direction": "minimize", "objective": {"metric": "value"},
     "space": {"x1": {"type": "float", "low": -5, "high": 10},
               "x2": {"type": "float", "low": 0, "high": 15}},

@@ -46,6 +46,7 @@
 #include "executors/builtin_functions.h"
 #include "samplers/random_sampler.h"
 #include "samplers/rng.h"
+#include "samplers/sampler_registry.h"
 #include "samplers/tpe_sampler.h"
 
 namespace hpo {
@@ -113,15 +114,22 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// A sampler built from the command line: --sampler, --multivariate, --group, --tpe JSON.
-std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::json& tpe_json,
+// A sampler built from the command line: --sampler NAME (any registered sampler) with the
+// options of --tpe JSON (and --multivariate, --group), through the sampler registry as `hpo run`
+// makes it.
+std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::json& options,
                                       std::uint64_t seed) {
-  if (kind == "random") return std::make_unique<RandomSampler>(seed);
-  if (kind != "tpe") throw std::runtime_error("unknown sampler " + kind);
-  std::vector<SpecIssue> issues;
-  TpeOptions opts = parse_tpe_options(tpe_json, issues);
-  if (!issues.empty()) throw InputError(issues);
-  return std::make_unique<TpeSampler>(seed, opts);
+  const SamplerRegistration* registration = find_sampler(kind);
+  if (registration == nullptr) throw std::runtime_error("unknown sampler " + kind);
+  StudySpec spec;
+  spec.sampler.name = kind;
+  spec.sampler.block = OrderedJson(options);
+  spec.sampler.block["name"] = kind;
+  SpecChecker checker;
+  ComponentBlock block{spec.sampler.block, "sampler", spec, nullptr};
+  if (registration->info.check) registration->info.check(block, checker);
+  if (!checker.ok()) throw InputError(checker.take());
+  return registration->make(SamplerArgs{spec, seed, 1});
 }
 
 nlohmann::json tpe_options_from(const Options& o) {
@@ -210,8 +218,8 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
   }
   std::vector<double> sorted = us;
   std::sort(sorted.begin(), sorted.end());
-  std::vector<SpecIssue> ignored;
-  const bool multivariate = parse_tpe_options(tpe_json, ignored).multivariate;
+  SpecChecker ignored;
+  const bool multivariate = read_tpe_options(OrderedJson(tpe_json), "sampler", ignored).multivariate;
   std::string label = "hpo-" + kind + (kind == "tpe" ? (multivariate ? "-multivariate" : "-univariate") : "");
   auto round1 = [](double x) { return std::round(x * 10.0) / 10.0; };
   return {{"sampler", label},

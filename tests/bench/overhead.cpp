@@ -20,6 +20,7 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "engine/factory.h"
 #include "engine/study_manager.h"
 #include "storage/memory_storage.h"
 #include "storage/sqlite_storage.h"
@@ -51,7 +52,10 @@ class InlineExecutor final : public Executor {
       sink.on_finished(task.trial_id, TrialOutcome::complete({{"value", s}}));
     });
   }
-  void cancel(std::int64_t, bool) override {}
+  void cancel(std::int64_t, StopCause, bool) override {}
+  Recovery recover(const TrialTask&, const std::string&, EventSink&) override {
+    return Recovery::kGone;
+  }
   std::size_t capacity() const override { return capacity_; }
   std::size_t running() const override { return running_; }
 
@@ -103,7 +107,7 @@ int overhead_main(const std::vector<std::string>& args) {
     }
   }
   testing::TempDir dir("hpo-bench");
-  StudySpec spec = parse_study_spec(spec_json(sampler, trials, parallelism), dir.path());
+  StudySpec spec = parse_spec(spec_json(sampler, trials, parallelism), dir.path());
   std::unique_ptr<Storage> storage;
   if (storage_kind == "sqlite")
     storage = std::make_unique<SqliteStorage>(dir / "bench.db");

@@ -43,11 +43,11 @@ struct SubprocessBackend {
   static constexpr const char* kName = "subprocess";
   std::unique_ptr<Executor> make(boost::asio::io_context& io, const Script& script,
                                  const Settings& s) {
-    ExecutorSpec spec;
-    spec.command = {HPO_TEST_CHILD};
-    spec.command.insert(spec.command.end(), script.begin(), script.end());
-    spec.timeout = s.timeout;
-    return std::make_unique<SubprocessExecutor>(io, spec, s.parallelism);
+    SubprocessOptions options;
+    options.command = {HPO_TEST_CHILD};
+    options.command.insert(options.command.end(), script.begin(), script.end());
+    options.timeout = s.timeout;
+    return std::make_unique<SubprocessExecutor>(io, options, s.parallelism);
   }
 };
 
@@ -168,9 +168,9 @@ CONFORMANCE_CASE("a trial past its timeout is a FAIL that says so, and the next 
 CONFORMANCE_CASE("cancel interrupts a running trial; unknown and finished trials are ignored") {
   Harness<TestType> h;
   auto executor = h.make({"out", "step=0 ready=1", "sleep", "{ms}", "out", "loss=1"});
-  executor->cancel(12345);  // unknown: nothing happens
+  executor->cancel(12345, StopCause::kInterrupted);  // unknown: nothing happens
   h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
-    executor->cancel(r.trial_id);
+    executor->cancel(r.trial_id, StopCause::kInterrupted);
   };
   const TrialOutcome cancelled = h.run_one(*executor, {{"ms", 60000}});
   CHECK(cancelled.state == TrialState::kFail);
@@ -180,7 +180,7 @@ CONFORMANCE_CASE("cancel interrupts a running trial; unknown and finished trials
   h.sink.on_intermediate_hook = nullptr;
   const TrialOutcome done = h.run_one(*executor, {{"ms", 0}});
   CHECK(done.ok());
-  executor->cancel(2);  // finished: nothing happens
+  executor->cancel(2, StopCause::kInterrupted);  // finished: nothing happens
   h.io.restart();
   h.io.poll();
   CHECK(h.sink.finish_count(2) == 1);
@@ -190,12 +190,50 @@ CONFORMANCE_CASE("cancel with kill_now ends a trial that ignores stop requests")
   Harness<TestType> h;
   auto executor = h.make({"out", "step=0 ready=1", "busy", "{ms}", "out", "loss=1"});
   h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
-    executor->cancel(r.trial_id, /*kill_now=*/true);
+    executor->cancel(r.trial_id, StopCause::kInterrupted, /*kill_now=*/true);
   };
   // The threads backend stops waiting for the objective (it keeps its thread for 3 s more).
   const TrialOutcome outcome = h.run_one(*executor, {{"ms", 3000}});
   CHECK(outcome.failure == FailureKind::kInterrupted);
   CHECK_THAT(outcome.reason, Contains("interrupted"));
+}
+
+CONFORMANCE_CASE("the cause of a cancel reaches the outcome: pruned, timed out, interrupted") {
+  Harness<TestType> h;
+  auto executor = h.make({"out", "step=0 ready=1", "sleep", "{ms}", "out", "loss=1"});
+  StopCause cause = StopCause::kPruned;
+  h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
+    executor->cancel(r.trial_id, cause);
+    executor->cancel(r.trial_id, StopCause::kInterrupted);  // the first cause stays
+  };
+  const TrialOutcome pruned = h.run_one(*executor, {{"ms", 60000}});
+  CHECK(pruned.state == TrialState::kPruned);
+  CHECK_THAT(pruned.reason, Contains("pruned"));
+  CHECK(h.sink.intermediates_of(1).size() == 1);  // what it reported before stays
+
+  cause = StopCause::kTimedOut;
+  const TrialOutcome timed_out = h.run_one(*executor, {{"ms", 60000}});
+  CHECK(timed_out.state == TrialState::kFail);
+  CHECK(timed_out.failure == FailureKind::kTimeout);
+  CHECK_THAT(timed_out.reason, Contains("timed out"));
+}
+
+CONFORMANCE_CASE("recover of a where it does not know touches nothing and says kGone") {
+  Harness<TestType> h;
+  auto executor = h.make({"out", "loss=1"});
+  TrialTask task;
+  task.trial_id = 77;
+  task.number = 3;
+  task.study = "conformance";
+  task.trial_dir = h.dir / "77";
+  CHECK(executor->recover(task, "", h.sink) == Recovery::kGone);
+  CHECK(executor->recover(task, "pgid:1@another-host", h.sink) == Recovery::kGone);
+  CHECK(executor->recover(task, "job:ns/name", h.sink) == Recovery::kGone);
+  CHECK(executor->running() == 0);
+  h.io.restart();
+  h.io.poll();
+  CHECK(h.sink.finish_count(77) == 0);
+  CHECK(h.run_one(*executor, {}).ok());  // and it still runs trials
 }
 
 CONFORMANCE_CASE("no more trials than the parallelism run at once, and that many do") {

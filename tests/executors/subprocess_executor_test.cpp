@@ -7,6 +7,7 @@
 // clang-format on
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,15 +42,15 @@ using Catch::StartsWith;
 
 const std::string kChild = HPO_TEST_CHILD;
 
-ExecutorSpec command_spec(std::vector<std::string> command) {
-  ExecutorSpec spec;
+SubprocessOptions command_spec(std::vector<std::string> command) {
+  SubprocessOptions spec;
   spec.command = std::move(command);
   return spec;
 }
 
 // Runs hpo_test_child with `args` (see test_child.cpp for its actions).
-ExecutorSpec child_spec(const std::vector<std::string>& args) {
-  ExecutorSpec spec = command_spec({kChild});
+SubprocessOptions child_spec(const std::vector<std::string>& args) {
+  SubprocessOptions spec = command_spec({kChild});
   spec.command.insert(spec.command.end(), args.begin(), args.end());
   return spec;
 }
@@ -106,7 +107,7 @@ class Harness {
   }
 
   // Runs a one-trial executor for `spec` on a trial with `params`.
-  TrialOutcome run_spec(const ExecutorSpec& spec, ParamSet params = {}) {
+  TrialOutcome run_spec(const SubprocessOptions& spec, ParamSet params = {}) {
     SubprocessExecutor executor(io, spec, 1);
     const TrialOutcome outcome = run_one(executor, task(std::move(params)));
     CHECK(executor.running() == 0);
@@ -177,13 +178,11 @@ TEST_CASE("command templates substitute parameters, keep literal braces, drop in
 TEST_CASE("a malformed command template is an error naming the element",
           "[executors][subprocess]") {
   CHECK(expand_command({"a", "--x={"}, {}).error ==
-        "executor.command[1] (\"--x={\"): '{' without a matching '}' (write {{ for a literal "
-        "brace)");
+        "executor.command[1] (\"--x={\"): unmatched '{' (write '{{' for a literal brace)");
   CHECK(expand_command({"a}"}, {}).error ==
-        "executor.command[0] (\"a}\"): '}' without a matching '{' (write }} for a literal "
-        "brace)");
+        "executor.command[0] (\"a}\"): unmatched '}' (write '}}' for a literal brace)");
   CHECK_THAT(expand_command({"x", "{}"}, {}).error, Contains("empty placeholder {}"));
-  CHECK_THAT(expand_command({"x", "{a{b}"}, {{"b", 1}}).error, Contains("without a matching"));
+  CHECK_THAT(expand_command({"x", "{a{b}"}, {{"b", 1}}).error, Contains("unmatched '{'"));
   CHECK(expand_command({"x", "{a{b}"}, {{"b", 1}}).argv.empty());
 }
 
@@ -194,9 +193,74 @@ TEST_CASE("parameter environment names are upper-cased with non-alphanumerics as
   CHECK(param_env_name("opt.β1") == "HPO_PARAM_OPT___1");
 }
 
+// A process group such as a trial of a dead hpo leaves behind: its own session, the trial's
+// directory in its environment.
+pid_t orphan_trial_process(const fs::path& trial_dir) {
+  const std::string env_entry = "HPO_TRIAL_DIR=" + trial_dir.string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    char* const argv[] = {const_cast<char*>("sleep"), const_cast<char*>("60"), nullptr};
+    char* const envp[] = {const_cast<char*>(env_entry.c_str()), nullptr};
+    ::execve("/bin/sleep", argv, envp);
+    ::_exit(127);
+  }
+  // Until the child has exec'd, its environment is still ours.
+  const std::string expected = env_entry;
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream env("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    std::string entry;
+    bool found = false;
+    while (std::getline(env, entry, '\0')) found = found || entry == expected;
+    if (found) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pid;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+TEST_CASE("recover kills a dead run's leftover process group only when it is the trial's",
+          "[executors][subprocess]") {
+  boost::asio::io_context io;
+  RecordingSink sink;
+  TempDir dir("hpo-recover");
+  SubprocessExecutor executor(io, child_spec({"out", "x=1"}), 1);
+  TrialTask task;
+  task.trial_id = 5;
+  task.trial_dir = dir / "5";
+
+  // Another trial's process (the pid was reused): left alone.
+  const pid_t stranger = orphan_trial_process(dir / "6");
+  CHECK(executor.recover(task, "pgid:" + std::to_string(stranger) + "@" + host_name(), sink) ==
+        Recovery::kGone);
+  int status = 0;
+  CHECK(::waitpid(stranger, &status, WNOHANG) == 0);  // still running
+  ::kill(stranger, SIGKILL);
+  ::waitpid(stranger, &status, 0);
+
+  // On another host the process id means nothing here.
+  const pid_t ours = orphan_trial_process(dir / "5");
+  CHECK(executor.recover(task, "pgid:" + std::to_string(ours) + "@not-" + host_name(), sink) ==
+        Recovery::kGone);
+  CHECK(::waitpid(ours, &status, WNOHANG) == 0);
+
+  // The trial's own group: killed.
+  CHECK(executor.recover(task, "pgid:" + std::to_string(ours) + "@" + host_name(), sink) ==
+        Recovery::kGone);
+  REQUIRE(::waitpid(ours, &status, 0) == ours);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  CHECK(sink.finished.empty());
+}
+
 TEST_CASE("the executor refuses an empty command and zero parallelism", "[executors][subprocess]") {
   boost::asio::io_context io;
-  CHECK_THROWS_AS(SubprocessExecutor(io, ExecutorSpec{}, 1), ExecutorError);
+  CHECK_THROWS_AS(SubprocessExecutor(io, SubprocessOptions{}, 1), ExecutorError);
   CHECK_THROWS_AS(SubprocessExecutor(io, child_spec({}), 0), ExecutorError);
   SubprocessExecutor executor(io, child_spec({}), 3);
   CHECK(executor.capacity() == 3);
@@ -356,15 +420,17 @@ TEST_CASE("cancel interrupts a trial, from inside a sink callback too", "[execut
   auto spec = child_spec({"out", "step=0 ready=1", "hang"});
   spec.kill_grace = 1h;
   SubprocessExecutor executor(h.io, spec, 1);
-  h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) { executor.cancel(r.trial_id); };
+  h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
+    executor.cancel(r.trial_id, StopCause::kInterrupted);
+  };
   const auto outcome = h.run_one(executor, h.task());
   CHECK(outcome.failure == FailureKind::kInterrupted);
   CHECK(outcome.reason == "interrupted");
   CHECK(outcome.signal == SIGTERM);
 
   // Unknown and finished trials: nothing happens.
-  executor.cancel(12345);
-  executor.cancel(1, true);
+  executor.cancel(12345, StopCause::kInterrupted);
+  executor.cancel(1, StopCause::kInterrupted, true);
   h.io.restart();
   h.io.poll();
   CHECK(h.sink.finished.size() == 1);
@@ -378,7 +444,7 @@ TEST_CASE("a second cancel with kill_now kills a trial that ignores SIGTERM at o
   spec.kill_grace = 1h;  // only kill_now can end it within the test's limit
   SubprocessExecutor executor(h.io, spec, 1);
   h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
-    executor.cancel(r.trial_id, /*kill_now=*/r.step == 1);
+    executor.cancel(r.trial_id, StopCause::kInterrupted, /*kill_now=*/r.step == 1);
   };
   const auto outcome = h.run_one(executor, h.task());
   CHECK(h.sink.intermediates_of(1).size() == 2);  // it outlived the first, gentle cancel
@@ -595,13 +661,13 @@ TEST_CASE("a bare program name is looked up on the child's PATH, a relative path
           "[executors][subprocess]") {
   Harness h;
   const fs::path child(kChild);
-  ExecutorSpec spec = command_spec({child.filename().string(), "out", "found=1"});
+  SubprocessOptions spec = command_spec({child.filename().string(), "out", "found=1"});
   spec.env["PATH"] = "/nonexistent:" + child.parent_path().string();
   auto outcome = h.run_spec(spec);
   REQUIRE(outcome.ok());
   CHECK(outcome.metrics == Metrics{{"found", 1}});
 
-  ExecutorSpec relative = command_spec({"./" + child.filename().string(), "out", "found=2"});
+  SubprocessOptions relative = command_spec({"./" + child.filename().string(), "out", "found=2"});
   relative.cwd = child.parent_path();
   outcome = h.run_spec(relative);
   REQUIRE(outcome.ok());

@@ -21,6 +21,7 @@
 #include "engine/model/study_spec.h"
 #include "executors/builtin_functions.h"
 #include "executors/hpo_plugin.h"
+#include "executors/executor_registry.h"
 #include "executors/objective_sources.h"
 #include "tests/executors/executor_harness.h"
 
@@ -66,12 +67,23 @@ struct Concurrency {
   void leave() { --now; }
 };
 
-StudySpec threads_spec(const std::string& space_json, const std::string& executor_json,
-                       const std::string& metric = "value") {
-  return parse_study_spec(R"({"name": "t", "direction": "minimize", "objective": {"metric": ")" +
-                              metric + R"("}, "space": )" + space_json + R"(, "executor": )" +
-                              executor_json + "}",
-                          fs::path(HPO_TEST_PLUGIN).parent_path());
+// The spec as `hpo validate` checks it: the generic keys, then the threads executor's checker
+// from the executor registry. Returns the issues found (empty when the spec is accepted).
+std::vector<SpecIssue> threads_issues(const std::string& space_json,
+                                      const std::string& executor_json,
+                                      const std::string& metric = "value") {
+  ComponentCatalog catalog;
+  catalog.samplers.push_back({"random", "", {}, {}});
+  for (const auto& r : executor_registry()) catalog.executors.push_back(r.info);
+  try {
+    parse_study_spec(R"({"name": "t", "direction": "minimize", "objective": {"metric": ")" +
+                         metric + R"("}, "space": )" + space_json + R"(, "executor": )" +
+                         executor_json + "}",
+                     fs::path(HPO_TEST_PLUGIN).parent_path(), catalog);
+  } catch (const InputError& e) {
+    return e.issues();
+  }
+  return {};
 }
 
 const std::string kXY =
@@ -251,7 +263,7 @@ TEST_CASE("cancel waits for the objective to return, up to the grace period",
       },
       2, options);
   h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
-    executor->cancel(r.trial_id);
+    executor->cancel(r.trial_id, StopCause::kInterrupted);
   };
   // A polite objective returns: interrupted, with what it returned.
   auto outcome = h.run_one(*executor, {{"polite", true}});
@@ -281,7 +293,7 @@ TEST_CASE("a trial cancelled before its call began never calls the objective",
   const auto first = h.start(*executor);
   REQUIRE(h.run_until([&] { return calls == 1; }));
   executor->start(h.task(*executor), h.sink);
-  executor->cancel(first + 1);
+  executor->cancel(first + 1, StopCause::kInterrupted);
   REQUIRE(h.run_until([&] { return h.sink.outcome(first + 1) != nullptr; }));
   CHECK(h.sink.outcome(first + 1)->reason == "interrupted");
   release = true;
@@ -431,38 +443,49 @@ TEST_CASE("a plugin that cannot be used is an ExecutorError naming the problem",
   CHECK_THROWS_AS(load_plugin_objective(HPO_TEST_PLUGIN, "no_such_function"), ExecutorError);
 }
 
-TEST_CASE("the spec check loads the plugin named relative to the spec file",
+TEST_CASE("the spec check finds the plugin file relative to the spec without loading it",
           "[executors][threads][plugin]") {
   const std::string plugin = fs::path(HPO_TEST_PLUGIN).filename().string();
   const std::string no_version = fs::path(HPO_TEST_PLUGIN_NO_VERSION).filename().string();
   const std::string space = R"({"x": {"type": "float", "low": 0, "high": 1}})";
 
-  CHECK(check_threads_objective(threads_spec(space, R"({"kind": "threads", "library": ")" + plugin +
-                                                        R"(", "symbol": "script_objective"})"))
+  CHECK(threads_issues(space, R"({"kind": "threads", "library": ")" + plugin +
+                                  R"(", "symbol": "script_objective"})")
+            .empty());
+  // What only loading can tell waits for the run: validation runs no code of the library.
+  CHECK(threads_issues(space, R"({"kind": "threads", "library": ")" + no_version + R"("})")
+            .empty());
+  CHECK(threads_issues(space, R"({"kind": "threads", "library": ")" + plugin +
+                                  R"(", "symbol": "no_such_function"})")
             .empty());
 
-  auto issues = check_threads_objective(threads_spec(
-      space, R"({"kind": "threads", "library": ")" + plugin + R"("})"));  // default symbol
-  REQUIRE(issues.size() == 1);
-  CHECK(issues[0].path == "executor.symbol");
-  CHECK_THAT(issues[0].message, Contains("does not export a function 'objective'"));
-
-  issues = check_threads_objective(
-      threads_spec(space, R"({"kind": "threads", "library": ")" + no_version + R"("})"));
-  REQUIRE(issues.size() == 1);
-  CHECK(issues[0].path == "executor.library");
-
-  issues = check_threads_objective(
-      threads_spec(space, R"({"kind": "threads", "library": "./missing/libx.so"})"));
+  auto issues =
+      threads_issues(space, R"({"kind": "threads", "library": "./missing/libx.so"})");
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].path == "executor.library");
   CHECK_THAT(issues[0].message, Contains("no such file"));
   CHECK_THAT(issues[0].message, Contains("missing/libx.so"));
 
-  // objective_from_spec resolves the same way, and the objective works.
-  const StudySpec spec = threads_spec(space, R"({"kind": "threads", "library": ")" + plugin +
-                                                 R"(", "symbol": "script_objective"})");
-  CHECK(objective_from_spec(spec.executor, spec.base_dir));
+  issues = threads_issues(space, R"({"kind": "threads", "library": "."})");
+  REQUIRE(issues.size() == 1);
+  CHECK_THAT(issues[0].message, Contains("is not a regular file"));
+
+  issues = threads_issues(space, R"({"kind": "threads", "symbol": "x"})");
+  CHECK(std::any_of(issues.begin(), issues.end(),
+                    [](const SpecIssue& i) { return i.path == "executor.symbol"; }));
+
+  // load_objective resolves the same way, loads, and the objective works.
+  SpecChecker checker;
+  const ObjectiveSource source = read_objective_source(
+      OrderedJson::parse(R"({"kind": "threads", "library": ")" + plugin +
+                         R"(", "symbol": "script_objective"})"),
+      fs::path(HPO_TEST_PLUGIN).parent_path(), checker);
+  REQUIRE(checker.ok());
+  CHECK(source.library == fs::path(HPO_TEST_PLUGIN));
+  CHECK(load_objective(source));
+  ObjectiveSource missing_symbol = source;
+  missing_symbol.symbol = "no_such_function";
+  CHECK_THROWS_AS(load_objective(missing_symbol), ExecutorError);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,27 +517,25 @@ TEST_CASE(
 
 TEST_CASE("a study whose space or metric does not fit its builtin is a spec error",
           "[executors][threads]") {
-  CHECK(check_threads_objective(threads_spec(kXY, R"({"kind": "threads", "builtin": "branin"})"))
-            .empty());
+  CHECK(threads_issues(kXY, R"({"kind": "threads", "builtin": "branin"})").empty());
 
-  auto issues = check_threads_objective(threads_spec(
+  auto issues = threads_issues(
       R"({"x": {"type": "float", "low": 0, "high": 1}, "y": {"type": "float", "low": 0, "high": 1}})",
-      R"({"kind": "threads", "builtin": "branin"})", "loss"));
+      R"({"kind": "threads", "builtin": "branin"})", "loss");
   REQUIRE(issues.size() == 2);
   CHECK(issues[0].path == "space");
   CHECK_THAT(issues[0].message, StartsWith("branin needs parameters x1..x2"));
   CHECK(issues[1].path == "objective.metric");
   CHECK_THAT(issues[1].message, Contains("report the metric \"value\""));
 
-  issues = check_threads_objective(threads_spec(
+  issues = threads_issues(
       R"({"x1": {"type": "float", "low": 0, "high": 1}, "x2": {"type": "float", "low": 0, "high": 1},
           "x3": {"type": "float", "low": 0, "high": 1}})",
-      R"({"kind": "threads", "builtin": "hartmann6"})"));
+      R"({"kind": "threads", "builtin": "hartmann6"})");
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].path == "space");
 
-  issues =
-      check_threads_objective(threads_spec(kXY, R"({"kind": "threads", "builtin": "brainin"})"));
+  issues = threads_issues(kXY, R"({"kind": "threads", "builtin": "brainin"})");
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].path == "executor.builtin");
   CHECK_THAT(issues[0].message, StartsWith("unknown builtin \"brainin\"; available: branin,"));

@@ -227,3 +227,23 @@ TEST_CASE("Ctrl-C stops launching, stops running trials and records them", "[int
     CHECK(trials[i].params == trials[*trials[i].retry_of].params);
   }
 }
+
+TEST_CASE("a program that cannot be found stops hpo run before any trial and any file",
+          "[integration][run]") {
+  TempDir dir;
+  for (const char* program : {"./no-such-trainer.sh", "no-such-program-on-path"}) {
+    INFO(program);
+    write_file(dir / "study.json", R"({"name": "missing", "direction": "minimize",
+      "objective": {"metric": "loss"}, "space": {"x": {"type": "float", "low": 0, "high": 1}},
+      "executor": {"command": [")" + std::string(program) + R"(", "{x}"]}})");
+    // Nothing of the machine is looked at by validate.
+    CHECK(run_hpo({"validate", "study.json"}, dir.path()).exit_code == 0);
+    auto r = run_hpo({"run", "study.json"}, dir.path());
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("executor.command[0]: cannot run '" + std::string(program) +
+                     "': No such file or directory") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "hpo.db"));
+    CHECK_FALSE(fs::exists(dir / "missing-trials"));
+  }
+}

@@ -104,7 +104,10 @@ TEST_CASE("a search space written as a spec's space parses back to itself",
                         {"objective", {{"metric", "m"}}},
                         {"space", space},
                         {"executor", {{"command", {"p"}}}}};
-  const StudySpec spec = parse_study_spec(doc.dump(), "/");
+  ComponentCatalog catalog;
+  catalog.samplers.push_back({"random", "", {}, {}});
+  catalog.executors.push_back({"subprocess", "", {"command"}, {}});
+  const StudySpec spec = parse_study_spec(doc.dump(), "/", catalog);
   // nlohmann::json sorts keys (coef, degree, kernel, lr); the parser restores parents first.
   std::vector<std::string> order;
   for (const auto& p : spec.space.parameters()) order.push_back(p.name);

@@ -287,26 +287,34 @@ TEST_CASE("tpe skips history values that no longer fit the search space", "[samp
   }
 }
 
+// The one reader of TPE's keys, as the spec checker and the factory call it.
+TpeOptions read_options(const std::string& json, std::vector<SpecIssue>& issues) {
+  SpecChecker checker;
+  const TpeOptions options = read_tpe_options(OrderedJson::parse(json), "sampler", checker);
+  issues = checker.take();
+  return options;
+}
+
 TEST_CASE("tpe options parse every key and report bad values with their paths",
           "[samplers][tpe]") {
   std::vector<SpecIssue> issues;
-  const TpeOptions o = parse_tpe_options(nlohmann::json::parse(R"({
+  const TpeOptions o = read_options(R"({
       "name": "tpe", "seed": 3, "n_startup_trials": 5, "n_ei_candidates": 48, "gamma": 0.2,
-      "prior_weight": 2.0, "consider_endpoints": true, "multivariate": false, "group": true,
-      "constant_liar": false, "weights": "uniform"})"),
-                                         issues);
+      "prior_weight": 2.0, "consider_endpoints": true, "multivariate": true, "group": true,
+      "constant_liar": false, "weights": "uniform"})",
+                                    issues);
   CHECK(issues.empty());
   CHECK(o.n_startup_trials == 5);
   CHECK(o.n_ei_candidates == 48);
   CHECK(o.gamma == 0.2);
   CHECK(o.prior_weight == 2.0);
   CHECK(o.consider_endpoints);
-  CHECK_FALSE(o.multivariate);
+  CHECK(o.multivariate);
   CHECK(o.group);
   CHECK_FALSE(o.constant_liar);
   CHECK(o.weights == TpeWeights::kUniform);
 
-  const TpeOptions defaults = parse_tpe_options(nlohmann::json::object(), issues);
+  const TpeOptions defaults = read_options("{}", issues);
   CHECK(issues.empty());
   CHECK(defaults.n_startup_trials == 10);
   CHECK(defaults.n_ei_candidates == 24);
@@ -315,11 +323,11 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
   CHECK(defaults.constant_liar);
   CHECK(defaults.weights == TpeWeights::kRamp);
 
-  const TpeOptions bad = parse_tpe_options(nlohmann::json::parse(R"({
+  const TpeOptions bad = read_options(R"({
       "n_startup_trials": -1, "n_ei_candidates": 2.5, "gamma": 0, "prior_weight": "big",
       "consider_endpoints": 1, "multivariate": "yes", "group": null, "constant_liar": [],
-      "weights": "linear"})"),
-                                           issues);
+      "weights": "linear"})",
+                                      issues);
   std::vector<std::string> paths;
   for (const auto& i : issues) paths.push_back(i.path);
   CHECK(paths == std::vector<std::string>{"sampler.n_startup_trials", "sampler.n_ei_candidates",
@@ -328,13 +336,32 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
                                           "sampler.group", "sampler.constant_liar",
                                           "sampler.weights"});
   CHECK(bad.gamma == 0.1);  // bad values leave the defaults
-  issues.clear();
-  CHECK(parse_tpe_options(nlohmann::json{{"weights", "default"}}, issues).weights ==
-        TpeWeights::kRamp);
-  CHECK(parse_tpe_options(nlohmann::json{{"weights", "ramp"}}, issues).weights ==
-        TpeWeights::kRamp);
-  CHECK(issues.empty());
   CHECK(bad.n_startup_trials == 10);
+  CHECK(read_options(R"({"weights": "default"})", issues).weights == TpeWeights::kRamp);
+  CHECK(read_options(R"({"weights": "ramp"})", issues).weights == TpeWeights::kRamp);
+  CHECK(issues.empty());
+  // Group modelling needs the joint model it groups.
+  read_options(R"({"multivariate": false, "group": true})", issues);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].path == "sampler.group");
+}
+
+TEST_CASE("the tpe registration turns constant liar on for parallel trials unless told",
+          "[samplers][tpe]") {
+  const SamplerRegistration* tpe = find_sampler("tpe");
+  REQUIRE(tpe != nullptr);
+  StudySpec spec;
+  spec.sampler.name = "tpe";
+  auto options_of = [&](int parallelism) {
+    auto sampler = tpe->make(SamplerArgs{spec, 1, parallelism});
+    return dynamic_cast<TpeSampler&>(*sampler).options();
+  };
+  CHECK_FALSE(options_of(1).constant_liar);
+  CHECK(options_of(4).constant_liar);
+  spec.sampler.block = OrderedJson{{"name", "tpe"}, {"constant_liar", false}};
+  CHECK_FALSE(options_of(4).constant_liar);
+  spec.sampler.block = OrderedJson{{"name", "tpe"}, {"gamma", 7}};
+  CHECK_THROWS_AS(options_of(1), InputError);
 }
 
 }  // namespace hpo::testing

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "engine/factory.h"
 #include "engine/model/errors.h"
 #include "engine/model/study_spec.h"
 #include "tests/support/temp_dir.h"
@@ -44,7 +45,7 @@ Expectation read_expect(const fs::path& path) {
 }
 
 TEST_CASE("every bad spec file is rejected with the messages its .expect file lists",
-          "[model][spec]") {
+          "[engine][spec]") {
   const auto specs = files_with_extension(kSpecDir / "bad", ".json");
   REQUIRE(specs.size() >= 30);
   for (const auto& spec : specs) {
@@ -58,7 +59,7 @@ TEST_CASE("every bad spec file is rejected with the messages its .expect file li
     std::string message;
     std::size_t issue_count = 0;
     try {
-      load_study_spec(spec);
+      load_spec(spec);
       FAIL("the spec was accepted");
     } catch (const InputError& e) {
       message = e.what();
@@ -73,20 +74,20 @@ TEST_CASE("every bad spec file is rejected with the messages its .expect file li
   }
 }
 
-TEST_CASE("every .expect file has its spec beside it", "[model][spec]") {
+TEST_CASE("every .expect file has its spec beside it", "[engine][spec]") {
   for (const auto& expect : files_with_extension(kSpecDir / "bad", ".expect")) {
     INFO(expect.filename().string());
     CHECK(fs::exists(fs::path(expect).replace_extension(".json")));
   }
 }
 
-TEST_CASE("every good spec file is accepted", "[model][spec]") {
+TEST_CASE("every good spec file is accepted", "[engine][spec]") {
   const auto specs = files_with_extension(kSpecDir / "good", ".json");
   REQUIRE(specs.size() >= 5);
   for (const auto& spec : specs) {
     INFO("spec file: " << spec.filename().string());
     try {
-      const StudySpec parsed = load_study_spec(spec);
+      const StudySpec parsed = load_spec(spec);
       CHECK_FALSE(parsed.name.empty());
       CHECK_FALSE(parsed.space.empty());
       CHECK(parsed.base_dir == kSpecDir / "good");

@@ -1,4 +1,5 @@
-// Study spec parsing: the values read from valid specs, and how problems are reported.
+// Study spec parsing as `hpo` does it: the generic keys (engine/model/study_spec.h) and each
+// component's own keys, checked by the registered checkers (engine/factory.h's catalog).
 // Malformed specs mostly live as data files (spec_files_test.cpp); the cases here check what a
 // substring cannot: every issue collected at once, paths resolved, values typed.
 #include "engine/model/study_spec.h"
@@ -9,7 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "engine/factory.h"
 #include "engine/model/errors.h"
+#include "executors/subprocess_executor.h"
 #include "tests/support/temp_dir.h"
 
 namespace hpo {
@@ -29,7 +32,7 @@ std::vector<std::string> names(const SearchSpace& space) {
 // Issues of a spec that must be rejected.
 std::vector<SpecIssue> issues_of(const std::string& text) {
   try {
-    parse_study_spec(text, "/specs");
+    parse_spec(text, "/specs");
   } catch (const InputError& e) {
     return e.issues();
   }
@@ -44,12 +47,21 @@ bool has_issue(const std::vector<SpecIssue>& issues, const std::string& path,
   });
 }
 
+// The subprocess executor's settings as it reads them from the spec.
+SubprocessOptions subprocess_of(const StudySpec& spec) {
+  SpecChecker checker;
+  SubprocessOptions options =
+      read_subprocess_options(spec.executor->block, spec.base_dir, nullptr, checker);
+  REQUIRE(checker.ok());
+  return options;
+}
+
 const char* const kValidPrefix = R"({
   "name": "t", "direction": "minimize", "objective": {"metric": "loss"},
   "executor": {"command": ["prog"]},)";
 
-TEST_CASE("the DESIGN.md example spec parses into the values it describes", "[model][spec]") {
-  const StudySpec spec = load_study_spec(kGood / "design-example.json");
+TEST_CASE("the DESIGN.md example spec parses into the values it describes", "[engine][spec]") {
+  const StudySpec spec = load_spec(kGood / "design-example.json");
   CHECK(spec.name == "svm-digits");
   CHECK(spec.direction == Direction::kMaximize);
   CHECK(spec.metric == "accuracy");
@@ -71,45 +83,48 @@ TEST_CASE("the DESIGN.md example spec parses into the values it describes", "[mo
 
   CHECK(spec.sampler.name == "tpe");
   CHECK(spec.sampler.seed == std::optional<std::uint64_t>(7));
-  CHECK(spec.sampler.options == nlohmann::json::object());
+  CHECK(spec.sampler.block == OrderedJson{{"name", "tpe"}, {"seed", 7}});
   CHECK(spec.budget.trials == std::optional<int>(100));
   CHECK(spec.budget.timeout == std::optional<milliseconds>(milliseconds(2 * 3600 * 1000)));
   CHECK(spec.budget.max_failed_trials == std::optional<int>(10));
   CHECK(spec.parallelism == 4);
-  CHECK(spec.executor.kind == "subprocess");
-  CHECK(spec.executor.command ==
+  REQUIRE(spec.executor);
+  CHECK(spec.executor->kind == "subprocess");
+  CHECK(subprocess_of(spec).command ==
         std::vector<std::string>{"python3", "train.py", "--C", "{C}", "--kernel", "{kernel}"});
-  CHECK(spec.executor.timeout == std::optional<milliseconds>(milliseconds(20 * 60 * 1000)));
-  CHECK(spec.executor.kill_grace == milliseconds(5000));
+  CHECK(spec.executor->timeout == std::optional<milliseconds>(milliseconds(20 * 60 * 1000)));
+  CHECK(spec.executor->kill_grace == milliseconds(5000));
   CHECK_FALSE(spec.storage.has_value());
   CHECK(spec.base_dir == kGood);
   CHECK(spec.document["space"]["C"]["high"] == 1e3);
   CHECK(spec.document["executor"]["timeout"] == "20m");
-  CHECK(spec.executor.raw == spec.document["executor"]);
+  CHECK(nlohmann::json(spec.executor->block) == spec.document["executor"]);
 }
 
-TEST_CASE("a minimal spec gets the documented defaults", "[model][spec]") {
-  const StudySpec spec = load_study_spec(kGood / "minimal.json");
+TEST_CASE("a minimal spec gets the documented defaults", "[engine][spec]") {
+  const StudySpec spec = load_spec(kGood / "minimal.json");
   CHECK(spec.direction == Direction::kMinimize);
   CHECK(spec.metric == "val_loss");
   CHECK(spec.sampler.name == "random");
   CHECK_FALSE(spec.sampler.seed.has_value());
-  CHECK(spec.sampler.options == nlohmann::json::object());
+  CHECK(spec.sampler.block == OrderedJson::object());
   CHECK_FALSE(spec.budget.trials.has_value());
   CHECK_FALSE(spec.budget.timeout.has_value());
   CHECK_FALSE(spec.budget.max_failed_trials.has_value());
   CHECK(spec.parallelism == 1);
-  CHECK(spec.executor.kind == "subprocess");
-  CHECK_FALSE(spec.executor.cwd.has_value());
-  CHECK(spec.executor.env.empty());
-  CHECK_FALSE(spec.executor.timeout.has_value());
-  CHECK(spec.executor.kill_grace == milliseconds(5000));
-  CHECK_FALSE(spec.executor.trials_dir.has_value());
+  REQUIRE(spec.executor);
+  CHECK(spec.executor->kind == "subprocess");
+  CHECK_FALSE(subprocess_of(spec).cwd.has_value());
+  CHECK(subprocess_of(spec).env.empty());
+  CHECK_FALSE(spec.executor->timeout.has_value());
+  CHECK(spec.executor->kill_grace == milliseconds(5000));
+  CHECK_FALSE(spec.executor->trials_dir.has_value());
+  CHECK(spec.executor->retry == RetryPolicy{});
   CHECK(spec.space.find("x")->distribution == Distribution::float_range(-5, 5));
 }
 
-TEST_CASE("a spec using every parameter type and option keeps each value", "[model][spec]") {
-  const StudySpec spec = load_study_spec(kGood / "every-type.json");
+TEST_CASE("a spec using every parameter type and option keeps each value", "[engine][spec]") {
+  const StudySpec spec = load_spec(kGood / "every-type.json");
   const auto& s = spec.space;
   CHECK(s.find("lr")->distribution == Distribution::float_range(1e-5, 0.1, true));
   CHECK(s.find("dropout")->distribution == Distribution::float_range(0.0, 0.5, false, 0.1));
@@ -127,32 +142,31 @@ TEST_CASE("a spec using every parameter type and option keeps each value", "[mod
 
   CHECK(spec.sampler.name == "tpe");
   CHECK(spec.sampler.seed == std::optional<std::uint64_t>(18446744073709551615ULL));
-  CHECK(spec.sampler.options.size() == 9);
-  CHECK(spec.sampler.options["n_startup_trials"] == 5);
-  CHECK(spec.sampler.options["gamma"] == 0.25);
-  CHECK(spec.sampler.options["weights"] == "uniform");
-  CHECK_FALSE(spec.sampler.options.contains("name"));
-  CHECK_FALSE(spec.sampler.options.contains("seed"));
+  CHECK(spec.sampler.block.size() == 11);  // name, seed and 9 TPE options
+  CHECK(spec.sampler.block["n_startup_trials"] == 5);
+  CHECK(spec.sampler.block["gamma"] == 0.25);
+  CHECK(spec.sampler.block["weights"] == "uniform");
 
   CHECK(spec.budget.timeout == std::optional<milliseconds>(milliseconds(90 * 60 * 1000)));
   CHECK(spec.budget.max_failed_trials == std::optional<int>(0));
   CHECK(spec.parallelism == 1024);
 
-  const ExecutorSpec& ex = spec.executor;
-  CHECK(ex.command[2] == R"(--json={{"batch": {batch}}})");
-  CHECK(ex.cwd == std::optional<fs::path>(kGood / "run"));
-  CHECK(ex.env == std::map<std::string, std::string>{{"OMP_NUM_THREADS", "1"}, {"_PRIVATE", ""}});
+  const ExecutorSpec& ex = *spec.executor;
+  const SubprocessOptions sub = subprocess_of(spec);
+  CHECK(sub.command[2] == R"(--json={{"batch": {batch}}})");
+  CHECK(sub.cwd == std::optional<fs::path>(kGood / "run"));
+  CHECK(sub.env == std::map<std::string, std::string>{{"OMP_NUM_THREADS", "1"}, {"_PRIVATE", ""}});
   CHECK(ex.timeout == std::optional<milliseconds>(milliseconds(500)));
   CHECK(ex.kill_grace == milliseconds(0));
   CHECK(ex.trials_dir == std::optional<fs::path>("/tmp/every-type-trials"));
-  CHECK(ex.raw["retries"] == 2);
-  CHECK(ex.raw["retry_on_exit_codes"] == nlohmann::json::array({137, 143}));
+  CHECK(ex.retry.retries == 2);
+  CHECK(ex.retry.retry_on_exit_codes == std::vector<int>{137, 143});
   CHECK(spec.storage == std::optional<fs::path>(kGood / "results" / "every.db"));
 }
 
 TEST_CASE("conditional parameters are ordered parents first, otherwise by name",
-          "[model][spec]") {
-  const StudySpec spec = load_study_spec(kGood / "conditional.json");
+          "[engine][spec]") {
+  const StudySpec spec = load_spec(kGood / "conditional.json");
   // Written as momentum, use_momentum, optimizer, beta1, layers, width3.
   CHECK(names(spec.space) == std::vector<std::string>{"layers", "optimizer", "beta1",
                                                       "use_momentum", "momentum", "width3"});
@@ -174,21 +188,50 @@ TEST_CASE("conditional parameters are ordered parents first, otherwise by name",
     }
 }
 
-TEST_CASE("the threads and kubernetes executors keep their settings in raw", "[model][spec]") {
-  const StudySpec threads = load_study_spec(kGood / "threads.json");
-  CHECK(threads.executor.kind == "threads");
-  CHECK(threads.executor.raw["builtin"] == "sphere");
-  CHECK(threads.executor.timeout == std::optional<milliseconds>(milliseconds(10000)));
-  CHECK(threads.executor.command.empty());
-
-  const StudySpec k8s = load_study_spec(kGood / "kubernetes.json");
-  CHECK(k8s.executor.kind == "kubernetes");
-  CHECK(k8s.executor.raw["template_file"] == "job.yaml");
-  CHECK(k8s.executor.raw["namespace"] == "hpo");
-  CHECK(k8s.executor.timeout == std::optional<milliseconds>(milliseconds(3600 * 1000)));
+TEST_CASE("the threads executor keeps its own settings in its block", "[engine][spec]") {
+  const StudySpec threads = load_spec(kGood / "threads.json");
+  REQUIRE(threads.executor);
+  CHECK(threads.executor->kind == "threads");
+  CHECK(threads.executor->block["builtin"] == "sphere");
+  CHECK(threads.executor->timeout == std::optional<milliseconds>(milliseconds(10000)));
 }
 
-TEST_CASE("every problem of a spec is reported at once, each with its path", "[model][spec]") {
+TEST_CASE("a component's keys are checked by that component, with did-you-mean hints",
+          "[engine][spec]") {
+  // "builtin" belongs to the threads executor, not to the subprocess one.
+  auto issues = issues_of(R"({"name": "t", "direction": "minimize", "objective": {"metric": "m"},
+    "space": {"x": {"type": "float", "low": 0, "high": 1}},
+    "executor": {"kind": "subprocess", "command": ["p"], "builtin": "sphere", "comand": 1}})");
+  CHECK(has_issue(issues, "executor.builtin", "unknown key"));
+  CHECK(has_issue(issues, "executor.comand", "did you mean \"command\"?"));
+  // An executor this build does not have is named with the ones it has.
+  issues = issues_of(R"({"name": "t", "direction": "minimize", "objective": {"metric": "m"},
+    "space": {"x": {"type": "float", "low": 0, "high": 1}},
+    "executor": {"kind": "subproces", "command": ["p"]}})");
+  CHECK(has_issue(issues, "executor.kind", "did you mean \"subprocess\"?"));
+  // Sampler options are the sampler's: random has none, TPE reports its own ranges.
+  issues = issues_of(std::string(kValidPrefix) + R"(
+    "space": {"x": {"type": "float", "low": 0, "high": 1}},
+    "sampler": {"name": "random", "gamma": 0.5}})");
+  CHECK(has_issue(issues, "sampler.gamma", "unknown key"));
+  issues = issues_of(std::string(kValidPrefix) + R"(
+    "space": {"x": {"type": "float", "low": 0, "high": 1}},
+    "sampler": {"name": "tpe", "gamma": 2, "n_ei_candidates": 0}})");
+  CHECK(has_issue(issues, "sampler.gamma", "must be in (0, 1]"));
+  CHECK(has_issue(issues, "sampler.n_ei_candidates", "must be"));
+}
+
+TEST_CASE("a study defined in code may leave out the executor, a spec file may not",
+          "[engine][spec]") {
+  const std::string text = R"({"name": "t", "direction": "minimize", "objective": {"metric": "m"},
+    "space": {"x": {"type": "float", "low": 0, "high": 1}}})";
+  CHECK(has_issue(issues_of(text), "executor", "is required"));
+  SpecParseOptions in_code;
+  in_code.require_executor = false;
+  CHECK_FALSE(parse_spec(text, "/specs", in_code).executor.has_value());
+}
+
+TEST_CASE("every problem of a spec is reported at once, each with its path", "[engine][spec]") {
   const auto issues = issues_of(R"({
     "name": "ok",
     "direction": "up",
@@ -205,9 +248,9 @@ TEST_CASE("every problem of a spec is reported at once, each with its path", "[m
   CHECK(has_issue(issues, "executor.command[1]", "unknown parameter \"lrr\""));
 }
 
-TEST_CASE("the InputError message lists one issue per line", "[model][spec]") {
+TEST_CASE("the InputError message lists one issue per line", "[engine][spec]") {
   try {
-    parse_study_spec(std::string(kValidPrefix) + R"("space": {"x": {"type": "int", "low": 0,
+    parse_spec(std::string(kValidPrefix) + R"("space": {"x": {"type": "int", "low": 0,
                      "high": 1, "lgo": true}}, "parallelism": 0})",
                      "/specs");
     FAIL("accepted");
@@ -218,10 +261,10 @@ TEST_CASE("the InputError message lists one issue per line", "[model][spec]") {
   }
 }
 
-TEST_CASE("syntax errors name the origin, line and column", "[model][spec]") {
+TEST_CASE("syntax errors name the origin, line and column", "[engine][spec]") {
   const std::string text = "{\n  \"name\": \"x\",\n  \"space\": {\"a\" 1}\n}\n";
   try {
-    parse_study_spec(text, "/specs", "study.json");
+    parse_spec(text, "/specs", {"study.json"});
     FAIL("accepted");
   } catch (const InputError& e) {
     REQUIRE(e.issues().size() == 1);
@@ -229,14 +272,14 @@ TEST_CASE("syntax errors name the origin, line and column", "[model][spec]") {
     CHECK(e.issues()[0].message.rfind("study.json:3:17: syntax error: ", 0) == 0);
   }
   try {
-    parse_study_spec("", "/specs", "empty.json");
+    parse_spec("", "/specs", {"empty.json"});
     FAIL("accepted");
   } catch (const InputError& e) {
     CHECK(std::string(e.what()).rfind("empty.json:1:1: syntax error", 0) == 0);
   }
 }
 
-TEST_CASE("duplicate keys are found at any depth, inside arrays too", "[model][spec]") {
+TEST_CASE("duplicate keys are found at any depth, inside arrays too", "[engine][spec]") {
   const auto issues = issues_of(std::string(kValidPrefix) + R"(
     "space": {"a": {"type": "categorical", "choices": [1, {"k": 1, "k": 2}]}},
     "sampler": {"name": "tpe", "seed": 1, "seed": 2},
@@ -248,19 +291,19 @@ TEST_CASE("duplicate keys are found at any depth, inside arrays too", "[model][s
   CHECK(has_issue(issues, "space.a.choices[1]", "must be a string, number or boolean"));
 }
 
-TEST_CASE("relative paths resolve against the spec's directory", "[model][spec]") {
+TEST_CASE("relative paths resolve against the spec's directory", "[engine][spec]") {
   testing::TempDir dir("hpo-spec");
   const fs::path file =
       testing::write_file(dir / "sub" / "study.json", std::string(kValidPrefix) + R"(
     "space": {"a": {"type": "int", "low": 0, "high": 3}},
     "storage": "../db/results.db"
   })");
-  const StudySpec spec = load_study_spec(file);
+  const StudySpec spec = load_spec(file);
   CHECK(spec.base_dir == dir.path() / "sub");
   CHECK(spec.storage == std::optional<fs::path>(dir.path() / "db" / "results.db"));
 
   // A spec given as text resolves against the base directory passed in, made absolute.
-  const StudySpec from_text = parse_study_spec(R"({
+  const StudySpec from_text = parse_spec(R"({
     "name": "t", "direction": "minimize", "objective": {"metric": "loss"},
     "space": {"a": {"type": "int", "low": 0, "high": 3}},
     "storage": "/abs/x.db",
@@ -269,44 +312,44 @@ TEST_CASE("relative paths resolve against the spec's directory", "[model][spec]"
                                                "/base/dir/");
   CHECK(from_text.base_dir == "/base/dir");
   CHECK(from_text.storage == std::optional<fs::path>("/abs/x.db"));
-  CHECK(from_text.executor.cwd == std::optional<fs::path>("/base/dir/w"));
-  CHECK(from_text.executor.trials_dir == std::optional<fs::path>("/base/dir/t/"));
+  CHECK(subprocess_of(from_text).cwd == std::optional<fs::path>("/base/dir/w"));
+  CHECK(from_text.executor->trials_dir == std::optional<fs::path>("/base/dir/t/"));
 
-  const StudySpec relative_base = parse_study_spec(
+  const StudySpec relative_base = parse_spec(
       std::string(kValidPrefix) + R"("space": {"a": {"type": "int", "low": 0, "high": 3}}})", "");
   CHECK(relative_base.base_dir == fs::current_path());
 }
 
-TEST_CASE("a missing or unreadable spec file is an InputError naming the file", "[model][spec]") {
+TEST_CASE("a missing or unreadable spec file is an InputError naming the file", "[engine][spec]") {
   testing::TempDir dir("hpo-spec");
   const fs::path missing = dir / "nope.json";
   try {
-    load_study_spec(missing);
+    load_spec(missing);
     FAIL("accepted");
   } catch (const InputError& e) {
     CHECK(std::string(e.what()) ==
           "cannot read spec file '" + missing.string() + "': No such file or directory");
   }
   try {
-    load_study_spec(dir.path());
+    load_spec(dir.path());
     FAIL("accepted");
   } catch (const InputError& e) {
     CHECK(std::string(e.what()).find("Is a directory") != std::string::npos);
   }
 }
 
-TEST_CASE("a spec file's syntax errors carry the path as given", "[model][spec]") {
+TEST_CASE("a spec file's syntax errors carry the path as given", "[engine][spec]") {
   testing::TempDir dir("hpo-spec");
   const fs::path file = testing::write_file(dir / "s.json", "{\"name\": \"x\",}\n");
   try {
-    load_study_spec(file);
+    load_spec(file);
     FAIL("accepted");
   } catch (const InputError& e) {
     CHECK(std::string(e.what()).rfind(file.string() + ":1:14: syntax error", 0) == 0);
   }
 }
 
-TEST_CASE("did-you-mean hints appear at every depth of the spec", "[model][spec]") {
+TEST_CASE("did-you-mean hints appear at every depth of the spec", "[engine][spec]") {
   const auto issues = issues_of(std::string(kValidPrefix) + R"(
     "spaec": {},
     "space": {"a": {"type": "int", "low": 0, "high": 3, "setp": 1}},
@@ -321,25 +364,25 @@ TEST_CASE("did-you-mean hints appear at every depth of the spec", "[model][spec]
                   "expected one of \"trials\", \"timeout\" or \"max_failed_trials\""));
 }
 
-TEST_CASE("placeholders accept doubled braces and reject stray ones", "[model][spec]") {
+TEST_CASE("placeholders accept doubled braces and reject stray ones", "[engine][spec]") {
   const std::string space = R"("space": {"lr": {"type": "float", "low": 0.1, "high": 1}},)";
   auto with_command = [&](const std::string& command) {
     return std::string(R"({"name": "t", "direction": "minimize", "objective": {"metric": "m"},)") +
            space + R"("executor": {"command": )" + command + "}}";
   };
-  const StudySpec ok = parse_study_spec(
+  const StudySpec ok = parse_spec(
       with_command(R"(["p", "{{", "}}", "{{lr}}", "a{lr}b{lr}", "{{{lr}}}"])"), "/specs");
-  CHECK(ok.executor.command.size() == 6);
+  CHECK(subprocess_of(ok).command.size() == 6);
   for (const char* bad : {R"(["p", "{"])", R"(["p", "}"])", R"(["p", "{lr"])", R"(["p", "{}"])",
                           R"(["p", "{l{r}"])", R"(["p", "x}}}"])", R"(["{lr}"])"}) {
     INFO(bad);
-    CHECK_THROWS_AS(parse_study_spec(with_command(bad), "/specs"), InputError);
+    CHECK_THROWS_AS(parse_spec(with_command(bad), "/specs"), InputError);
   }
 }
 
-TEST_CASE("the document keeps the spec as written and sampler options are passed through",
-          "[model][spec]") {
-  const StudySpec spec = parse_study_spec(std::string(kValidPrefix) + R"(
+TEST_CASE("the document keeps the spec as written and the sampler block is kept whole",
+          "[engine][spec]") {
+  const StudySpec spec = parse_spec(std::string(kValidPrefix) + R"(
     "space": {"b": {"type": "int", "low": 0, "high": 3}, "a": {"type": "int", "low": 0, "high": 3}},
     "sampler": {"name": "tpe", "seed": 0, "constant_liar": true}
   })",
@@ -347,15 +390,16 @@ TEST_CASE("the document keeps the spec as written and sampler options are passed
   CHECK(spec.document["sampler"]["constant_liar"] == true);
   CHECK(spec.document["executor"]["command"][0] == "prog");
   CHECK(spec.sampler.seed == std::optional<std::uint64_t>(0));
-  CHECK(spec.sampler.options == nlohmann::json{{"constant_liar", true}});
+  CHECK(spec.sampler.block ==
+        OrderedJson{{"name", "tpe"}, {"seed", 0}, {"constant_liar", true}});
   // The order of the space does not depend on the order of the keys in the document (a spec
   // read back from storage has its keys sorted): parameters without conditions go by name.
   CHECK(names(spec.space) == std::vector<std::string>{"a", "b"});
 }
 
 TEST_CASE("numbers written as integral floats are accepted where integers are required",
-          "[model][spec]") {
-  const StudySpec spec = parse_study_spec(std::string(kValidPrefix) + R"(
+          "[engine][spec]") {
+  const StudySpec spec = parse_spec(std::string(kValidPrefix) + R"(
     "space": {"n": {"type": "int", "low": 1e1, "high": 2E2, "step": 2.0}},
     "budget": {"trials": 1e2}
   })",
@@ -364,8 +408,8 @@ TEST_CASE("numbers written as integral floats are accepted where integers are re
   CHECK(spec.budget.trials == std::optional<int>(100));
 }
 
-TEST_CASE("a condition may name a parent defined later and be stacked", "[model][spec]") {
-  const StudySpec spec = parse_study_spec(std::string(kValidPrefix) + R"(
+TEST_CASE("a condition may name a parent defined later and be stacked", "[engine][spec]") {
+  const StudySpec spec = parse_spec(std::string(kValidPrefix) + R"(
     "space": {
       "c": {"type": "float", "low": 0, "high": 1, "when": {"b": [1, 2]}},
       "b": {"type": "int", "low": 0, "high": 2, "when": {"a": "on"}},
