@@ -16,8 +16,10 @@
 // Samplers never see storage. Not thread-safe: one caller at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/model/param_value.h"
@@ -37,6 +39,14 @@ class Sampler {
   // history (finished and still running trials; trial_number is not among them).
   virtual ParamSet suggest(const StudyView& study, const SearchSpace& space,
                            std::uint64_t trial_number) = 0;
+
+  // How many more trials this sampler can propose for `study`, for a sampler with a finite
+  // supply (a grid runs each point once); nullopt for the others (the default). The engine
+  // creates no trial while it is 0, and ends the study ("grid exhausted") once nothing runs.
+  virtual std::optional<std::size_t> remaining(const StudyView& study,
+                                               const SearchSpace& space) const {
+    return std::nullopt;
+  }
 };
 
 // Mixes a study seed and a trial number into an independent 64-bit seed (splitmix64), so that
