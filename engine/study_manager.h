@@ -1,11 +1,20 @@
-// StudyManager: the run loop of one `hpo run`. It creates or loads the study in storage,
-// asks the sampler for parameters, hands trials to the executor, and records every event in
-// storage, until the budget is met, the timeout passes, too many trials failed, or the user
-// interrupts it.
+// StudyManager: the run loop of one `hpo run` (and of the C++ API's optimize()). It asks the
+// study core (engine/study_core.h) for trials, hands them to the executor, and records every
+// event through the core, until the budget is met, the timeout passes, too many trials failed,
+// the sampler is exhausted, or the run is asked to stop. The study's rules live in the core; the
+// run's parts each have one job:
+//   RunLease (engine/run_lease.h)  this run's lease and heartbeat, and which other runs died;
+//   recovery                       a dead run's RUNNING trials: taken over, then re-attached
+//                                  by the executor or re-queued;
+//   RetryPolicy (model)            which failures run again;
+//   RunBudget (engine/budget.h)    when to claim, create, wait or stop;
+//   stop requests and signals      a flag the loop checks; Ctrl-C once stops launching and
+//                                  asks running trials to stop, twice kills them;
+//   ProgressListener               what the user sees.
 //
 // Threading: run() drives one boost::asio::io_context on the calling thread. The sampler,
-// the storage writes and every executor event happen on that thread, so the trial cache needs
-// no lock. request_stop() may be called from any thread.
+// the storage writes and every executor event happen on that thread. request_stop() may be
+// called from any thread, also before run() starts.
 #pragma once
 
 #include <atomic>
@@ -19,6 +28,7 @@
 
 #include "engine/model/study_spec.h"
 #include "engine/model/trial.h"
+#include "engine/study_core.h"
 #include "executors/executor.h"
 #include "storage/storage.h"
 
@@ -40,6 +50,8 @@ struct RunStats {
   std::optional<double> best_value;
   std::chrono::steady_clock::duration elapsed{};
   int finished_this_run = 0;  // COMPLETE + PRUNED + FAIL recorded by this run
+  int complete_this_run = 0;
+  int pruned_this_run = 0;
   int done() const { return complete + pruned; }
 };
 
@@ -62,6 +74,7 @@ enum class StopReason {
   kTimeout,        // budget.timeout passed (running trials were allowed to finish)
   kMaxFailed,      // budget.max_failed_trials reached
   kInterrupted,    // SIGINT / SIGTERM / SIGHUP or request_stop()
+  kExhausted,      // the sampler has nothing more to propose (every grid point ran)
 };
 
 const char* to_string(StopReason reason);
@@ -79,6 +92,10 @@ struct RunOptions {
   // Overrides of the spec (`hpo run --trials N --parallelism N`).
   std::optional<int> trials;
   std::optional<int> parallelism;
+  // Overrides budget.max_failed_trials (the C++ API's optimize() stops after n_trials FAILs).
+  std::optional<int> max_failed_trials;
+  // Overrides the spec's per-run budget.timeout.
+  std::optional<std::chrono::milliseconds> timeout;
   // Where trial directories go when the spec has no executor.trials_dir; default
   // "<directory of the storage file>/<study>-trials".
   std::filesystem::path trials_root;
@@ -88,8 +105,6 @@ struct RunOptions {
   // A run whose heartbeat is older than this is dead (on this host a run whose process is
   // gone is dead at once); its RUNNING trials are failed "interrupted" and re-queued.
   std::chrono::milliseconds stale_after{10000};
-  // Continue a stored study whose space, direction or metric differ from the spec's.
-  bool allow_spec_change = false;
   // SIGINT/SIGTERM/SIGHUP stop the run (first: stop launching and ask running trials to stop;
   // second: kill them at once).
   bool handle_signals = true;
@@ -99,19 +114,10 @@ struct RunOptions {
   ExecutorFactory make_executor;
 };
 
-// Study user attribute that holds the sampler seed drawn when the study was created (when the
-// spec gives none), so that every later run and ask() draw the same sequence.
-inline constexpr const char* kSamplerSeedAttr = "hpo.sampler_seed";
-
-// The spec a stored study last ran with (the one `hpo resume` continues), parsed again with
-// its relative paths resolved against the directory of the spec file it came from. Throws
-// InputError when it cannot be parsed.
-StudySpec stored_spec(const StudyRecord& study);
-
 class StudyManager {
  public:
-  // REQUIRES: spec is valid (parse_study_spec and validate_components passed).
-  StudyManager(StudySpec spec, Storage& storage, RunOptions options);
+  // Runs `core`'s study (the core outlives the manager).
+  StudyManager(StudyCore& core, RunOptions options);
   ~StudyManager();
   StudyManager(const StudyManager&) = delete;
   StudyManager& operator=(const StudyManager&) = delete;
@@ -120,15 +126,17 @@ class StudyManager {
   // ExecutorError when the executor cannot be set up; trial failures are data.
   RunResult run();
 
-  // Asks a run in progress to stop as if interrupted. Thread-safe; no-op when not running.
+  // Asks the run to stop as if interrupted (a second request kills running trials at once).
+  // Thread-safe; a request made before run() starts stops it as soon as it starts. The loop
+  // checks for requests every kStopPollInterval.
   void request_stop();
+  static constexpr std::chrono::milliseconds kStopPollInterval{50};
 
  private:
   class Run;
-  StudySpec spec_;
-  Storage& storage_;
+  StudyCore& core_;
   RunOptions options_;
-  std::atomic<Run*> active_{nullptr};
+  std::atomic<int> stop_requests_{0};
 };
 
 }  // namespace hpo

@@ -18,24 +18,35 @@ Trial* MemoryStorage::trial_locked(std::int64_t trial_id) {
   return &trials_[static_cast<std::size_t>(trial_id - 1)];
 }
 
-StudyRecord MemoryStorage::create_study(const std::string& name, Direction direction,
-                                        const std::string& metric, const nlohmann::json& spec) {
+StudyRecord MemoryStorage::create_study(const NewStudy& study) {
   // The spec goes through its stored text form, as it does in SQLite.
-  nlohmann::json stored_spec = common::decode_spec(common::encode_spec(spec));
+  nlohmann::json stored_spec = common::decode_spec(common::encode_spec(study.spec));
   std::lock_guard lock(mu_);
   const bool exists = std::any_of(studies_.begin(), studies_.end(),
-                                  [&](const StudyRecord& s) { return s.name == name; });
-  if (exists) common::throw_duplicate_study(name);
-  StudyRecord study;
-  study.id = static_cast<std::int64_t>(studies_.size()) + 1;
-  study.name = name;
-  study.direction = direction;
-  study.metric = metric;
-  study.spec = std::move(stored_spec);
-  study.created = from_unix_seconds(common::now_seconds());
-  studies_.push_back(study);
-  trials_by_study_[study.id];
-  return study;
+                                  [&](const StudyRecord& s) { return s.name == study.name; });
+  if (exists) common::throw_duplicate_study(study.name);
+  StudyRecord created;
+  created.id = static_cast<std::int64_t>(studies_.size()) + 1;
+  created.name = study.name;
+  created.direction = study.direction;
+  created.metric = study.metric;
+  created.spec = std::move(stored_spec);
+  created.spec_dir = study.spec_dir;
+  created.sampler_seed = study.sampler_seed;
+  created.created = from_unix_seconds(common::now_seconds());
+  studies_.push_back(created);
+  trials_by_study_[created.id];
+  return created;
+}
+
+void MemoryStorage::update_study_spec(std::int64_t study_id, const nlohmann::json& spec,
+                                      const std::string& spec_dir) {
+  nlohmann::json stored_spec = common::decode_spec(common::encode_spec(spec));
+  std::lock_guard lock(mu_);
+  StudyRecord* study = study_locked(study_id);
+  if (study == nullptr) common::throw_no_study(study_id);
+  study->spec = std::move(stored_spec);
+  study->spec_dir = spec_dir;
 }
 
 std::optional<StudyRecord> MemoryStorage::find_study(const std::string& name) {
@@ -64,28 +75,30 @@ int MemoryStorage::count_locked(std::int64_t study_id, bool with_running,
   return n;
 }
 
-std::optional<Trial> MemoryStorage::create_trial_within(std::int64_t study_id,
-                                                        const NewTrial& trial, int limit) {
-  std::lock_guard lock(mu_);
-  if (count_locked(study_id, true, true) >= limit) return std::nullopt;
-  return create_trial_locked(study_id, trial);
-}
-
-Trial MemoryStorage::create_trial(std::int64_t study_id, const NewTrial& trial) {
-  std::lock_guard lock(mu_);
-  return create_trial_locked(study_id, trial);
-}
-
-Trial MemoryStorage::create_trial_locked(std::int64_t study_id, const NewTrial& trial) {
+std::optional<Trial> MemoryStorage::create_trial(std::int64_t study_id, const NewTrial& trial,
+                                                 std::optional<int> limit) {
   common::check_new_trial_state(trial.state);
-  common::encode_params(trial.params);  // refuses what SQLite could not store
+  if (!trial.sample) common::encode_params(trial.params);  // refuses what SQLite could not store
+  std::lock_guard lock(mu_);
+  if (limit && count_locked(study_id, true, true) >= *limit) return std::nullopt;
   if (study_locked(study_id) == nullptr) common::throw_no_study(study_id);
   auto& numbers = trials_by_study_[study_id];
   Trial t;
-  t.id = static_cast<std::int64_t>(trials_.size()) + 1;
   t.number = static_cast<int>(numbers.size());
+  if (trial.sample) {
+    std::vector<Trial> newer;
+    for (std::size_t n = static_cast<std::size_t>(std::max(trial.known_trials, 0));
+         n < numbers.size(); ++n)
+      newer.push_back(*trial_locked(numbers[n]));
+    std::optional<ParamSet> chosen = trial.sample(t.number, newer);
+    if (!chosen) return std::nullopt;
+    common::encode_params(*chosen);
+    t.params = std::move(*chosen);
+  } else {
+    t.params = trial.params;
+  }
+  t.id = static_cast<std::int64_t>(trials_.size()) + 1;
   t.state = trial.state;
-  t.params = trial.params;
   if (trial.state == TrialState::kRunning) {
     t.started = from_unix_seconds(common::now_seconds());
     t.heartbeat = t.started;
@@ -117,6 +130,26 @@ std::optional<Trial> MemoryStorage::claim_waiting_trial(std::int64_t study_id,
     return t;
   }
   return std::nullopt;
+}
+
+std::optional<Trial> MemoryStorage::adopt_trial(std::int64_t trial_id,
+                                                const std::string& from_owner,
+                                                const std::string& to_owner) {
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr || t->state != TrialState::kRunning || t->owner != from_owner)
+    return std::nullopt;
+  t->owner = to_owner;
+  t->heartbeat = from_unix_seconds(common::now_seconds());
+  return *t;
+}
+
+bool MemoryStorage::set_trial_location(std::int64_t trial_id, const std::string& location) {
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr || t->state != TrialState::kRunning) return false;
+  t->location = location;
+  return true;
 }
 
 std::optional<Trial> MemoryStorage::fail_and_requeue(std::int64_t trial_id,
@@ -234,13 +267,14 @@ TrialCounts MemoryStorage::count_trials(std::int64_t study_id) {
 }
 
 std::vector<Trial> MemoryStorage::get_trials(std::int64_t study_id,
-                                             std::optional<TrialState> state) {
+                                             std::optional<TrialState> state, int from_number) {
   std::lock_guard lock(mu_);
   std::vector<Trial> out;
   auto it = trials_by_study_.find(study_id);
   if (it == trials_by_study_.end()) return out;
-  for (std::int64_t id : it->second) {
-    const Trial& t = *trial_locked(id);
+  for (std::size_t n = static_cast<std::size_t>(std::max(from_number, 0)); n < it->second.size();
+       ++n) {
+    const Trial& t = *trial_locked(it->second[n]);
     if (!state || t.state == *state) out.push_back(t);
   }
   return out;
@@ -251,22 +285,6 @@ std::optional<Trial> MemoryStorage::get_trial(std::int64_t trial_id) {
   const Trial* t = trial_locked(trial_id);
   if (t == nullptr) return std::nullopt;
   return *t;
-}
-
-void MemoryStorage::set_study_user_attr(std::int64_t study_id, const std::string& key,
-                                        const std::string& value) {
-  std::lock_guard lock(mu_);
-  StudyRecord* study = study_locked(study_id);
-  if (study == nullptr) common::throw_no_study(study_id);
-  study->user_attrs[key] = value;
-}
-
-void MemoryStorage::set_trial_user_attr(std::int64_t trial_id, const std::string& key,
-                                        const std::string& value) {
-  std::lock_guard lock(mu_);
-  Trial* t = trial_locked(trial_id);
-  if (t == nullptr) common::throw_no_trial(trial_id);
-  t->user_attrs[key] = value;
 }
 
 }  // namespace hpo

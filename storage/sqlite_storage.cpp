@@ -108,9 +108,39 @@ CREATE TABLE runs (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 3: what hpo kept in untyped attributes gets columns of its own. A study keeps one
+// spec, the one it continues with (it was a column plus the attribute "hpo.spec" holding the
+// last one run), its directory and the sampler seed; a trial keeps where it runs. The values of
+// version 2 files move over, and the attributes are removed.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE studies ADD COLUMN spec_dir TEXT NOT NULL DEFAULT '';
+ALTER TABLE studies ADD COLUMN sampler_seed TEXT NOT NULL DEFAULT '0';
+ALTER TABLE trials ADD COLUMN location TEXT NOT NULL DEFAULT '';
+
+UPDATE studies SET spec = (SELECT value FROM study_user_attrs a
+                           WHERE a.study_id = studies.id AND a.key = 'hpo.spec')
+  WHERE EXISTS (SELECT 1 FROM study_user_attrs a
+                WHERE a.study_id = studies.id AND a.key = 'hpo.spec');
+UPDATE studies SET spec_dir = (SELECT value FROM study_user_attrs a
+                               WHERE a.study_id = studies.id AND a.key = 'hpo.spec_dir')
+  WHERE EXISTS (SELECT 1 FROM study_user_attrs a
+                WHERE a.study_id = studies.id AND a.key = 'hpo.spec_dir');
+UPDATE studies SET sampler_seed = (SELECT value FROM study_user_attrs a
+                                   WHERE a.study_id = studies.id AND a.key = 'hpo.sampler_seed')
+  WHERE EXISTS (SELECT 1 FROM study_user_attrs a
+                WHERE a.study_id = studies.id AND a.key = 'hpo.sampler_seed');
+UPDATE trials SET location = (SELECT value FROM trial_user_attrs a
+                              WHERE a.trial_id = trials.id AND a.key = 'hpo.where')
+  WHERE EXISTS (SELECT 1 FROM trial_user_attrs a
+                WHERE a.trial_id = trials.id AND a.key = 'hpo.where');
+DELETE FROM study_user_attrs WHERE key IN ('hpo.spec', 'hpo.spec_dir', 'hpo.sampler_seed');
+DELETE FROM trial_user_attrs WHERE key = 'hpo.where';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 static_assert(std::size(kMigrations) == SqliteStorage::kSchemaVersion,
               "every schema version needs its migration step");
@@ -125,17 +155,17 @@ constexpr const char* kJournalModeWal = "PRAGMA journal_mode = WAL";
 
 constexpr const char* kStudyExists = "SELECT 1 FROM studies WHERE name = ?1";
 constexpr const char* kInsertStudy =
-    "INSERT INTO studies (name, direction, metric, spec, created) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO studies (name, direction, metric, spec, created, spec_dir, sampler_seed) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+#define HPO_STUDY_COLUMNS "id, name, direction, metric, spec, created, spec_dir, sampler_seed"
 constexpr const char* kSelectStudyByName =
-    "SELECT id, name, direction, metric, spec, created FROM studies WHERE name = ?1";
-constexpr const char* kSelectStudies =
-    "SELECT id, name, direction, metric, spec, created FROM studies ORDER BY id";
+    "SELECT " HPO_STUDY_COLUMNS " FROM studies WHERE name = ?1";
+constexpr const char* kSelectStudies = "SELECT " HPO_STUDY_COLUMNS " FROM studies ORDER BY id";
+#undef HPO_STUDY_COLUMNS
+constexpr const char* kUpdateStudySpec = "UPDATE studies SET spec = ?2, spec_dir = ?3 WHERE id = ?1";
 constexpr const char* kSelectStudyAttrs = "SELECT study_id, key, value FROM study_user_attrs";
 constexpr const char* kSelectStudyAttrsOf =
     "SELECT study_id, key, value FROM study_user_attrs WHERE study_id = ?1";
-constexpr const char* kUpsertStudyAttr =
-    "INSERT INTO study_user_attrs (study_id, key, value) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (study_id, key) DO UPDATE SET value = excluded.value";
 
 // No row when the study does not exist; otherwise the number its next trial gets.
 constexpr const char* kNextTrialNumber =
@@ -180,28 +210,32 @@ constexpr const char* kCountTrials =
     "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?3), "
     "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?4), "
     "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?5)";
-constexpr const char* kUpsertTrialAttr =
-    "INSERT INTO trial_user_attrs (trial_id, key, value) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (trial_id, key) DO UPDATE SET value = excluded.value";
+constexpr const char* kAdoptTrial =
+    "UPDATE trials SET owner = ?3, heartbeat = ?4 WHERE id = ?1 AND owner = ?2 AND state = ?5";
+constexpr const char* kSetLocation =
+    "UPDATE trials SET location = ?2 WHERE id = ?1 AND state = ?3";
 
 #define HPO_TRIAL_COLUMNS                                                                       \
   "t.id, t.number, t.state, t.params, t.value, t.metrics, t.started, t.finished, t.heartbeat, " \
-  "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner"
+  "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner, t.location"
 constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t WHERE t.id = ?1";
 constexpr const char* kSelectTrials =
     "SELECT " HPO_TRIAL_COLUMNS
-    " FROM trials t WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) ORDER BY t.number";
+    " FROM trials t WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) AND t.number >= ?3 "
+    "ORDER BY t.number";
 #undef HPO_TRIAL_COLUMNS
 constexpr const char* kSelectIntermediateOf =
     "SELECT trial_id, step, value FROM trial_intermediate_values WHERE trial_id = ?1";
 constexpr const char* kSelectIntermediateOfStudy =
     "SELECT v.trial_id, v.step, v.value FROM trial_intermediate_values v "
-    "JOIN trials t ON t.id = v.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2)";
+    "JOIN trials t ON t.id = v.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) "
+    "AND t.number >= ?3";
 constexpr const char* kSelectTrialAttrsOf =
     "SELECT trial_id, key, value FROM trial_user_attrs WHERE trial_id = ?1";
 constexpr const char* kSelectTrialAttrsOfStudy =
     "SELECT a.trial_id, a.key, a.value FROM trial_user_attrs a "
-    "JOIN trials t ON t.id = a.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2)";
+    "JOIN trials t ON t.id = a.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) "
+    "AND t.number >= ?3";
 
 // ---------------------------------------------------------------------------------------------
 // Rows.
@@ -213,12 +247,14 @@ StudyRecord read_study(const sqlite::Statement& row) {
   const std::string direction = row.text(2);
   const auto parsed = parse_direction(direction);
   if (!parsed)
-    throw StorageError(SQLITE_CORRUPT,
+    throw StorageError(StorageErrc::kCorrupt,
                        "study '" + study.name + "' has the unknown direction '" + direction + "'");
   study.direction = *parsed;
   study.metric = row.text(3);
   study.spec = common::decode_spec(row.text(4));
   study.created = from_unix_seconds(row.real(5));
+  study.spec_dir = row.text(6);
+  study.sampler_seed = common::decode_seed(row.text(7), study.name);
   return study;
 }
 
@@ -231,8 +267,8 @@ std::optional<TimePoint> read_time(const sqlite::Statement& row, int column) {
 TrialState read_state(const std::string& state, const char* what, std::int64_t id) {
   const auto parsed = parse_trial_state(state);
   if (!parsed)
-    throw StorageError(SQLITE_CORRUPT, std::string(what) + " " + std::to_string(id) +
-                                           " has the unknown state '" + state + "'");
+    throw StorageError(StorageErrc::kCorrupt, std::string(what) + " " + std::to_string(id) +
+                                                  " has the unknown state '" + state + "'");
   return *parsed;
 }
 
@@ -252,6 +288,7 @@ Trial read_trial(const sqlite::Statement& row) {
   if (const auto retry_of = row.optional_int64(11)) trial.retry_of = static_cast<int>(*retry_of);
   trial.trial_dir = row.text(12);
   trial.owner = row.text(13);
+  trial.location = row.text(14);
   return trial;
 }
 
@@ -318,6 +355,9 @@ class SqliteStorage::Impl {
   std::optional<int> read_version();
   // Within a transaction: the trial with its intermediate values and attributes.
   std::optional<Trial> load_trial(std::int64_t trial_id);
+  // Within a transaction: the study's trials (as get_trials).
+  std::vector<Trial> load_trials(std::int64_t study_id, std::optional<TrialState> state,
+                                 int from_number);
 
   const std::filesystem::path path_;
   const std::string name_;  // path_ as text, for SQLite and messages
@@ -337,8 +377,9 @@ auto SqliteStorage::Impl::retrying(const char* operation, Fn&& fn) -> decltype(f
       return fn();
     } catch (const StorageError& e) {
       const auto now = steady_clock::now();
-      if (!sqlite::is_busy(e.code()) || now >= deadline)
-        throw StorageError(e.code(), name_ + ": cannot " + operation + ": " + e.what());
+      if (e.code() != StorageErrc::kBusy || now >= deadline)
+        throw StorageError(e.code(), name_ + ": cannot " + operation + ": " + e.what(),
+                           e.native_code());
       // The transaction has been rolled back (its guard is gone), so other connections can
       // make progress while this one sleeps.
       const auto cap = std::chrono::microseconds(1000 << std::min(attempt, 6));
@@ -359,18 +400,19 @@ SqliteStorage::Impl::Impl(const std::filesystem::path& file, SqliteOptions optio
           static_cast<std::size_t>(std::chrono::steady_clock::now().time_since_epoch().count()))) {
   std::error_code ec;
   if (!options_.create_if_missing && !std::filesystem::exists(path_, ec))
-    throw StorageError(SQLITE_CANTOPEN, name_ + ": cannot open: the file does not exist");
+    throw StorageError(StorageErrc::kCantOpen, name_ + ": cannot open: the file does not exist",
+                       SQLITE_CANTOPEN);
   try {
     db_ = std::make_unique<sqlite::Database>(name_, options_.create_if_missing, options_.vfs);
   } catch (const StorageError& e) {
-    throw StorageError(e.code(), name_ + ": cannot open: " + e.what());
+    throw StorageError(e.code(), name_ + ": cannot open: " + e.what(), e.native_code());
   }
   sqlite3_busy_timeout(db().get(), static_cast<int>(options_.busy_timeout.count()));
 
   // Look before changing anything: a file that is not ours must stay exactly as it was.
   const std::optional<int> found = read("open", [&] { return read_version(); });
   if (found && *found > SqliteStorage::kSchemaVersion)
-    throw StorageError(SQLITE_CANTOPEN,
+    throw StorageError(StorageErrc::kVersion,
                        name_ + ": cannot open: the database has schema version " +
                            std::to_string(*found) + ", newer than version " +
                            std::to_string(SqliteStorage::kSchemaVersion) +
@@ -381,7 +423,8 @@ SqliteStorage::Impl::Impl(const std::filesystem::path& file, SqliteOptions optio
     auto mode = db().cached(kJournalModeWal);
     const std::string result = mode->step() ? mode->text(0) : std::string();
     if (result != "wal")
-      throw StorageError(SQLITE_CANTOPEN, "cannot use WAL mode (journal mode is '" + result + "')");
+      throw StorageError(StorageErrc::kCantOpen,
+                         "cannot use WAL mode (journal mode is '" + result + "')");
     db().exec(options_.synchronous == SqliteSync::kFull ? "PRAGMA synchronous = FULL"
                                                         : "PRAGMA synchronous = NORMAL");
   });
@@ -391,7 +434,7 @@ SqliteStorage::Impl::Impl(const std::filesystem::path& file, SqliteOptions optio
       // Another process may have migrated (or created) the file since the look above.
       const int version = read_version().value_or(0);
       if (version > SqliteStorage::kSchemaVersion)
-        throw StorageError(SQLITE_CANTOPEN, "the database has schema version " +
+        throw StorageError(StorageErrc::kVersion, "the database has schema version " +
                                                 std::to_string(version) + ", newer than " +
                                                 std::to_string(SqliteStorage::kSchemaVersion));
       for (const Migration& step : kMigrations) {
@@ -419,9 +462,10 @@ std::optional<int> SqliteStorage::Impl::read_version() {
       }
     }
   } catch (const StorageError& e) {
-    if ((e.code() & 0xff) != SQLITE_NOTADB) throw;
+    if (e.code() != StorageErrc::kNotADatabase) throw;
     throw StorageError(
-        e.code(), std::string("not an hpo database (not even a SQLite file: ") + e.what() + ")");
+        e.code(), std::string("not an hpo database (not even a SQLite file: ") + e.what() + ")",
+        e.native_code());
   }
   if (!has_version_table) {
     if (tables.empty()) return std::nullopt;
@@ -429,12 +473,13 @@ std::optional<int> SqliteStorage::Impl::read_version() {
     for (std::size_t i = 0; i < tables.size() && i < 5; ++i)
       names += (i == 0 ? "" : ", ") + tables[i];
     if (tables.size() > 5) names += ", ...";
-    throw StorageError(SQLITE_NOTADB,
+    throw StorageError(StorageErrc::kNotADatabase,
                        "not an hpo database (a SQLite file with other tables: " + names + ")");
   }
   auto version = db().cached(kReadVersion);
   if (!version->step())
-    throw StorageError(SQLITE_CORRUPT, "not an hpo database (its schema_version table is empty)");
+    throw StorageError(StorageErrc::kCorrupt,
+                       "not an hpo database (its schema_version table is empty)");
   return static_cast<int>(version->int64(0));
 }
 
@@ -455,6 +500,40 @@ std::optional<Trial> SqliteStorage::Impl::load_trial(std::int64_t trial_id) {
   return trial;
 }
 
+std::vector<Trial> SqliteStorage::Impl::load_trials(std::int64_t study_id,
+                                                    std::optional<TrialState> state,
+                                                    int from_number) {
+  std::optional<std::string> state_text;
+  if (state) state_text = to_string(*state);
+  std::vector<Trial> trials;
+  std::unordered_map<std::int64_t, std::size_t> index;
+  {
+    auto select = db().cached(kSelectTrials);
+    select->bind_all(study_id, state_text, from_number);
+    while (select->step()) {
+      trials.push_back(read_trial(*select));
+      index.emplace(trials.back().id, trials.size() - 1);
+    }
+  }
+  if (trials.empty()) return trials;
+  {
+    auto values = db().cached(kSelectIntermediateOfStudy);
+    values->bind_all(study_id, state_text, from_number);
+    while (values->step()) {
+      auto it = index.find(values->int64(0));
+      if (it != index.end())
+        trials[it->second].intermediate[values->int64(1)] = read_intermediate(*values, 2);
+    }
+  }
+  auto attrs = db().cached(kSelectTrialAttrsOfStudy);
+  attrs->bind_all(study_id, state_text, from_number);
+  while (attrs->step()) {
+    auto it = index.find(attrs->int64(0));
+    if (it != index.end()) trials[it->second].user_attrs[attrs->text(1)] = attrs->text(2);
+  }
+  return trials;
+}
+
 // =============================================================================================
 
 SqliteStorage::SqliteStorage(const std::filesystem::path& file, SqliteOptions options)
@@ -464,28 +543,42 @@ SqliteStorage::~SqliteStorage() = default;
 
 const std::filesystem::path& SqliteStorage::path() const { return impl_->path_; }
 
-StudyRecord SqliteStorage::create_study(const std::string& name, Direction direction,
-                                        const std::string& metric, const nlohmann::json& spec) {
-  const std::string spec_text = common::encode_spec(spec);
-  StudyRecord study;
-  study.name = name;
-  study.direction = direction;
-  study.metric = metric;
-  study.spec = common::decode_spec(spec_text);
+StudyRecord SqliteStorage::create_study(const NewStudy& study) {
+  const std::string spec_text = common::encode_spec(study.spec);
+  StudyRecord created;
+  created.name = study.name;
+  created.direction = study.direction;
+  created.metric = study.metric;
+  created.spec = common::decode_spec(spec_text);
+  created.spec_dir = study.spec_dir;
+  created.sampler_seed = study.sampler_seed;
   std::lock_guard lock(impl_->mu_);
   return impl_->write("create a study", [&] {
     {
       auto exists = impl_->db().cached(kStudyExists);
-      exists->bind_all(name);
-      if (exists->step()) common::throw_duplicate_study(name);
+      exists->bind_all(study.name);
+      if (exists->step()) common::throw_duplicate_study(study.name);
     }
-    const double created = common::now_seconds();
+    const double now = common::now_seconds();
     auto insert = impl_->db().cached(kInsertStudy);
-    insert->bind_all(name, to_string(direction), metric, spec_text, created);
+    insert->bind_all(study.name, to_string(study.direction), study.metric, spec_text, now,
+                     study.spec_dir, common::encode_seed(study.sampler_seed));
     insert->run();
-    study.id = insert->last_insert_rowid();
-    study.created = from_unix_seconds(created);
-    return study;
+    created.id = insert->last_insert_rowid();
+    created.created = from_unix_seconds(now);
+    return created;
+  });
+}
+
+void SqliteStorage::update_study_spec(std::int64_t study_id, const nlohmann::json& spec,
+                                      const std::string& spec_dir) {
+  const std::string spec_text = common::encode_spec(spec);
+  std::lock_guard lock(impl_->mu_);
+  impl_->write("record the spec of a study", [&] {
+    auto update = impl_->db().cached(kUpdateStudySpec);
+    update->bind_all(study_id, spec_text, spec_dir);
+    update->run();
+    if (update->changes() == 0) common::throw_no_study(study_id);
   });
 }
 
@@ -552,20 +645,11 @@ int count_in(sqlite::Database& db, std::int64_t study_id, bool with_running, boo
 
 }  // namespace
 
-Trial SqliteStorage::create_trial(std::int64_t study_id, const NewTrial& trial) {
-  return *create_trial_impl(study_id, trial, std::nullopt);
-}
-
-std::optional<Trial> SqliteStorage::create_trial_within(std::int64_t study_id,
-                                                        const NewTrial& trial, int limit) {
-  return create_trial_impl(study_id, trial, limit);
-}
-
-std::optional<Trial> SqliteStorage::create_trial_impl(std::int64_t study_id,
-                                                      const NewTrial& trial,
-                                                      std::optional<int> limit) {
+std::optional<Trial> SqliteStorage::create_trial(std::int64_t study_id, const NewTrial& trial,
+                                                 std::optional<int> limit) {
   common::check_new_trial_state(trial.state);
-  const std::string params = common::encode_params(trial.params);
+  std::optional<std::string> given_params;
+  if (!trial.sample) given_params = common::encode_params(trial.params);
   std::lock_guard lock(impl_->mu_);
   return impl_->write("create a trial", [&]() -> std::optional<Trial> {
     if (limit && count_in(impl_->db(), study_id, true, true) >= *limit) return std::nullopt;
@@ -576,10 +660,21 @@ std::optional<Trial> SqliteStorage::create_trial_impl(std::int64_t study_id,
       if (!next->step()) common::throw_no_study(study_id);
       created.number = static_cast<int>(next->int64(0));
     }
+    std::string params_text;
+    if (trial.sample) {
+      std::optional<ParamSet> chosen =
+          trial.sample(created.number, impl_->load_trials(study_id, std::nullopt,
+                                                          trial.known_trials));
+      if (!chosen) return std::nullopt;
+      params_text = common::encode_params(*chosen);
+      created.params = std::move(*chosen);
+    } else {
+      params_text = *given_params;
+      created.params = trial.params;
+    }
     std::optional<double> started;
     if (trial.state == TrialState::kRunning) started = common::now_seconds();
     created.state = trial.state;
-    created.params = trial.params;
     created.attempt = trial.attempt;
     created.retry_of = trial.retry_of;
     created.trial_dir = common::substitute_number(trial.trial_dir, created.number);
@@ -589,7 +684,7 @@ std::optional<Trial> SqliteStorage::create_trial_impl(std::int64_t study_id,
       created.heartbeat = created.started;
     }
     auto insert = impl_->db().cached(kInsertTrial);
-    insert->bind_all(study_id, created.number, to_string(trial.state), params, started,
+    insert->bind_all(study_id, created.number, to_string(trial.state), params_text, started,
                      trial.attempt, trial.retry_of, created.trial_dir, trial.owner);
     insert->run();
     created.id = insert->last_insert_rowid();
@@ -626,6 +721,30 @@ std::optional<Trial> SqliteStorage::claim_waiting_trial(std::int64_t study_id,
       start->run();
     }
     return impl_->load_trial(id);
+  });
+}
+
+std::optional<Trial> SqliteStorage::adopt_trial(std::int64_t trial_id,
+                                                const std::string& from_owner,
+                                                const std::string& to_owner) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("take over a trial", [&]() -> std::optional<Trial> {
+    auto adopt = impl_->db().cached(kAdoptTrial);
+    adopt->bind_all(trial_id, from_owner, to_owner, common::now_seconds(),
+                    to_string(TrialState::kRunning));
+    adopt->run();
+    if (adopt->changes() == 0) return std::nullopt;
+    return impl_->load_trial(trial_id);
+  });
+}
+
+bool SqliteStorage::set_trial_location(std::int64_t trial_id, const std::string& location) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("record where a trial runs", [&] {
+    auto update = impl_->db().cached(kSetLocation);
+    update->bind_all(trial_id, location, to_string(TrialState::kRunning));
+    update->run();
+    return update->changes() > 0;
   });
 }
 
@@ -715,7 +834,7 @@ void SqliteStorage::heartbeat(std::int64_t study_id, const RunRecord& run,
       try {
         upsert->run();
       } catch (const StorageError& e) {
-        if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY) common::throw_no_study(study_id);
+        if (e.native_code() == SQLITE_CONSTRAINT_FOREIGNKEY) common::throw_no_study(study_id);
         throw;
       }
     }
@@ -754,74 +873,15 @@ TrialCounts SqliteStorage::count_trials(std::int64_t study_id) {
 }
 
 std::vector<Trial> SqliteStorage::get_trials(std::int64_t study_id,
-                                             std::optional<TrialState> state) {
-  std::optional<std::string> state_text;
-  if (state) state_text = to_string(*state);
+                                             std::optional<TrialState> state, int from_number) {
   std::lock_guard lock(impl_->mu_);
-  return impl_->read("read trials", [&] {
-    std::vector<Trial> trials;
-    std::unordered_map<std::int64_t, std::size_t> index;
-    {
-      auto select = impl_->db().cached(kSelectTrials);
-      select->bind_all(study_id, state_text);
-      while (select->step()) {
-        trials.push_back(read_trial(*select));
-        index.emplace(trials.back().id, trials.size() - 1);
-      }
-    }
-    if (trials.empty()) return trials;
-    {
-      auto values = impl_->db().cached(kSelectIntermediateOfStudy);
-      values->bind_all(study_id, state_text);
-      while (values->step()) {
-        auto it = index.find(values->int64(0));
-        if (it != index.end())
-          trials[it->second].intermediate[values->int64(1)] = read_intermediate(*values, 2);
-      }
-    }
-    auto attrs = impl_->db().cached(kSelectTrialAttrsOfStudy);
-    attrs->bind_all(study_id, state_text);
-    while (attrs->step()) {
-      auto it = index.find(attrs->int64(0));
-      if (it != index.end()) trials[it->second].user_attrs[attrs->text(1)] = attrs->text(2);
-    }
-    return trials;
-  });
+  return impl_->read("read trials",
+                     [&] { return impl_->load_trials(study_id, state, from_number); });
 }
 
 std::optional<Trial> SqliteStorage::get_trial(std::int64_t trial_id) {
   std::lock_guard lock(impl_->mu_);
   return impl_->read("read a trial", [&] { return impl_->load_trial(trial_id); });
-}
-
-void SqliteStorage::set_study_user_attr(std::int64_t study_id, const std::string& key,
-                                        const std::string& value) {
-  std::lock_guard lock(impl_->mu_);
-  impl_->write("set a study attribute", [&] {
-    auto upsert = impl_->db().cached(kUpsertStudyAttr);
-    upsert->bind_all(study_id, key, value);
-    try {
-      upsert->run();
-    } catch (const StorageError& e) {
-      if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY) common::throw_no_study(study_id);
-      throw;
-    }
-  });
-}
-
-void SqliteStorage::set_trial_user_attr(std::int64_t trial_id, const std::string& key,
-                                        const std::string& value) {
-  std::lock_guard lock(impl_->mu_);
-  impl_->write("set a trial attribute", [&] {
-    auto upsert = impl_->db().cached(kUpsertTrialAttr);
-    upsert->bind_all(trial_id, key, value);
-    try {
-      upsert->run();
-    } catch (const StorageError& e) {
-      if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY) common::throw_no_trial(trial_id);
-      throw;
-    }
-  });
 }
 
 }  // namespace hpo

@@ -11,8 +11,8 @@
 //
 // Thread-safe: one connection per object, guarded by a mutex (open more objects for parallel
 // writers; they coordinate through SQLite's file locks like separate processes do).
-// Every failure is a StorageError with the extended SQLite result code and a message naming the
-// file and the operation.
+// Every failure is a StorageError with its StorageErrc, the extended SQLite result code as its
+// native code, and a message naming the file and the operation.
 #pragma once
 
 #include <chrono>
@@ -52,71 +52,52 @@ struct SqliteOptions {
 class SqliteStorage final : public Storage {
  public:
   // The schema version this build writes; files at a lower version are migrated on open.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (or creates) the database at `file` and migrates it to kSchemaVersion. Throws
-  // StorageError when the file cannot be opened or created, is not an hpo database (a file
-  // that is not SQLite, or a SQLite file with other tables), or has a schema version newer
-  // than kSchemaVersion. A file that is refused is left unchanged.
+  // StorageError when the file cannot be opened or created (kCantOpen), is not an hpo database
+  // (kNotADatabase: a file that is not SQLite, or a SQLite file with other tables), or has a
+  // schema version newer than kSchemaVersion (kVersion). A file that is refused is left
+  // unchanged.
   explicit SqliteStorage(const std::filesystem::path& file, SqliteOptions options = {});
   ~SqliteStorage() override;
 
   const std::filesystem::path& path() const;
 
-  // See Storage for the contract of each method. Where Storage leaves it open:
-  //   - create_trial / claim_waiting_trial set `started` and `heartbeat` of a RUNNING trial to
-  //     now; create_trial throws StorageError for an unknown study or a state other than
-  //     RUNNING or WAITING, and stores NewTrial::owner as given.
-  //   - claim_waiting_trial first looks with a plain read and takes the write lock (BEGIN
-  //     IMMEDIATE) only when it saw a WAITING trial, looking again inside the transaction.
-  //   - fail_and_requeue sets `finished` of the failed trial to now and keeps everything else
-  //     of it (intermediate values, owner, attributes); the new trial has no owner, no
-  //     attributes and no times. Its `reason` is stored as given.
-  //   - heartbeat throws StorageError for an unknown study (and then changes nothing); a
-  //     later heartbeat of the same run updates host, pid and heartbeat, never `started`
-  //     (RunRecord::started and ::heartbeat passed in are ignored: the storage's clock rules).
-  //     Trials of other studies among `trial_ids` are left alone.
-  //   - list_runs orders runs that started at the same time by owner.
-  //   - finish_trial throws StorageError when `state` is not a final state; a NaN value is
-  //     stored as no value, and a value or intermediate value of -0.0 as 0.0.
-  //   - set_*_user_attr throw StorageError for an unknown study or trial; attributes of a
-  //     finished trial may still be set (they annotate, they are not results).
-  StudyRecord create_study(const std::string& name, Direction direction, const std::string& metric,
-                           const nlohmann::json& spec) override;
+  // The contract of each method is in storage/storage.h. Failures name the file and the
+  // operation, and carry SQLite's extended result code as their native code.
+  StudyRecord create_study(const NewStudy& study) override;
   std::optional<StudyRecord> find_study(const std::string& name) override;
   std::vector<StudyRecord> list_studies() override;
+  void update_study_spec(std::int64_t study_id, const nlohmann::json& spec,
+                         const std::string& spec_dir) override;
 
-  Trial create_trial(std::int64_t study_id, const NewTrial& trial) override;
-  std::optional<Trial> create_trial_within(std::int64_t study_id, const NewTrial& trial,
-                                           int limit) override;
+  std::optional<Trial> create_trial(std::int64_t study_id, const NewTrial& trial,
+                                    std::optional<int> limit = std::nullopt) override;
   std::optional<Trial> claim_waiting_trial(std::int64_t study_id, const std::string& owner,
                                            std::optional<int> limit = std::nullopt) override;
-  std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
-                                        const std::string& trial_dir_pattern) override;
-
+  std::optional<Trial> adopt_trial(std::int64_t trial_id, const std::string& from_owner,
+                                   const std::string& to_owner) override;
+  bool set_trial_location(std::int64_t trial_id, const std::string& location) override;
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::map<std::string, double>& metrics,
                     const std::string& reason) override;
+  std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
+                                        const std::string& trial_dir_pattern) override;
+
+  TrialCounts count_trials(std::int64_t study_id) override;
+  std::vector<Trial> get_trials(std::int64_t study_id,
+                                std::optional<TrialState> state = std::nullopt,
+                                int from_number = 0) override;
+  std::optional<Trial> get_trial(std::int64_t trial_id) override;
+
   void heartbeat(std::int64_t study_id, const RunRecord& run,
                  const std::vector<std::int64_t>& trial_ids) override;
   std::vector<RunRecord> list_runs(std::int64_t study_id) override;
   void end_run(std::int64_t study_id, const std::string& owner) override;
-  TrialCounts count_trials(std::int64_t study_id) override;
-
-  std::vector<Trial> get_trials(std::int64_t study_id,
-                                std::optional<TrialState> state = std::nullopt) override;
-  std::optional<Trial> get_trial(std::int64_t trial_id) override;
-
-  void set_study_user_attr(std::int64_t study_id, const std::string& key,
-                           const std::string& value) override;
-  void set_trial_user_attr(std::int64_t trial_id, const std::string& key,
-                           const std::string& value) override;
 
  private:
-  std::optional<Trial> create_trial_impl(std::int64_t study_id, const NewTrial& trial,
-                                         std::optional<int> limit);
-
   class Impl;
   std::unique_ptr<Impl> impl_;
 };

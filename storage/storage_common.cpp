@@ -1,9 +1,9 @@
 #include "storage/storage_common.h"
 
+#include <charconv>
 #include <cmath>
+#include <system_error>
 #include <limits>
-
-#include <sqlite3.h>
 
 #include "engine/model/errors.h"
 
@@ -14,7 +14,7 @@ constexpr std::string_view kNumberPlaceholder = "{number}";
 
 [[noreturn]] void throw_corrupt(std::string_view what, std::string_view text,
                                 const std::string& why) {
-  throw StorageError(SQLITE_CORRUPT, "stored " + std::string(what) + " is not readable (" + why +
+  throw StorageError(StorageErrc::kCorrupt, "stored " + std::string(what) + " is not readable (" + why +
                                          "): " + std::string(text.substr(0, 200)));
 }
 
@@ -23,7 +23,7 @@ std::string dump(const nlohmann::json& j, std::string_view what) {
     return j.dump();
   } catch (const nlohmann::json::exception& e) {
     // Only invalid UTF-8 makes dump() throw.
-    throw StorageError(SQLITE_MISMATCH, std::string(what) + " cannot be stored: " + e.what());
+    throw StorageError(StorageErrc::kMismatch, std::string(what) + " cannot be stored: " + e.what());
   }
 }
 
@@ -34,7 +34,7 @@ double now_seconds() { return to_unix_seconds(Clock::now()); }
 std::string encode_params(const ParamSet& params) {
   for (const auto& [name, value] : params) {
     if (value.is_double() && !std::isfinite(value.as_double()))
-      throw StorageError(SQLITE_MISMATCH, "parameter '" + name + "' has the non-finite value " +
+      throw StorageError(StorageErrc::kMismatch, "parameter '" + name + "' has the non-finite value " +
                                               value.to_string() + ", which cannot be stored");
   }
   return dump(params_to_json(params), "parameters");
@@ -96,6 +96,18 @@ nlohmann::json decode_spec(std::string_view text) {
   }
 }
 
+std::string encode_seed(std::uint64_t seed) { return std::to_string(seed); }
+
+std::uint64_t decode_seed(std::string_view text, const std::string& study) {
+  std::uint64_t seed = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+    throw StorageError(StorageErrc::kCorrupt,
+                       "study '" + study + "' has an unreadable sampler seed '" +
+                           std::string(text.substr(0, 40)) + "' (expected a number in [0, 2^64))");
+  return seed;
+}
+
 std::string substitute_number(std::string dir, int number) {
   const std::string replacement = std::to_string(number);
   for (auto pos = dir.find(kNumberPlaceholder); pos != std::string::npos;
@@ -114,28 +126,28 @@ double stored_intermediate(double value) { return value == 0.0 ? 0.0 : value; }
 
 void check_new_trial_state(TrialState state) {
   if (state != TrialState::kRunning && state != TrialState::kWaiting)
-    throw StorageError(SQLITE_MISUSE, std::string("a new trial must be RUNNING or WAITING, not ") +
+    throw StorageError(StorageErrc::kMisuse, std::string("a new trial must be RUNNING or WAITING, not ") +
                                           to_string(state));
 }
 
 void check_final_state(TrialState state) {
   if (!is_finished(state))
     throw StorageError(
-        SQLITE_MISUSE,
+        StorageErrc::kMisuse,
         std::string("a trial can only be finished as COMPLETE, PRUNED or FAIL, not ") +
             to_string(state));
 }
 
 void throw_no_study(std::int64_t study_id) {
-  throw StorageError(SQLITE_CONSTRAINT_FOREIGNKEY, "no study with id " + std::to_string(study_id));
+  throw StorageError(StorageErrc::kNotFound, "no study with id " + std::to_string(study_id));
 }
 
 void throw_no_trial(std::int64_t trial_id) {
-  throw StorageError(SQLITE_CONSTRAINT_FOREIGNKEY, "no trial with id " + std::to_string(trial_id));
+  throw StorageError(StorageErrc::kNotFound, "no trial with id " + std::to_string(trial_id));
 }
 
 void throw_duplicate_study(const std::string& name) {
-  throw StorageError(SQLITE_CONSTRAINT_UNIQUE, "a study named '" + name + "' already exists");
+  throw StorageError(StorageErrc::kExists, "a study named '" + name + "' already exists");
 }
 
 }  // namespace hpo::storage_common

@@ -22,10 +22,10 @@ namespace hpo::storage_common {
 // returns, in every implementation.
 double now_seconds();
 
-// JSON text of a parameter set. Throws StorageError (SQLITE_MISMATCH) for a non-finite double
+// JSON text of a parameter set. Throws StorageError (kMismatch) for a non-finite double
 // (JSON cannot hold it) or a string that is not valid UTF-8.
 std::string encode_params(const ParamSet& params);
-// Throws StorageError (SQLITE_CORRUPT) when `text` is not what encode_params writes.
+// Throws StorageError (kCorrupt) when `text` is not what encode_params writes.
 ParamSet decode_params(std::string_view text);
 
 // JSON text of final metrics; NaN and infinities are written as the strings "NaN",
@@ -33,10 +33,15 @@ ParamSet decode_params(std::string_view text);
 std::string encode_metrics(const std::map<std::string, double>& metrics);
 std::map<std::string, double> decode_metrics(std::string_view text);
 
-// Compact JSON text of a study spec. Throws StorageError (SQLITE_MISMATCH) for a string that
+// Compact JSON text of a study spec. Throws StorageError (kMismatch) for a string that
 // is not valid UTF-8; NaN and infinities become null (as nlohmann::json writes them).
 std::string encode_spec(const nlohmann::json& spec);
 nlohmann::json decode_spec(std::string_view text);
+
+// A sampler seed as stored (decimal text: SQLite's integers are signed) and back. decode_seed
+// throws StorageError (kCorrupt) naming the study when `text` is not a number in [0, 2^64).
+std::string encode_seed(std::uint64_t seed);
+std::uint64_t decode_seed(std::string_view text, const std::string& study);
 
 // `dir` with every "{number}" replaced by `number`.
 std::string substitute_number(std::string dir, int number);
@@ -47,15 +52,15 @@ std::optional<double> stored_value(std::optional<double> value);
 // An intermediate value as stored: -0.0 becomes 0.0, as above; NaN stays NaN.
 double stored_intermediate(double value);
 
-// Throws StorageError (SQLITE_MISUSE) unless a new trial's state is RUNNING or WAITING.
+// Throws StorageError (kMisuse) unless a new trial's state is RUNNING or WAITING.
 void check_new_trial_state(TrialState state);
-// Throws StorageError (SQLITE_MISUSE) unless `state` is COMPLETE, PRUNED or FAIL.
+// Throws StorageError (kMisuse) unless `state` is COMPLETE, PRUNED or FAIL.
 void check_final_state(TrialState state);
 
-// StorageError (SQLITE_CONSTRAINT_FOREIGNKEY) "no study with id N" / "no trial with id N".
+// StorageError (kNotFound) "no study with id N" / "no trial with id N".
 [[noreturn]] void throw_no_study(std::int64_t study_id);
 [[noreturn]] void throw_no_trial(std::int64_t trial_id);
-// StorageError (SQLITE_CONSTRAINT_UNIQUE) "a study named 'x' already exists".
+// StorageError (kExists) "a study named 'x' already exists".
 [[noreturn]] void throw_duplicate_study(const std::string& name);
 
 }  // namespace hpo::storage_common

@@ -1,17 +1,13 @@
 #include "engine/api/study.h"
 
-#include <cmath>
-#include <random>
 #include <string>
-#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/factory.h"
 #include "engine/model/errors.h"
-#include "engine/model/study_view.h"
+#include "engine/study_core.h"
 #include "executors/threads_executor.h"
-#include "samplers/sampler.h"
 
 namespace hpo {
 namespace {
@@ -42,114 +38,45 @@ StudySpec parse_document(const nlohmann::json& document, const std::string& orig
   return parse_spec(document.dump(), fs::current_path(), options);
 }
 
-std::uint64_t fresh_seed() {
-  std::random_device rd;
-  return rd() ^ (std::uint64_t{rd()} << 32);
-}
-
-// What differs between a stored study and the one asked for (the history would not mean the
-// same thing under another space, direction or metric).
-std::vector<SpecIssue> differences(const StudySpec& stored, const StudySpec& asked) {
-  std::vector<SpecIssue> out;
-  if (stored.direction != asked.direction)
-    out.push_back({"direction", std::string("stored ") + to_string(stored.direction) + ", now " +
-                                    to_string(asked.direction)});
-  if (stored.metric != asked.metric)
-    out.push_back(
-        {"objective.metric", "stored \"" + stored.metric + "\", now \"" + asked.metric + "\""});
-  if (stored.space != asked.space)
-    out.push_back({"space", "stored " + stored.space.to_json().dump() + ", now " +
-                                asked.space.to_json().dump()});
-  return out;
-}
-
 }  // namespace
 
 class Study::Impl {
  public:
-  Impl(Storage& storage, StudySpec spec, StudyRecord record)
-      : storage_(storage), spec_(std::move(spec)), record_(std::move(record)) {
-    // As the study manager does: the spec's seed, else the one stored at creation.
-    const auto attr = record_.user_attrs.find(kSamplerSeedAttr);
-    const bool stored = attr != record_.user_attrs.end();
-    seed_ = spec_.sampler.seed.value_or(stored ? std::stoull(attr->second) : fresh_seed());
-    if (!stored) storage_.set_study_user_attr(record_.id, kSamplerSeedAttr, std::to_string(seed_));
-    sampler_ = make_sampler(spec_, seed_, 1);
-    reload();
-  }
-
-  static std::unique_ptr<Impl> open(Storage& storage, const StudySpec& spec, bool may_exist,
-                                    bool may_create) {
-    std::optional<StudyRecord> record = storage.find_study(spec.name);
-    if (record) {
-      if (!may_exist)
-        throw InputError("name", "a study named \"" + spec.name +
-                                     "\" exists already (use Study::create_or_load or "
-                                     "Study::load to continue it)");
-      std::vector<SpecIssue> issues =
-          differences(parse_document(record->spec, "stored study '" + spec.name + "'"), spec);
-      if (!issues.empty()) {
-        issues.insert(issues.begin(),
-                      {"", "study '" + spec.name +
-                               "' exists with a different search space, direction or metric:"});
-        throw InputError(issues);
-      }
-      return std::make_unique<Impl>(storage, spec, *record);
-    }
-    if (!may_create) throw InputError("no study named \"" + spec.name + "\" in this storage");
-    StudyRecord created;
-    try {
-      created = storage.create_study(spec.name, spec.direction, spec.metric, spec.document);
-    } catch (const StorageError&) {
-      // Another process created it meanwhile: continue it, as if it had been there.
-      if (!may_exist || !storage.find_study(spec.name)) throw;
-      return open(storage, spec, may_exist, false);
-    }
-    return std::make_unique<Impl>(storage, spec, created);
-  }
+  Impl(Storage& storage, StudySpec spec, const OpenOptions& options)
+      : storage_(storage), core_(storage, std::move(spec), options) {}
 
   AskedTrial ask() {
-    const TrialCounts counts = sync();
-    NewTrial nt;
-    nt.state = TrialState::kRunning;
-    nt.params = sampler_->suggest(StudyView(spec_.direction, trials_), spec_.space,
-                                  static_cast<std::uint64_t>(counts.total()));
-    const Trial t = storage_.create_trial(record_.id, nt);
-    cache(t);
-    ++counts_.running;
-    return {t.id, t.number, t.params};
+    core_.refresh();
+    const std::optional<Trial> t = core_.ask("", std::nullopt, "");
+    if (!t)
+      throw InputError("ask: the sampler of study '" + spec().name +
+                       "' has nothing more to propose");
+    return {t->id, t->number, t->params};
   }
 
   bool report(const AskedTrial& trial, std::int64_t step, double value) {
-    if (!storage_.report_intermediate(trial.id, step, value)) return false;
-    if (Trial* t = find(trial.id)) t->intermediate[step] = value;
-    return true;
+    return core_.report(trial.id, step, value);
   }
 
-  Trial tell_metrics(const AskedTrial& trial, const Metrics& metrics) {
-    const auto it = metrics.find(spec_.metric);
-    if (it == metrics.end()) {
-      std::string reported;
-      for (const auto& [name, value] : metrics) reported += (reported.empty() ? "" : ", ") + name;
-      return finish(trial, TrialState::kFail, std::nullopt, metrics,
-                    "objective metric '" + spec_.metric + "' was not reported (reported: " +
-                        (reported.empty() ? "none" : reported) + ")");
+  Trial tell(const AskedTrial& trial, TrialOutcome outcome) {
+    const auto recorded = core_.tell(trial.id, std::move(outcome), RetryPolicy{}, "");
+    if (!recorded) {
+      if (core_.find(trial.id) == nullptr)
+        throw InputError("tell: trial " + std::to_string(trial.number) +
+                         " is not a trial of study '" + spec().name + "'");
+      throw InputError("tell: trial " + std::to_string(trial.number) + " of study '" +
+                       spec().name + "' is already finished");
     }
-    if (!std::isfinite(it->second))
-      return finish(trial, TrialState::kFail, std::nullopt, metrics,
-                    "objective metric '" + spec_.metric + "' is " +
-                        (std::isnan(it->second) ? "NaN" : "infinite"));
-    return finish(trial, TrialState::kComplete, it->second, metrics, "");
+    const std::optional<Trial> stored = storage_.get_trial(trial.id);
+    if (!stored) throw InputError("tell: trial " + std::to_string(trial.number) + " vanished");
+    core_.put(*stored);
+    return *stored;
   }
 
   Trial tell_state(const AskedTrial& trial, TrialState state, const std::string& reason) {
-    if (state == TrialState::kFail) return finish(trial, state, std::nullopt, {}, reason);
-    if (state == TrialState::kPruned) {
-      const std::optional<Trial> stored = storage_.get_trial(trial.id);
-      std::optional<double> value;
-      if (stored && !stored->intermediate.empty()) value = stored->intermediate.rbegin()->second;
-      return finish(trial, state, value, {}, reason);
-    }
+    if (state == TrialState::kFail)
+      return tell(trial, TrialOutcome::failed(FailureKind::kObjective, reason));
+    if (state == TrialState::kPruned) return tell(trial, TrialOutcome::pruned(reason));
     throw InputError(std::string("tell: a trial can be told ") +
                      (state == TrialState::kComplete
                           ? "COMPLETE only with its value: use tell(trial, value)"
@@ -160,120 +87,47 @@ class Study::Impl {
     if (!objective) throw InputError("optimize: no objective");
     if (options.n_trials < 1) throw InputError("optimize: n_trials must be >= 1");
     if (options.parallelism < 1) throw InputError("optimize: parallelism must be >= 1");
-    const TrialCounts counts = storage_.count_trials(record_.id);
-
-    StudySpec spec = spec_;
-    spec.parallelism = options.parallelism;
-    spec.budget.timeout = options.timeout;
-    if (!spec.budget.max_failed_trials) spec.budget.max_failed_trials = options.n_trials;
+    const TrialCounts counts = core_.refresh();
 
     RunOptions run;
     run.trials = counts.complete + counts.pruned + options.n_trials;
     run.parallelism = options.parallelism;
+    run.max_failed_trials = spec().budget.max_failed_trials.value_or(options.n_trials);
+    run.timeout = options.timeout;
     run.handle_signals = options.handle_signals;
     run.progress = options.progress;
-    run.trials_root = options.trials_dir.empty() ? fs::current_path() / (spec_.name + "-trials")
-                                                 : options.trials_dir;
+    run.trials_root = options.trials_dir.empty()
+                          ? fs::current_path() / (spec().name + "-trials")
+                          : options.trials_dir;
     ThreadsExecutorOptions executor_options;
-    executor_options.metric = spec_.metric;
+    executor_options.metric = spec().metric;
     executor_options.timeout = options.trial_timeout;
     run.make_executor = [objective = std::move(objective), executor_options](
                             boost::asio::io_context& io, const StudySpec&,
                             std::size_t parallelism) -> std::unique_ptr<Executor> {
       return std::make_unique<ThreadsExecutor>(io, objective, parallelism, executor_options);
     };
-    StudyManager manager(std::move(spec), storage_, std::move(run));
-    RunResult result = manager.run();
-    reload();
-    return result;
+    StudyManager manager(core_, std::move(run));
+    return manager.run();
   }
 
   std::vector<Trial> trials(std::optional<TrialState> state) const {
-    return storage_.get_trials(record_.id, state);
+    return storage_.get_trials(core_.id(), state);
   }
 
-  std::optional<Trial> best_trial() const {
-    std::optional<Trial> best;
-    for (Trial& t : storage_.get_trials(record_.id, TrialState::kComplete)) {
-      if (t.value && (!best || is_better(spec_.direction, *t.value, *best->value)))
-        best = std::move(t);
-    }
-    return best;
+  std::optional<Trial> best_trial() {
+    core_.refresh();
+    const Trial* best = core_.best();
+    if (best == nullptr) return std::nullopt;
+    return *best;
   }
 
-  const StudySpec& spec() const { return spec_; }
-  std::int64_t id() const { return record_.id; }
+  const StudySpec& spec() const { return core_.spec(); }
+  std::int64_t id() const { return core_.id(); }
 
  private:
-  // Reloads the trial cache the sampler sees when storage holds other counts than it (another
-  // Study object or process added or finished trials), and returns the counts.
-  TrialCounts sync() {
-    const TrialCounts now = storage_.count_trials(record_.id);
-    if (now.waiting != counts_.waiting || now.running != counts_.running ||
-        now.complete != counts_.complete || now.pruned != counts_.pruned ||
-        now.fail != counts_.fail)
-      reload();
-    return now;
-  }
-
-  void reload() {
-    trials_ = storage_.get_trials(record_.id);
-    index_.clear();
-    for (std::size_t i = 0; i < trials_.size(); ++i) index_[trials_[i].id] = i;
-    counts_ = storage_.count_trials(record_.id);
-  }
-
-  void cache(const Trial& t) {
-    if (Trial* cached = find(t.id)) {
-      *cached = t;
-      return;
-    }
-    index_[t.id] = trials_.size();
-    trials_.push_back(t);
-  }
-
-  Trial* find(std::int64_t id) {
-    const auto it = index_.find(id);
-    return it == index_.end() ? nullptr : &trials_[it->second];
-  }
-
-  Trial finish(const AskedTrial& trial, TrialState state, std::optional<double> value,
-               const Metrics& metrics, const std::string& reason) {
-    if (!find(trial.id)) reload();
-    if (!find(trial.id))
-      throw InputError("tell: trial " + std::to_string(trial.number) +
-                       " is not a trial of study '" + spec_.name + "'");
-    if (!storage_.finish_trial(trial.id, state, value, metrics,
-                               state == TrialState::kFail && reason.empty() ? "failed" : reason))
-      throw InputError("tell: trial " + std::to_string(trial.number) + " of study '" + spec_.name +
-                       "' is already finished");
-    std::optional<Trial> stored = storage_.get_trial(trial.id);
-    if (!stored) throw InputError("tell: trial " + std::to_string(trial.number) + " vanished");
-    cache(*stored);
-    --counts_.running;
-    switch (state) {
-      case TrialState::kComplete:
-        ++counts_.complete;
-        break;
-      case TrialState::kPruned:
-        ++counts_.pruned;
-        break;
-      default:
-        ++counts_.fail;
-        break;
-    }
-    return *stored;
-  }
-
   Storage& storage_;
-  const StudySpec spec_;
-  const StudyRecord record_;
-  std::uint64_t seed_ = 0;
-  std::unique_ptr<Sampler> sampler_;
-
-  std::vector<Trial> trials_;  // what the sampler sees: the study's trials
-  std::unordered_map<std::int64_t, std::size_t> index_;
-  TrialCounts counts_;  // the counts trials_ reflects
+  StudyCore core_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -283,25 +137,39 @@ Study::Study(Study&&) noexcept = default;
 Study& Study::operator=(Study&&) noexcept = default;
 Study::~Study() = default;
 
+namespace {
+
+OpenOptions open_options(OpenMode mode, bool record_spec) {
+  OpenOptions options;
+  options.mode = mode;
+  options.record_spec = record_spec;
+  return options;
+}
+
+}  // namespace
+
 Study Study::create(Storage& storage, const StudyConfig& config) {
-  return Study(Impl::open(storage, parse_document(config_document(config), "study config"),
-                          /*may_exist=*/false, /*may_create=*/true));
+  return Study(std::make_unique<Impl>(storage,
+                                      parse_document(config_document(config), "study config"),
+                                      open_options(OpenMode::kCreate, true)));
 }
 
 Study Study::create_or_load(Storage& storage, const StudyConfig& config) {
-  return Study(Impl::open(storage, parse_document(config_document(config), "study config"),
-                          /*may_exist=*/true, /*may_create=*/true));
+  // A study made by a spec file keeps the spec it was run with (and its executor).
+  return Study(std::make_unique<Impl>(storage,
+                                      parse_document(config_document(config), "study config"),
+                                      open_options(OpenMode::kCreateOrLoad, false)));
 }
 
 Study Study::load(Storage& storage, const std::string& name) {
   const std::optional<StudyRecord> record = storage.find_study(name);
   if (!record) throw InputError("no study named \"" + name + "\" in this storage");
-  return Study(Impl::open(storage, parse_document(record->spec, "stored study '" + name + "'"),
-                          /*may_exist=*/true, /*may_create=*/false));
+  return Study(std::make_unique<Impl>(storage, StudyCore::stored_spec(*record),
+                                      open_options(OpenMode::kLoad, false)));
 }
 
 Study Study::from_spec(Storage& storage, const StudySpec& spec) {
-  return Study(Impl::open(storage, spec, /*may_exist=*/true, /*may_create=*/true));
+  return Study(std::make_unique<Impl>(storage, spec, open_options(OpenMode::kCreateOrLoad, false)));
 }
 
 std::int64_t Study::id() const { return impl_->id(); }
@@ -317,11 +185,11 @@ bool Study::report(const AskedTrial& trial, std::int64_t step, double value) {
 }
 
 Trial Study::tell(const AskedTrial& trial, double value) {
-  return impl_->tell_metrics(trial, {{impl_->spec().metric, value}});
+  return impl_->tell(trial, TrialOutcome::complete({{impl_->spec().metric, value}}));
 }
 
 Trial Study::tell(const AskedTrial& trial, const Metrics& metrics) {
-  return impl_->tell_metrics(trial, metrics);
+  return impl_->tell(trial, TrialOutcome::complete(metrics));
 }
 
 Trial Study::tell(const AskedTrial& trial, TrialState state, const std::string& reason) {

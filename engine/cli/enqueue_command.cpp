@@ -5,6 +5,7 @@
 
 #include "engine/cli/options.h"
 #include "engine/factory.h"
+#include "engine/study_core.h"
 #include "engine/model/errors.h"
 #include "engine/study_manager.h"
 
@@ -147,7 +148,7 @@ int enqueue_command(const Args& args) {
   const std::string name = (*vm)["study"].as<std::string>();
   auto study = storage->find_study(name);
   if (!study) throw InputError("no study named '" + name + "' in this database");
-  const StudySpec spec = stored_spec(*study);
+  const StudySpec spec = StudyCore::stored_spec(*study);
 
   std::vector<SpecIssue> issues;
   std::vector<ParamSet> sets;
@@ -187,8 +188,8 @@ int enqueue_command(const Args& args) {
     NewTrial nt;
     nt.state = TrialState::kWaiting;
     nt.params = params;
-    const Trial t = storage->create_trial(study->id, nt);
-    std::printf("enqueued trial #%d: %s\n", t.number, params_to_json(params).dump().c_str());
+    const std::optional<Trial> t = storage->create_trial(study->id, nt);
+    std::printf("enqueued trial #%d: %s\n", t->number, params_to_json(params).dump().c_str());
   }
   return 0;
 }

@@ -48,12 +48,9 @@ StudyRecord require_study(Storage& storage, const std::string& name) {
 }
 
 std::optional<Trial> best_of(const std::vector<Trial>& trials, Direction direction) {
-  std::optional<Trial> best;
-  for (const auto& t : trials) {
-    if (t.state != TrialState::kComplete || !t.value) continue;
-    if (!best || is_better(direction, *t.value, *best->value)) best = t;
-  }
-  return best;
+  const Trial* best = best_trial(trials, direction);
+  if (best == nullptr) return std::nullopt;
+  return *best;
 }
 
 std::string check_format(const std::string& format, std::initializer_list<const char*> allowed) {

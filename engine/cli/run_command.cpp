@@ -70,7 +70,6 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
     run_options.parallelism = vm["parallelism"].as<int>();
     if (*run_options.parallelism < 1) issues.push_back({"--parallelism", "must be >= 1"});
   }
-  run_options.allow_spec_change = vm["allow-spec-change"].as<bool>();
   run_options.heartbeat_interval = duration_option(vm, "heartbeat", issues);
   run_options.stale_after = duration_option(vm, "stale-after", issues);
   const std::string progress_mode = vm["progress"].as<std::string>();
@@ -92,28 +91,32 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
                spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
                spec.sampler.name.c_str(), spec.executor ? spec.executor->kind.c_str() : "no",
                storage_path.c_str());
-  StudyManager manager(spec, *storage, std::move(run_options));
+  OpenOptions open;
+  open.allow_spec_change = vm["allow-spec-change"].as<bool>();
+  open.parallelism = run_options.parallelism.value_or(spec.parallelism);
+  StudyCore core(*storage, spec, open);
+  StudyManager manager(core, std::move(run_options));
   const RunResult result = manager.run();
 
   const RunStats& s = result.stats;
   std::printf("study %s: %d COMPLETE, %d PRUNED, %d FAIL (%s) in %s\n", spec.name.c_str(),
               s.complete, s.pruned, s.failed, to_string(result.reason),
               format_clock(s.elapsed).c_str());
-  if (s.best_number) {
-    auto trials = storage->get_trials(result.study_id, TrialState::kComplete);
-    for (const auto& t : trials) {
-      if (t.number != *s.best_number) continue;
-      std::printf("best trial #%d: %s=%s\n", t.number, spec.metric.c_str(),
-                  format_double(*t.value).c_str());
-      for (const auto& [name, value] : t.params)
-        std::printf("  %s = %s\n", name.c_str(), value.to_string().c_str());
-    }
+  if (s.finished_this_run != s.complete + s.pruned + s.failed)
+    std::printf("this run: %d COMPLETE, %d PRUNED, %d FAIL\n", s.complete_this_run,
+                s.pruned_this_run, s.failed_this_run);
+  if (const Trial* best = core.best()) {
+    std::printf("best trial #%d: %s=%s\n", best->number, spec.metric.c_str(),
+                format_double(*best->value).c_str());
+    for (const auto& [name, value] : best->params)
+      std::printf("  %s = %s\n", name.c_str(), value.to_string().c_str());
   }
   std::printf("results: %s (hpo trials %s --storage %s)\n", storage_path.c_str(),
               spec.name.c_str(), storage_path.c_str());
   switch (result.reason) {
     case StopReason::kBudgetMet:
-    case StopReason::kTimeout: return 0;
+    case StopReason::kTimeout:
+    case StopReason::kExhausted: return 0;
     case StopReason::kMaxFailed: return 1;
     case StopReason::kInterrupted: return 130;
   }
@@ -161,7 +164,7 @@ int resume_command(const Args& args) {
       throw InputError("no study named '" + name + "' in " + storage_path.string() +
                        " (studies: " + (known.empty() ? "none" : known) + ")");
     }
-    spec = stored_spec(*study);
+    spec = StudyCore::stored_spec(*study);
   }
   return run_study(std::move(spec), storage_path, *vm);
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/model/param_value.h"
 #include "engine/model/trial_state.h"
@@ -34,6 +35,9 @@ struct Trial {
   std::optional<int> retry_of;  // number of the trial this one re-runs
   std::string trial_dir;  // directory with stdout.log / stderr.log; empty when none
   std::string owner;      // the run (RunRecord::owner) that ran or runs it; empty if WAITING
+  // Where it runs or ran, as its executor said (a process group, a Job); empty when unknown.
+  std::string location;
+  // Annotations of files written before version 3 of the schema; nothing writes them now.
   std::map<std::string, std::string> user_attrs;
 
   // finished - started in seconds; nullopt until both are known.
@@ -42,6 +46,20 @@ struct Trial {
     return std::chrono::duration<double>(*finished - *started).count();
   }
 };
+
+// The best trial of `trials`: the COMPLETE one with the best value in `direction`, the lowest
+// number among equals; nullptr when no trial is COMPLETE with a value. The one rule for "best"
+// (the run's progress, `hpo best`, the C++ API).
+inline const Trial* best_trial(const std::vector<Trial>& trials, Direction direction) {
+  const Trial* best = nullptr;
+  for (const Trial& t : trials) {
+    if (t.state != TrialState::kComplete || !t.value) continue;
+    if (best == nullptr || is_better(direction, *t.value, *best->value) ||
+        (*t.value == *best->value && t.number < best->number))
+      best = &t;
+  }
+  return best;
+}
 
 // Optional conversions used by storage and the CLI: seconds since the Unix epoch.
 inline double to_unix_seconds(TimePoint t) {

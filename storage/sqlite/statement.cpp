@@ -12,18 +12,36 @@ void DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 void StatementFinalizer::operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
 
+StorageErrc errc_of(int code) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return StorageErrc::kBusy;
+    case SQLITE_CORRUPT: return StorageErrc::kCorrupt;
+    case SQLITE_NOTADB: return StorageErrc::kNotADatabase;
+    case SQLITE_CANTOPEN: return StorageErrc::kCantOpen;
+    case SQLITE_IOERR:
+    case SQLITE_FULL: return StorageErrc::kIo;
+    case SQLITE_READONLY:
+    case SQLITE_PERM: return StorageErrc::kReadOnly;
+    case SQLITE_MISUSE: return StorageErrc::kMisuse;
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG: return StorageErrc::kMismatch;
+    default: return StorageErrc::kOther;
+  }
+}
+
+StorageError error_of(int code, const std::string& message) {
+  return StorageError(errc_of(code), message + " (SQLite error " + std::to_string(code) + ")",
+                      code);
+}
+
 void throw_error(sqlite3* db, int code) {
   // sqlite3_errmsg is specific ("UNIQUE constraint failed: studies.name") but only describes
   // the connection's most recent failure; fall back to the generic text for the code.
   std::string message = db != nullptr && sqlite3_extended_errcode(db) == code
                             ? sqlite3_errmsg(db)
                             : sqlite3_errstr(code);
-  throw StorageError(code, message + " (SQLite error " + std::to_string(code) + ")");
-}
-
-bool is_busy(int code) {
-  const int primary = code & 0xff;
-  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+  throw error_of(code, message);
 }
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
@@ -133,7 +151,7 @@ void Database::exec(const char* sql) {
   if (rc == SQLITE_OK) return;
   std::string message = error != nullptr ? error : sqlite3_errstr(rc);
   sqlite3_free(error);
-  throw StorageError(rc, message + " (SQLite error " + std::to_string(rc) + ")");
+  throw error_of(rc, message);
 }
 
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }

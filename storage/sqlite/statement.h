@@ -5,8 +5,9 @@
 //   Database     a connection plus a cache of prepared statements (each SQL text is prepared
 //                once and reused, which is most of what makes small transactions fast);
 //   Transaction  BEGIN [IMMEDIATE] ... COMMIT, rolled back by its destructor unless committed.
-// Every failure throws hpo::StorageError carrying the extended SQLite result code and SQLite's
-// own message; callers add the file name and the operation (see SqliteStorage).
+// Every failure throws hpo::StorageError with the StorageErrc that SQLite's result code maps to
+// (errc_of), the extended SQLite code as its native code, and SQLite's own message; callers add
+// the file name and the operation (see SqliteStorage).
 // Thread-compatible: one Database is used by one thread at a time (SqliteStorage holds a mutex
 // around every use). sqlite3.h stays out of this header.
 #pragma once
@@ -17,6 +18,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "engine/model/errors.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -32,13 +35,17 @@ struct StatementFinalizer {
   void operator()(sqlite3_stmt* stmt) const;
 };
 
-// Throws StorageError(code, "<sqlite message> (SQLite error <code>)"). `db` may be null; then
-// the message comes from sqlite3_errstr(code).
-[[noreturn]] void throw_error(sqlite3* db, int code);
+// The backend-neutral kind of an (extended) SQLite result code: SQLITE_BUSY and SQLITE_LOCKED
+// are kBusy (another connection holds a lock; running the whole transaction again later is the
+// cure), SQLITE_IOERR_* and SQLITE_FULL kIo, and so on.
+StorageErrc errc_of(int code);
 
-// True for SQLITE_BUSY and SQLITE_LOCKED (with any extended code): another connection holds a
-// lock, and running the whole transaction again later is the cure.
-bool is_busy(int code);
+// StorageError(errc_of(code), "<message> (SQLite error <code>)", code).
+StorageError error_of(int code, const std::string& message);
+
+// Throws error_of(code, <sqlite message>). `db` may be null; then the message comes from
+// sqlite3_errstr(code).
+[[noreturn]] void throw_error(sqlite3* db, int code);
 
 class Statement {
  public:

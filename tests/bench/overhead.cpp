@@ -120,8 +120,11 @@ int overhead_main(const std::vector<std::string>& args) {
   options.make_executor = [](boost::asio::io_context& io, const StudySpec&, std::size_t p) {
     return std::make_unique<InlineExecutor>(io, p);
   };
-  StudyManager manager(spec, *storage, options);
   const auto t0 = std::chrono::steady_clock::now();
+  OpenOptions open;
+  open.parallelism = spec.parallelism;
+  StudyCore core(*storage, spec, open);
+  StudyManager manager(core, options);
   RunResult result = manager.run();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -53,7 +53,7 @@ std::vector<int> write_trials(Storage& storage, std::int64_t study_id, int worke
     NewTrial nt;
     nt.params = {{"worker", worker}, {"i", i}};
     nt.trial_dir = "runs/{number}";
-    const Trial t = storage.create_trial(study_id, nt);
+    const Trial t = add_trial(storage, study_id, nt);
     numbers.push_back(t.number);
     storage.report_intermediate(t.id, 0, i);
     storage.finish_trial(t.id, TrialState::kComplete, static_cast<double>(i), {{"loss", 1.0}}, "");
@@ -125,7 +125,10 @@ TEST_CASE("threads with their own connections get dense, unique trial numbers",
   constexpr int kPerThread = 150;
   TempDir dir("hpo-storage");
   const fs::path db = dir / "shared.db";
-  const auto study = SqliteStorage(db).create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = [&] {
+    SqliteStorage storage(db);
+    return make_study(storage, "s");
+  }();
 
   std::vector<std::vector<int>> numbers(kThreads);
   const auto errors = race(kThreads, [&](int w, std::latch& start) {
@@ -151,7 +154,10 @@ TEST_CASE("processes sharing one file get dense, unique trial numbers", "[storag
   constexpr int kPerProcess = 150;
   TempDir dir("hpo-storage");
   const fs::path db = dir / "shared.db";
-  const auto study = SqliteStorage(db).create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = [&] {
+    SqliteStorage storage(db);
+    return make_study(storage, "s");
+  }();
 
   run_processes(kProcesses, [&](int w) {
     SqliteStorage storage(db);  // its own connection, opened after the fork
@@ -178,10 +184,10 @@ TEST_CASE("concurrent claims hand every WAITING trial to exactly one connection"
   std::int64_t study_id = 0;
   {
     SqliteStorage storage(db);
-    study_id = storage.create_study("s", Direction::kMinimize, "loss", {}).id;
+    study_id = make_study(storage, "s", Direction::kMinimize, "loss", {}).id;
     NewTrial nt;
     nt.state = TrialState::kWaiting;
-    for (int i = 0; i < kWaiting; ++i) storage.create_trial(study_id, nt);
+    for (int i = 0; i < kWaiting; ++i) add_trial(storage, study_id, nt);
   }
 
   std::vector<std::vector<int>> claimed(kThreads);
@@ -217,12 +223,12 @@ TEST_CASE("connections opening a new file at once create its schema once",
   const auto errors = race(kThreads, [&](int w, std::latch& start) {
     start.arrive_and_wait();
     SqliteStorage storage(db);
-    storage.create_study("study-" + std::to_string(w), Direction::kMinimize, "loss", {});
+    make_study(storage, "study-" + std::to_string(w), Direction::kMinimize, "loss", {});
   });
   for (const auto& e : errors) CHECK(e == "");
   CHECK(SqliteStorage(db).list_studies().size() == static_cast<std::size_t>(kThreads));
   RawSqlite raw(db);
-  CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "2");
+  CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "3");
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
 }
 
@@ -236,16 +242,16 @@ TEST_CASE("processes resuming one study together re-queue every interrupted tria
   std::int64_t study_id = 0;
   {
     SqliteStorage storage(db);
-    study_id = storage.create_study("s", Direction::kMinimize, "loss", {}).id;
+    study_id = make_study(storage, "s", Direction::kMinimize, "loss", {}).id;
     for (int i = 0; i < kInterrupted; ++i) {
       NewTrial nt;
       nt.params = {{"dead", i}};
       nt.owner = "dead";
-      storage.create_trial(study_id, nt);
+      add_trial(storage, study_id, nt);
       if (i % 4 == 0) {
         nt.state = TrialState::kWaiting;  // and a few enqueued by hand
         nt.owner.clear();
-        storage.create_trial(study_id, nt);
+        add_trial(storage, study_id, nt);
       }
     }
   }
@@ -275,7 +281,7 @@ TEST_CASE("processes resuming one study together re-queue every interrupted tria
         nt.params = {{"worker", w}, {"step", step}};
         nt.owner = me;
         nt.trial_dir = "runs/{number}";
-        t = storage.create_trial(study_id, nt);
+        t = add_trial(storage, study_id, nt);
       }
       if (t->owner != me) throw std::runtime_error("trial " + std::to_string(t->id) + " not mine");
       storage.heartbeat(study_id, RunRecord{me, "localhost", w, {}, {}}, {t->id});

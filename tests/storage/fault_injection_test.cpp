@@ -31,17 +31,18 @@ TEST_CASE("a commit that fails on disk throws, names the file and changes nothin
   DisarmOnExit disarm;
   SqliteStorageFixture f(faulty_options());
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const Trial t = s.create_trial(study.id, NewTrial{});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial t = add_trial(s, study.id, NewTrial{});
   const std::string before = describe_all(s, Times::kExact);
   const int writes = FaultyVfs::wal_writes();
 
   FaultyVfs::fail_nth_wal_write(1);
   try {
-    s.create_trial(study.id, NewTrial{});
+    add_trial(s, study.id, NewTrial{});
     FAIL("the injected failure did not surface");
   } catch (const StorageError& e) {
-    CHECK(e.code() == SQLITE_IOERR_WRITE);
+    CHECK(e.code() == StorageErrc::kIo);
+    CHECK(e.native_code() == SQLITE_IOERR_WRITE);
     CHECK_THAT(e.what(), Catch::StartsWith(f.path().string() + ": cannot create a trial: "));
     CHECK_THAT(e.what(), Catch::Contains("disk I/O error"));
   }
@@ -52,12 +53,12 @@ TEST_CASE("a commit that fails on disk throws, names the file and changes nothin
   FaultyVfs::fail_nth_wal_write(1, /*sticky=*/true);
   CHECK_THROWS_AS(s.finish_trial(t.id, TrialState::kComplete, 1.0, {}, ""), StorageError);
   CHECK_THROWS_AS(s.report_intermediate(t.id, 0, 1.0), StorageError);
-  CHECK_THROWS_AS(s.create_study("t", Direction::kMinimize, "loss", {}), StorageError);
+  CHECK_THROWS_AS(make_study(s, "t", Direction::kMinimize, "loss", {}), StorageError);
   CHECK(describe_all(s, Times::kExact) == before);
 
   // Once it recovers, the same connection carries on, and numbers stay dense.
   FaultyVfs::disarm();
-  CHECK(s.create_trial(study.id, NewTrial{}).number == 1);
+  CHECK(add_trial(s, study.id, NewTrial{}).number == 1);
   CHECK(s.finish_trial(t.id, TrialState::kComplete, 1.0, {}, ""));
   f.reopen();
   CHECK(f.storage().get_trials(study.id).size() == 2);
@@ -94,7 +95,7 @@ TEST_CASE("random operations on a failing disk keep SqliteStorage equal to the m
         // The write failed: the operation must say so and must not have happened.
         INFO("outcome: " << actual);
         REQUIRE(actual.rfind("StorageError ", 0) == 0);
-        REQUIRE((std::stoi(actual.substr(13)) & 0xff) == SQLITE_IOERR);
+        REQUIRE(actual == std::string("StorageError ") + to_string(StorageErrc::kIo));
       } else {
         REQUIRE(actual == apply(model, op));
       }

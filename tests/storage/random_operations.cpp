@@ -31,10 +31,12 @@ const char* kind_name(Operation::Kind kind) {
       return "end_run";
     case Operation::Kind::kCountTrials:
       return "count_trials";
-    case Operation::Kind::kStudyAttr:
-      return "set_study_user_attr";
-    case Operation::Kind::kTrialAttr:
-      return "set_trial_user_attr";
+    case Operation::Kind::kUpdateSpec:
+      return "update_study_spec";
+    case Operation::Kind::kSetLocation:
+      return "set_trial_location";
+    case Operation::Kind::kAdopt:
+      return "adopt_trial";
     case Operation::Kind::kReopen:
       return "reopen";
   }
@@ -60,6 +62,9 @@ std::string Operation::to_string() const {
     as_trial.trial_dir = new_trial.trial_dir;
     as_trial.owner = new_trial.owner;
     j["new_trial"] = describe(as_trial);
+    j["limit"] = limit ? std::to_string(*limit) : "none";
+    j["sample"] = static_cast<bool>(new_trial.sample);
+    j["known_trials"] = new_trial.known_trials;
   }
   j["step"] = step;
   j["value"] = format_double(value);
@@ -138,6 +143,22 @@ Operation OperationGenerator::next(Storage& model) {
     }
     op.new_trial.trial_dir = chance(50) ? "runs/{number}/t{number}" : "";
     if (op.new_trial.state == TrialState::kRunning && chance(70)) op.new_trial.owner = pick_owner();
+    if (chance(25)) op.limit = static_cast<int>(rng_() % 12);
+    if (chance(30)) {
+      // Parameters chosen inside the transaction, from the number and the trials made since
+      // `known_trials` (sometimes nothing: creates no trial).
+      op.new_trial.known_trials = static_cast<int>(rng_() % 12);
+      const ParamSet base = op.new_trial.params;
+      op.new_trial.sample = [base](int number,
+                                   const std::vector<Trial>& newer) -> std::optional<ParamSet> {
+        if (number % 7 == 6) return std::nullopt;
+        ParamSet p = base;
+        p["number"] = number;
+        p["newer"] = static_cast<std::int64_t>(newer.size());
+        if (!newer.empty()) p["first_newer"] = newer.front().number;
+        return p;
+      };
+    }
   } else if (roll < 38) {
     op.kind = Operation::Kind::kClaim;
     op.id = pick_study();
@@ -180,16 +201,19 @@ Operation OperationGenerator::next(Storage& model) {
   } else if (roll < 87) {
     op.kind = Operation::Kind::kCountTrials;
     op.id = pick_study();
-  } else if (roll < 90) {
-    op.kind = Operation::Kind::kStudyAttr;
+  } else if (roll < 89) {
+    op.kind = Operation::Kind::kUpdateSpec;
     op.id = pick_study();
-    op.name = "key" + std::to_string(rng_() % 3);
-    op.text = "value " + std::to_string(rng_() % 1000);
-  } else if (roll < 96) {
-    op.kind = Operation::Kind::kTrialAttr;
+    op.name = "/dir/" + std::to_string(rng_() % 3);
+  } else if (roll < 93) {
+    op.kind = Operation::Kind::kSetLocation;
     op.id = pick_trial();
-    op.name = "key" + std::to_string(rng_() % 3);
-    op.text = "välue " + std::to_string(rng_() % 1000);
+    op.text = "pgid:" + std::to_string(rng_() % 1000) + "@hóst";
+  } else if (roll < 96) {
+    op.kind = Operation::Kind::kAdopt;
+    op.id = pick_trial();
+    op.owner = chance(20) ? std::string() : pick_owner();
+    op.name = pick_owner();
   } else {
     op.kind = Operation::Kind::kReopen;
   }
@@ -204,9 +228,9 @@ std::string apply(Storage& storage, const Operation& op) {
     switch (op.kind) {
       case Operation::Kind::kCreateStudy:
         return describe(
-            storage.create_study(op.name, Direction::kMinimize, "loss", sample_spec(op.name)));
+            make_study(storage, op.name, Direction::kMinimize, "loss", sample_spec(op.name)));
       case Operation::Kind::kCreateTrial:
-        return describe(storage.create_trial(op.id, op.new_trial));
+        return optional_trial(storage.create_trial(op.id, op.new_trial, op.limit));
       case Operation::Kind::kClaim:
         return optional_trial(storage.claim_waiting_trial(op.id, op.owner));
       case Operation::Kind::kFailAndRequeue:
@@ -226,17 +250,18 @@ std::string apply(Storage& storage, const Operation& op) {
         return "done";
       case Operation::Kind::kCountTrials:
         return describe(storage.count_trials(op.id));
-      case Operation::Kind::kStudyAttr:
-        storage.set_study_user_attr(op.id, op.name, op.text);
+      case Operation::Kind::kUpdateSpec:
+        storage.update_study_spec(op.id, sample_spec("updated"), op.name);
         return "done";
-      case Operation::Kind::kTrialAttr:
-        storage.set_trial_user_attr(op.id, op.name, op.text);
-        return "done";
+      case Operation::Kind::kSetLocation:
+        return storage.set_trial_location(op.id, op.text) ? "true" : "false";
+      case Operation::Kind::kAdopt:
+        return optional_trial(storage.adopt_trial(op.id, op.owner, op.name));
       case Operation::Kind::kReopen:
         return "reopened";
     }
   } catch (const StorageError& e) {
-    return "StorageError " + std::to_string(e.code());
+    return std::string("StorageError ") + hpo::to_string(e.code());
   }
   return "?";
 }

@@ -28,17 +28,19 @@ struct Operation {
     kListRuns,
     kEndRun,
     kCountTrials,
-    kStudyAttr,
-    kTrialAttr,
+    kUpdateSpec,
+    kSetLocation,
+    kAdopt,
     kReopen,  // close and reopen the storage under test (no-op for a memory model)
   };
   Kind kind = Kind::kCreateStudy;
   // Study id (create trial, claim, heartbeat, list/end runs, count, study attr) or trial id.
   std::int64_t id = 0;
-  std::string name;   // study name, attribute key or re-queue trial_dir pattern
-  std::string text;   // attribute value or finish / re-queue reason
-  std::string owner;  // claim, end_run
+  std::string name;   // study name, spec directory, new owner or re-queue trial_dir pattern
+  std::string text;   // location, or finish / re-queue reason
+  std::string owner;  // claim, end_run, adopt (from)
   NewTrial new_trial;
+  std::optional<int> limit;  // create_trial
   std::int64_t step = 0;
   double value = 0.0;  // intermediate value
   TrialState state = TrialState::kComplete;

@@ -29,15 +29,16 @@ std::vector<std::string> siblings(const fs::path& db) {
   return out;
 }
 
-// Opening `file` must fail with a StorageError whose code has primary code `primary` and
-// whose message contains every string in `parts`.
-void require_refused(const fs::path& file, int primary, const std::vector<std::string>& parts) {
+// Opening `file` must fail with a StorageError of kind `expected` whose message contains every
+// string in `parts`.
+void require_refused(const fs::path& file, StorageErrc expected,
+                     const std::vector<std::string>& parts) {
   try {
     SqliteStorage storage(file);
     FAIL("opening " << file << " succeeded");
   } catch (const StorageError& e) {
     INFO(e.what());
-    CHECK((e.code() & 0xff) == primary);
+    CHECK(e.code() == expected);
     CHECK_THAT(e.what(), Catch::Contains(file.string()));
     for (const auto& part : parts) CHECK_THAT(e.what(), Catch::Contains(part));
   }
@@ -91,29 +92,29 @@ std::string v1_rows(const fs::path& db) {
 
 // Fills a storage with one of everything.
 void populate(Storage& s) {
-  const auto a = s.create_study("a", Direction::kMaximize, "acc", sample_spec("a"));
-  const auto b = s.create_study("b", Direction::kMinimize, "loss", nlohmann::json::object());
-  s.set_study_user_attr(a.id, "owner", "alice");
+  const auto a = make_study(s, "a", Direction::kMaximize, "acc", sample_spec("a"));
+  const auto b = make_study(s, "b", Direction::kMinimize, "loss", nlohmann::json::object());
+  s.update_study_spec(a.id, sample_spec("a2"), "/elsewhere");
   NewTrial nt;
   nt.params = {
       {"lr", 1e-300}, {"layers", std::int64_t{1} << 60}, {"act", "ŕeLU \"x\""}, {"bn", true}};
   nt.trial_dir = "/runs/{number}";
-  const Trial t0 = s.create_trial(a.id, nt);
+  const Trial t0 = add_trial(s, a.id, nt);
   s.report_intermediate(t0.id, 0, 0.5);
   s.report_intermediate(t0.id, 1, 0.75);
   s.finish_trial(t0.id, TrialState::kComplete, 0.75, {{"acc", 0.75}, {"loss", 0.2}}, "");
-  const Trial t1 = s.create_trial(a.id, nt);
-  s.set_trial_user_attr(t1.id, "host", "n1");
+  const Trial t1 = add_trial(s, a.id, nt);
+  s.set_trial_location(t1.id, "pgid:7@n1");
   s.finish_trial(t1.id, TrialState::kFail, std::nullopt, {}, "signal 9");
   nt.retry_of = 1;
   nt.attempt = 1;
   nt.owner = "host-a:1:x";
-  const Trial t2 = s.create_trial(a.id, nt);
+  const Trial t2 = add_trial(s, a.id, nt);
   s.heartbeat(a.id, RunRecord{"host-a:1:x", "host-a", 1, {}, {}}, {t2.id});
   nt.state = TrialState::kWaiting;
   nt.owner.clear();
-  s.create_trial(a.id, nt);
-  s.create_trial(b.id, nt);
+  add_trial(s, a.id, nt);
+  add_trial(s, b.id, nt);
 }
 
 }  // namespace
@@ -133,13 +134,13 @@ TEST_CASE("a SQLite database keeps every field exactly across closing and reopen
   CHECK(describe_all(f.storage(), Times::kExact) == before);
 }
 
-TEST_CASE("a new database is in WAL mode, at schema version 2 and consistent",
+TEST_CASE("a new database is in WAL mode, at schema version 3 and consistent",
           "[storage][sqlite]") {
   SqliteStorageFixture f;
   populate(f.storage());
   RawSqlite raw(f.path());
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
-  CHECK(raw.query("SELECT version FROM schema_version") == "2");
+  CHECK(raw.query("SELECT version FROM schema_version") == "3");
   CHECK(raw.query("SELECT count(*) FROM schema_version") == "1");
   CHECK(raw.query("PRAGMA integrity_check") == "ok");
   CHECK(raw.query("PRAGMA foreign_key_check") == "");
@@ -152,9 +153,15 @@ TEST_CASE("a new database is in WAL mode, at schema version 2 and consistent",
   CHECK(raw.query("SELECT group_concat(owner, ',') FROM (SELECT owner FROM trials ORDER BY id)") ==
         ",,host-a:1:x,,");
   CHECK(raw.query("SELECT owner || ' ' || host || ' ' || pid FROM runs") == "host-a:1:x host-a 1");
+  // Typed columns, no internal attributes: the spec once, its directory, the seed, locations.
+  CHECK(raw.query("SELECT spec_dir FROM studies WHERE name = 'a'") == "/elsewhere");
+  CHECK(raw.query("SELECT json_extract(spec, '$.name') FROM studies WHERE name = 'a'") == "a2");
+  CHECK(raw.query("SELECT location FROM trials WHERE id = 2") == "pgid:7@n1");
+  CHECK(raw.query("SELECT count(*) FROM study_user_attrs") == "0");
+  CHECK(raw.query("SELECT count(*) FROM trial_user_attrs") == "0");
 }
 
-TEST_CASE("the checked-in v1 database is migrated to version 2 with every row kept",
+TEST_CASE("the checked-in v1 database is migrated to the current version with every row kept",
           "[storage][sqlite]") {
   TempDir dir("hpo-storage");
   const fs::path db = load_fixture(dir, "v1");
@@ -163,11 +170,11 @@ TEST_CASE("the checked-in v1 database is migrated to version 2 with every row ke
   CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "1");
   SqliteStorage storage(db);
 
-  // On disk: version 2, every version 1 row unchanged, the new column empty, no runs, and the
-  // same schema as a file created at version 2 (and as the checked-in v2 fixture).
+  // On disk: the current version, every version 1 row unchanged, the new columns at their
+  // defaults, no runs, and the same schema as a new file (and as the checked-in v3 fixture).
   {
     RawSqlite raw(db);
-    CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "2");
+    CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "3");
     CHECK(raw.query("PRAGMA integrity_check") == "ok");
     CHECK(raw.query("PRAGMA foreign_key_check") == "");
     CHECK(raw.query("SELECT count(*) FROM trials WHERE owner = ''") == "5");
@@ -176,12 +183,14 @@ TEST_CASE("the checked-in v1 database is migrated to version 2 with every row ke
   CHECK(first_difference(v1_rows(db), rows_before) == "");
   SqliteStorageFixture fresh;
   CHECK(first_difference(schema_of(db), schema_of(fresh.path())) == "");
-  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v2"))) == "");
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v3"))) == "");
 
   const auto studies = storage.list_studies();
   REQUIRE(studies.size() == 2);
   const StudyRecord& svm = studies[0];
   CHECK(svm.id == 1);
+  CHECK(svm.spec_dir.empty());  // version 1 did not record it
+  CHECK(svm.sampler_seed == 0);
   CHECK(svm.name == "svm");
   CHECK(svm.direction == Direction::kMaximize);
   CHECK(svm.metric == "accuracy");
@@ -246,11 +255,11 @@ TEST_CASE("the checked-in v1 database is migrated to version 2 with every row ke
   NewTrial next;
   next.params = {{"C", 2.0}, {"kernel", "rbf"}};
   next.trial_dir = "/runs/svm-trials/{number}";
-  const Trial t6 = storage.create_trial(svm.id, next);
+  const Trial t6 = add_trial(storage, svm.id, next);
   CHECK(t6.number == 6);
   CHECK(t6.trial_dir == "/runs/svm-trials/6");
-  CHECK_THROWS_AS(storage.create_study("svm", Direction::kMinimize, "x", {}), StorageError);
-  CHECK(storage.create_study("svm-2", Direction::kMinimize, "x", {}).id == 3);
+  CHECK_THROWS_AS(make_study(storage, "svm", Direction::kMinimize, "x", {}), StorageError);
+  CHECK(make_study(storage, "svm-2", Direction::kMinimize, "x", {}).id == 3);
 }
 
 TEST_CASE("a v1 database whose migration fails halfway is left at version 1, unchanged",
@@ -262,7 +271,7 @@ TEST_CASE("a v1 database whose migration fails halfway is left at version 1, unc
   RawSqlite(db).exec("CREATE TABLE runs (x INTEGER)");
   const std::string rows_before = v1_rows(db);
   const std::string schema_before = schema_of(db);
-  require_refused(db, SQLITE_ERROR, {"migrate the schema", "runs already exists"});
+  require_refused(db, StorageErrc::kOther, {"migrate the schema", "runs already exists"});
   CHECK(schema_of(db) == schema_before);  // no owner column
   CHECK(v1_rows(db) == rows_before);
   RawSqlite raw(db);
@@ -272,16 +281,16 @@ TEST_CASE("a v1 database whose migration fails halfway is left at version 1, unc
   raw.exec("DROP TABLE runs");
   SqliteStorage storage(db);
   CHECK(storage.get_trials(1).size() == 5);
-  CHECK(raw.query("SELECT version FROM schema_version") == "2");
+  CHECK(raw.query("SELECT version FROM schema_version") == "3");
 }
 
-TEST_CASE("the checked-in v2 database opens and reads correctly", "[storage][sqlite]") {
+TEST_CASE("the checked-in v2 database is migrated to version 3 and reads correctly",
+          "[storage][sqlite]") {
   TempDir dir("hpo-storage");
   const fs::path db = load_fixture(dir, "v2");
-  const std::string schema_before = schema_of(db);
   SqliteStorage storage(db);
-  CHECK(schema_of(db) == schema_before);  // nothing to migrate
-  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "2");
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "3");
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v3"))) == "");
 
   const auto studies = storage.list_studies();
   REQUIRE(studies.size() == 2);
@@ -348,18 +357,66 @@ TEST_CASE("the checked-in v2 database opens and reads correctly", "[storage][sql
   CHECK(storage.list_runs(svm.id).size() == 1);
 }
 
+TEST_CASE("what the version 2 engine kept in attributes moves into the version 3 columns",
+          "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = load_fixture(dir, "v2-engine-attrs");
+  const std::string created_spec =
+      RawSqlite(db).query("SELECT spec FROM studies WHERE id = 1");
+  SqliteStorage storage(db);
+  const auto studies = storage.list_studies();
+  REQUIRE(studies.size() == 2);
+  const StudyRecord& svm = studies[0];
+  // The spec it last ran with wins over the one it was created with; one copy is left.
+  CHECK(svm.spec.at("budget").at("trials") == 8);
+  CHECK(svm.spec.at("executor").at("kind") == "subprocess");
+  CHECK(svm.spec.dump() != nlohmann::json::parse(created_spec).dump());
+  CHECK(svm.spec_dir == "/home/alice/svm");
+  CHECK(svm.sampler_seed == 18446744073709551615ULL);
+  CHECK(studies[1].sampler_seed == 42);
+  CHECK(studies[1].spec_dir.empty());
+  // Only the user's own attributes remain.
+  CHECK(svm.user_attrs == std::map<std::string, std::string>{{"owner", "alice"}});
+  const auto trials = storage.get_trials(svm.id);
+  REQUIRE(trials.size() == 6);
+  CHECK(trials[3].location == "pgid:4242");
+  CHECK(trials[4].location == "pgid:4243");
+  CHECK(trials[0].location.empty());
+  CHECK(trials[3].user_attrs == std::map<std::string, std::string>{{"host", "node-7"}});
+  RawSqlite raw(db);
+  CHECK(raw.query("SELECT count(*) FROM study_user_attrs WHERE key LIKE 'hpo.%'") == "0");
+  CHECK(raw.query("SELECT count(*) FROM trial_user_attrs WHERE key LIKE 'hpo.%'") == "0");
+  CHECK(raw.query("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a corrupted sampler seed is a storage error naming the study", "[storage][sqlite]") {
+  SqliteStorageFixture f;
+  make_study(f.storage(), "seeded", Direction::kMinimize, "loss", sample_spec("seeded"), 5);
+  RawSqlite(f.path()).exec("UPDATE studies SET sampler_seed = 'twelve'");
+  try {
+    f.storage().find_study("seeded");
+    FAIL("a corrupted seed was read");
+  } catch (const StorageError& e) {
+    CHECK(e.code() == StorageErrc::kCorrupt);
+    CHECK_THAT(e.what(), Catch::Contains("study 'seeded' has an unreadable sampler seed 'twelve'"));
+  }
+}
+
 TEST_CASE("a database of a newer schema version is refused, naming both versions",
           "[storage][sqlite]") {
   TempDir dir("hpo-storage");
   const fs::path db = dir / "future.db";
-  { SqliteStorage(db).create_study("s", Direction::kMinimize, "loss", {}); }
+  {
+    SqliteStorage storage(db);
+    make_study(storage, "s");
+  }
   {
     RawSqlite raw(db);
-    raw.exec("UPDATE schema_version SET version = 3");
+    raw.exec("UPDATE schema_version SET version = 4");
   }
-  require_refused(db, SQLITE_CANTOPEN, {"schema version 3", "version 2", "newer hpo"});
+  require_refused(db, StorageErrc::kVersion, {"schema version 4", "version 3", "newer hpo"});
   RawSqlite raw(db);
-  CHECK(raw.query("SELECT version FROM schema_version") == "3");
+  CHECK(raw.query("SELECT version FROM schema_version") == "4");  // left as it was
   CHECK(raw.query("SELECT name FROM studies") == "s");
 }
 
@@ -370,12 +427,12 @@ TEST_CASE("a file that is not SQLite is refused and left as it was", "[storage][
   std::string bytes(8192, '\0');
   for (auto& c : bytes) c = static_cast<char>(rng() & 0xff);
   write_file(file, bytes);
-  require_refused(file, SQLITE_NOTADB, {"not an hpo database"});
+  require_refused(file, StorageErrc::kNotADatabase, {"not an hpo database"});
   CHECK(read_file(file) == bytes);
   CHECK(siblings(file).empty());
 
   const fs::path text = write_file(dir / "notes.txt", "this is a text file, not a database\n");
-  require_refused(text, SQLITE_NOTADB, {"not an hpo database"});
+  require_refused(text, StorageErrc::kNotADatabase, {"not an hpo database"});
   CHECK(read_file(text) == "this is a text file, not a database\n");
 }
 
@@ -388,7 +445,7 @@ TEST_CASE("a SQLite file of another application is refused and left as it was",
     raw.exec("CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada');");
   }
   const std::string bytes = read_file(db);
-  require_refused(db, SQLITE_NOTADB, {"not an hpo database", "people"});
+  require_refused(db, StorageErrc::kNotADatabase, {"not an hpo database", "people"});
   CHECK(read_file(db) == bytes);
   CHECK(siblings(db).empty());  // not switched to WAL
   RawSqlite raw(db);
@@ -400,7 +457,7 @@ TEST_CASE("an empty file becomes a new database", "[storage][sqlite]") {
   const fs::path db = write_file(dir / "empty.db", "");
   {
     SqliteStorage storage(db);
-    storage.create_study("s", Direction::kMinimize, "loss", {});
+    make_study(storage, "s", Direction::kMinimize, "loss", {});
   }
   SqliteStorage storage(db);
   CHECK(storage.find_study("s"));
@@ -416,7 +473,7 @@ TEST_CASE("without create_if_missing a missing file is refused and not created",
     SqliteStorage storage(db, options);
     FAIL("a missing file was opened");
   } catch (const StorageError& e) {
-    CHECK(e.code() == SQLITE_CANTOPEN);
+    CHECK(e.code() == StorageErrc::kCantOpen);
     CHECK_THAT(e.what(), Catch::Contains(db.string()) && Catch::Contains("does not exist"));
   }
   CHECK_FALSE(fs::exists(db));
@@ -431,33 +488,34 @@ TEST_CASE("without create_if_missing a missing file is refused and not created",
 
 TEST_CASE("a storage error names the file and the operation", "[storage][sqlite]") {
   SqliteStorageFixture f;
-  f.storage().create_study("s", Direction::kMinimize, "loss", {});
+  make_study(f.storage(), "s", Direction::kMinimize, "loss", {});
   try {
-    f.storage().create_study("s", Direction::kMinimize, "loss", {});
+    make_study(f.storage(), "s", Direction::kMinimize, "loss", {});
     FAIL("duplicate accepted");
   } catch (const StorageError& e) {
-    CHECK(e.code() == SQLITE_CONSTRAINT_UNIQUE);
+    CHECK(e.code() == StorageErrc::kExists);
     CHECK_THAT(e.what(), Catch::StartsWith(f.path().string() + ": cannot create a study: "));
     CHECK_THAT(e.what(), Catch::Contains("'s' already exists"));
   }
   try {
-    f.storage().set_trial_user_attr(99, "k", "v");
-    FAIL("unknown trial accepted");
+    f.storage().update_study_spec(99, sample_spec("x"), "/x");
+    FAIL("unknown study accepted");
   } catch (const StorageError& e) {
-    CHECK(e.code() == SQLITE_CONSTRAINT_FOREIGNKEY);
-    CHECK_THAT(e.what(), Catch::StartsWith(f.path().string() + ": cannot set a trial attribute: "));
-    CHECK_THAT(e.what(), Catch::Contains("no trial with id 99"));
+    CHECK(e.code() == StorageErrc::kNotFound);
+    CHECK_THAT(e.what(),
+               Catch::StartsWith(f.path().string() + ": cannot record the spec of a study: "));
+    CHECK_THAT(e.what(), Catch::Contains("no study with id 99"));
   }
 }
 
 TEST_CASE("a mutation that fails halfway is rolled back as a whole", "[storage][sqlite]") {
   SqliteStorageFixture f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   NewTrial running;
-  const Trial a = s.create_trial(study.id, running);
-  const Trial b = s.create_trial(study.id, running);
-  const Trial c = s.create_trial(study.id, running);
+  const Trial a = add_trial(s, study.id, running);
+  const Trial b = add_trial(s, study.id, running);
+  const Trial c = add_trial(s, study.id, running);
   const std::string before = describe_all(s, Times::kExact);
 
   // A trigger makes the third UPDATE of the heartbeat transaction fail, after the run's record
@@ -470,7 +528,8 @@ TEST_CASE("a mutation that fails halfway is rolled back as a whole", "[storage][
     s.heartbeat(study.id, RunRecord{"run-a", "host-a", 1, {}, {}}, {a.id, b.id, c.id});
     FAIL("the trigger did not fire");
   } catch (const StorageError& e) {
-    CHECK((e.code() & 0xff) == SQLITE_CONSTRAINT);
+    CHECK((e.native_code() & 0xff) == SQLITE_CONSTRAINT);
+    CHECK(e.code() == StorageErrc::kOther);
     CHECK_THAT(e.what(), Catch::Contains("record heartbeats") && Catch::Contains("injected"));
   }
   CHECK(describe_all(s, Times::kExact) == before);
@@ -479,13 +538,13 @@ TEST_CASE("a mutation that fails halfway is rolled back as a whole", "[storage][
   raw.exec(
       "CREATE TRIGGER fail_insert BEFORE INSERT ON trials WHEN NEW.number = 3 "
       "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
-  CHECK_THROWS_AS(s.create_trial(study.id, running), StorageError);
+  CHECK_THROWS_AS(add_trial(s, study.id, running), StorageError);
   CHECK(describe_all(s, Times::kExact) == before);
   raw.exec("DROP TRIGGER fail_heartbeat; DROP TRIGGER fail_insert;");
   s.heartbeat(study.id, RunRecord{"run-a", "host-a", 1, {}, {}}, {a.id, b.id, c.id});
   CHECK(*s.get_trial(a.id)->heartbeat > *a.heartbeat);
   CHECK(s.list_runs(study.id).size() == 1);
-  CHECK(s.create_trial(study.id, running).number == 3);
+  CHECK(add_trial(s, study.id, running).number == 3);
   f.reopen();
   CHECK(f.storage().get_trials(study.id).size() == 4);
 }

@@ -60,8 +60,8 @@ TEMPLATE_TEST_CASE("a created study can be found by name and is listed in id ord
   Storage& s = f.storage();
   const auto before = now();
   const StudyRecord a =
-      s.create_study("alpha", Direction::kMaximize, "accuracy", sample_spec("alpha"));
-  const StudyRecord b = s.create_study("beta", Direction::kMinimize, "loss", sample_spec("beta"));
+      make_study(s, "alpha", Direction::kMaximize, "accuracy", sample_spec("alpha"));
+  const StudyRecord b = make_study(s, "beta", Direction::kMinimize, "loss", sample_spec("beta"));
   const auto after = now();
 
   CHECK(a.id != b.id);
@@ -89,12 +89,12 @@ TEMPLATE_TEST_CASE("creating a study whose name is taken throws and changes noth
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const StudyRecord a = s.create_study("same", Direction::kMinimize, "loss", sample_spec("a"));
+  const StudyRecord a = make_study(s, "same", Direction::kMinimize, "loss", sample_spec("a"));
   try {
-    s.create_study("same", Direction::kMaximize, "acc", sample_spec("b"));
+    make_study(s, "same", Direction::kMaximize, "acc", sample_spec("b"));
     FAIL("a duplicate name was accepted");
   } catch (const StorageError& e) {
-    CHECK(e.code() == SQLITE_CONSTRAINT_UNIQUE);
+    CHECK(e.code() == StorageErrc::kExists);
     CHECK_THAT(e.what(), Catch::Contains("same") && Catch::Contains("already exists"));
   }
   f.reopen();
@@ -102,20 +102,20 @@ TEMPLATE_TEST_CASE("creating a study whose name is taken throws and changes noth
   REQUIRE(all.size() == 1);
   CHECK(describe(all[0], Times::kExact) == describe(a, Times::kExact));
   // The failed attempt did not use up an id.
-  CHECK(f.storage().create_study("other", Direction::kMinimize, "loss", {}).id == a.id + 1);
+  CHECK(make_study(f.storage(), "other", Direction::kMinimize, "loss", {}).id == a.id + 1);
 }
 
 TEMPLATE_TEST_CASE("a RUNNING trial is stored with the next number, its start and heartbeat",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", sample_spec("s"));
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", sample_spec("s"));
   const auto before = now();
   NewTrial owned = running({{"x", 1.5}, {"k", "rbf"}});
   owned.owner = "host-a:100:r1";
-  const Trial t0 = s.create_trial(study.id, owned);
+  const Trial t0 = add_trial(s, study.id, owned);
   const auto after = now();
-  const Trial t1 = s.create_trial(study.id, running());
+  const Trial t1 = add_trial(s, study.id, running());
 
   CHECK(t0.id != 0);
   CHECK(t0.number == 0);
@@ -145,13 +145,13 @@ TEMPLATE_TEST_CASE("trial numbers are dense per study and ids unique across stud
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto a = s.create_study("a", Direction::kMinimize, "loss", {});
-  const auto b = s.create_study("b", Direction::kMinimize, "loss", {});
+  const auto a = make_study(s, "a", Direction::kMinimize, "loss", {});
+  const auto b = make_study(s, "b", Direction::kMinimize, "loss", {});
   std::vector<int> numbers_a, numbers_b;
   std::set<std::int64_t> ids;
   for (int i = 0; i < 5; ++i) {
-    const Trial ta = s.create_trial(a.id, i % 2 == 0 ? running() : waiting());
-    const Trial tb = s.create_trial(b.id, running());
+    const Trial ta = add_trial(s, a.id, i % 2 == 0 ? running() : waiting());
+    const Trial tb = add_trial(s, b.id, running());
     numbers_a.push_back(ta.number);
     numbers_b.push_back(tb.number);
     ids.insert(ta.id);
@@ -161,25 +161,25 @@ TEMPLATE_TEST_CASE("trial numbers are dense per study and ids unique across stud
   CHECK(numbers_b == std::vector<int>{0, 1, 2, 3, 4});
   CHECK(ids.size() == 10);
   f.reopen();
-  CHECK(f.storage().create_trial(a.id, running()).number == 5);
+  CHECK(add_trial(f.storage(), a.id, running()).number == 5);
 }
 
-TEMPLATE_TEST_CASE("budget limits: create_trial_within and a limited claim stop at the budget",
+TEMPLATE_TEST_CASE("budget limits: a limited create_trial and claim stop at the budget",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("budget", Direction::kMinimize, "loss", {});
-  // COMPLETE + PRUNED + RUNNING + WAITING count against create_trial_within.
-  const Trial done = s.create_trial(study.id, running());
+  const auto study = make_study(s, "budget", Direction::kMinimize, "loss", {});
+  // COMPLETE + PRUNED + RUNNING + WAITING count against a limited create_trial.
+  const Trial done = add_trial(s, study.id, running());
   REQUIRE(s.finish_trial(done.id, TrialState::kComplete, 1.0, {}, ""));
-  const Trial pruned = s.create_trial(study.id, running());
+  const Trial pruned = add_trial(s, study.id, running());
   REQUIRE(s.finish_trial(pruned.id, TrialState::kPruned, 2.0, {}, ""));
-  const Trial failed = s.create_trial(study.id, running());
+  const Trial failed = add_trial(s, study.id, running());
   REQUIRE(s.finish_trial(failed.id, TrialState::kFail, std::nullopt, {}, "boom"));
-  s.create_trial(study.id, waiting());
-  CHECK(s.create_trial_within(study.id, running(), 5));  // 2 done + 1 waiting + this one
-  CHECK_FALSE(s.create_trial_within(study.id, running(), 4));
-  CHECK_FALSE(f.another_connection().create_trial_within(study.id, running(), 4));
+  add_trial(s, study.id, waiting());
+  CHECK(s.create_trial(study.id, running(), 5));  // 2 done + 1 waiting + this one
+  CHECK_FALSE(s.create_trial(study.id, running(), 4));
+  CHECK_FALSE(f.another_connection().create_trial(study.id, running(), 4));
   CHECK(s.count_trials(study.id).total() == 5);  // the refusals added nothing
 
   // A claim counts COMPLETE + PRUNED + RUNNING (the WAITING trial it takes is already there).
@@ -195,37 +195,37 @@ TEMPLATE_TEST_CASE("create_trial refuses an unknown study and a state that is no
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   try {
-    s.create_trial(study.id + 100, running());
+    add_trial(s, study.id + 100, running());
     FAIL("a trial of an unknown study was created");
   } catch (const StorageError& e) {
-    CHECK(e.code() == SQLITE_CONSTRAINT_FOREIGNKEY);
+    CHECK(e.code() == StorageErrc::kNotFound);
     CHECK_THAT(e.what(), Catch::Contains("no study with id " + std::to_string(study.id + 100)));
   }
   NewTrial finished = running();
   finished.state = TrialState::kComplete;
-  CHECK_THROWS_AS(s.create_trial(study.id, finished), StorageError);
+  CHECK_THROWS_AS(add_trial(s, study.id, finished), StorageError);
   CHECK(s.get_trials(study.id).empty());
-  CHECK(s.create_trial(study.id, running()).number == 0);
+  CHECK(add_trial(s, study.id, running()).number == 0);
 }
 
 TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once", "[storage]",
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
-  const Trial w0 = s.create_trial(study.id, waiting({{"x", 0.0}}));
-  const Trial r1 = s.create_trial(study.id, running({{"x", 1.0}}));
-  const Trial w2 = s.create_trial(study.id, waiting({{"x", 2.0}}));
-  s.create_trial(other.id, waiting());
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "other", Direction::kMinimize, "loss", {});
+  const Trial w0 = add_trial(s, study.id, waiting({{"x", 0.0}}));
+  const Trial r1 = add_trial(s, study.id, running({{"x", 1.0}}));
+  const Trial w2 = add_trial(s, study.id, waiting({{"x", 2.0}}));
+  add_trial(s, other.id, waiting());
 
   CHECK(w0.state == TrialState::kWaiting);
   CHECK_FALSE(w0.started);
   CHECK_FALSE(w0.heartbeat);
   CHECK(w0.owner.empty());
-  s.set_trial_user_attr(w0.id, "queued_by", "user");
+  CHECK_FALSE(s.set_trial_location(w0.id, "pgid:1@h"));  // only a RUNNING trial runs somewhere
 
   f.reopen();
   Storage& s2 = f.storage();
@@ -239,7 +239,7 @@ TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once",
   CHECK(within(c0->started, before, after));
   CHECK(c0->heartbeat == c0->started);
   CHECK(c0->params == ParamSet{{"x", 0.0}});
-  CHECK(c0->user_attrs == std::map<std::string, std::string>{{"queued_by", "user"}});
+  CHECK(c0->location.empty());
   CHECK(c0->owner == "run-a");
   CHECK(describe(*s2.get_trial(w0.id), Times::kExact) == describe(*c0, Times::kExact));
 
@@ -261,9 +261,9 @@ TEMPLATE_TEST_CASE("intermediate values keep the last write per step, only while
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const Trial t = s.create_trial(study.id, running());
-  const Trial w = s.create_trial(study.id, waiting());
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial t = add_trial(s, study.id, running());
+  const Trial w = add_trial(s, study.id, waiting());
 
   CHECK(s.report_intermediate(t.id, 0, 0.9));
   CHECK(s.report_intermediate(t.id, 1, 0.8));
@@ -301,8 +301,8 @@ TEMPLATE_TEST_CASE("a finished trial is immutable and finishing it again returns
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const Trial t = s.create_trial(study.id, running());
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial t = add_trial(s, study.id, running());
   const std::map<std::string, double> metrics{{"loss", 0.25}, {"accuracy", 0.9}};
   const auto before = now();
   REQUIRE(s.finish_trial(t.id, TrialState::kComplete, 0.25, metrics, ""));
@@ -324,7 +324,7 @@ TEMPLATE_TEST_CASE("a finished trial is immutable and finishing it again returns
   CHECK(describe(*s2.get_trial(t.id), Times::kExact) == describe(done, Times::kExact));
 
   // Only a final state finishes a trial.
-  const Trial r = s2.create_trial(study.id, running());
+  const Trial r = add_trial(s2, study.id, running());
   CHECK_THROWS_AS(s2.finish_trial(r.id, TrialState::kRunning, std::nullopt, {}, ""), StorageError);
   CHECK(s2.get_trial(r.id)->state == TrialState::kRunning);
 }
@@ -333,11 +333,11 @@ TEMPLATE_TEST_CASE("finish_trial records FAIL and PRUNED with their reasons", "[
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const Trial failed = s.create_trial(study.id, running());
-  const Trial pruned = s.create_trial(study.id, running());
-  const Trial cancelled = s.create_trial(study.id, waiting());
-  const Trial nan = s.create_trial(study.id, running());
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial failed = add_trial(s, study.id, running());
+  const Trial pruned = add_trial(s, study.id, running());
+  const Trial cancelled = add_trial(s, study.id, waiting());
+  const Trial nan = add_trial(s, study.id, running());
   const double inf = std::numeric_limits<double>::infinity();
   const std::map<std::string, double> odd_metrics{{"nan", std::numeric_limits<double>::quiet_NaN()},
                                                   {"inf", inf},
@@ -383,13 +383,13 @@ TEMPLATE_TEST_CASE("heartbeat marks RUNNING trials alive and leaves the others a
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
-  const Trial a = s.create_trial(study.id, running());
-  const Trial b = s.create_trial(study.id, running());
-  const Trial w = s.create_trial(study.id, waiting());
-  const Trial done = s.create_trial(study.id, running());
-  const Trial foreign = s.create_trial(other.id, running());
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "other", Direction::kMinimize, "loss", {});
+  const Trial a = add_trial(s, study.id, running());
+  const Trial b = add_trial(s, study.id, running());
+  const Trial w = add_trial(s, study.id, waiting());
+  const Trial done = add_trial(s, study.id, running());
+  const Trial foreign = add_trial(s, other.id, running());
   REQUIRE(s.finish_trial(done.id, TrialState::kComplete, 1.0, {}, ""));
   const Trial done_before = *s.get_trial(done.id);
 
@@ -425,7 +425,7 @@ TEMPLATE_TEST_CASE("a run's later heartbeats keep its start and advance its hear
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   s.heartbeat(study.id, run_record("run-a", "host-a", 100), {});  // no trials yet: run only
   const RunRecord first = s.list_runs(study.id).at(0);
   std::this_thread::sleep_for(std::chrono::milliseconds(3));
@@ -445,15 +445,15 @@ TEMPLATE_TEST_CASE("heartbeat of an unknown study throws and changes nothing", "
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const Trial t = s.create_trial(study.id, running());
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial t = add_trial(s, study.id, running());
   const std::string before = describe_all(s, Times::kExact);
   std::this_thread::sleep_for(std::chrono::milliseconds(3));
   try {
     s.heartbeat(study.id + 100, run_record("run-a"), {t.id});
     FAIL("a heartbeat for an unknown study was accepted");
   } catch (const StorageError& e) {
-    CHECK(e.code() == SQLITE_CONSTRAINT_FOREIGNKEY);
+    CHECK(e.code() == StorageErrc::kNotFound);
     CHECK_THAT(e.what(), Catch::Contains("no study with id " + std::to_string(study.id + 100)));
   }
   CHECK(describe_all(s, Times::kExact) == before);
@@ -464,8 +464,8 @@ TEMPLATE_TEST_CASE("runs are listed by start time and end_run removes only the o
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "other", Direction::kMinimize, "loss", {});
   // "run-z" starts first although it sorts last by name.
   for (const char* owner : {"run-z", "run-m", "run-a"}) {
     s.heartbeat(study.id, run_record(owner, std::string("host-") + owner, 7), {});
@@ -503,14 +503,14 @@ TEMPLATE_TEST_CASE("fail_and_requeue fails a RUNNING trial and queues its parame
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   NewTrial first = running({{"lr", 0.01}, {"act", "relu"}, {"layers", 3}, {"bn", true}});
   first.owner = "run-a";
   first.trial_dir = "/runs/{number}";
-  const Trial t0 = s.create_trial(study.id, first);
+  const Trial t0 = add_trial(s, study.id, first);
   REQUIRE(s.report_intermediate(t0.id, 0, 0.5));
-  s.set_trial_user_attr(t0.id, "host", "node-1");
-  const Trial t1 = s.create_trial(study.id, running());
+  REQUIRE(s.set_trial_location(t0.id, "pgid:42@node-1"));
+  const Trial t1 = add_trial(s, study.id, running());
 
   const auto before = now();
   const auto requeued = s.fail_and_requeue(t0.id, "interrupted", "/runs/{number}/retry-{number}");
@@ -530,7 +530,7 @@ TEMPLATE_TEST_CASE("fail_and_requeue fails a RUNNING trial and queues its parame
   CHECK_FALSE(requeued->finished);
   CHECK_FALSE(requeued->value);
   CHECK(requeued->intermediate.empty());
-  CHECK(requeued->user_attrs.empty());
+  CHECK(requeued->location.empty());
   CHECK(requeued->reason.empty());
 
   f.reopen();
@@ -547,7 +547,7 @@ TEMPLATE_TEST_CASE("fail_and_requeue fails a RUNNING trial and queues its parame
   CHECK(old.trial_dir == "/runs/0");
   CHECK_FALSE(old.value);
   CHECK(old.intermediate == std::map<std::int64_t, double>{{0, 0.5}});
-  CHECK(old.user_attrs.at("host") == "node-1");
+  CHECK(old.location == "pgid:42@node-1");
   CHECK(s2.get_trial(t1.id)->state == TrialState::kRunning);  // untouched
 
   // The new trial is claimed like any WAITING one.
@@ -562,13 +562,13 @@ TEMPLATE_TEST_CASE("re-queueing a re-queued trial keeps the original number as r
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  s.create_trial(study.id, running({{"x", 0.0}}));                         // number 0, unrelated
-  const Trial original = s.create_trial(study.id, running({{"x", 1.0}}));  // number 1
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  add_trial(s, study.id, running({{"x", 0.0}}));                         // number 0, unrelated
+  const Trial original = add_trial(s, study.id, running({{"x", 1.0}}));  // number 1
   std::vector<Trial> chain{original};
   for (int i = 0; i < 3; ++i) {
     // Something else happens in between, so numbers are not consecutive.
-    s.create_trial(study.id, running({{"x", 9.0}}));
+    add_trial(s, study.id, running({{"x", 9.0}}));
     const auto claimed = s.claim_waiting_trial(study.id, "run-" + std::to_string(i));
     std::int64_t id = original.id;
     if (i == 0) {
@@ -603,14 +603,14 @@ TEMPLATE_TEST_CASE("fail_and_requeue of a trial that is not RUNNING changes noth
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const Trial complete = s.create_trial(study.id, running());
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial complete = add_trial(s, study.id, running());
   REQUIRE(s.finish_trial(complete.id, TrialState::kComplete, 1.0, {}, ""));
-  const Trial pruned = s.create_trial(study.id, running());
+  const Trial pruned = add_trial(s, study.id, running());
   REQUIRE(s.finish_trial(pruned.id, TrialState::kPruned, 2.0, {}, "pruned"));
-  const Trial failed = s.create_trial(study.id, running());
+  const Trial failed = add_trial(s, study.id, running());
   REQUIRE(s.finish_trial(failed.id, TrialState::kFail, std::nullopt, {}, "exit 1"));
-  const Trial queued = s.create_trial(study.id, waiting());
+  const Trial queued = add_trial(s, study.id, waiting());
   const std::string before = describe_all(s, Times::kExact);
 
   for (std::int64_t id : {complete.id, pruned.id, failed.id, queued.id, queued.id + 100}) {
@@ -620,7 +620,7 @@ TEMPLATE_TEST_CASE("fail_and_requeue of a trial that is not RUNNING changes noth
   f.reopen();
   CHECK(describe_all(f.storage(), Times::kExact) == before);
   // Nothing used up a number.
-  CHECK(f.storage().create_trial(study.id, running()).number == 4);
+  CHECK(add_trial(f.storage(), study.id, running()).number == 4);
 }
 
 TEMPLATE_TEST_CASE("two connections re-queueing the same trials: each is re-queued exactly once",
@@ -629,9 +629,9 @@ TEMPLATE_TEST_CASE("two connections re-queueing the same trials: each is re-queu
   TestType f;
   Storage& a = f.storage();
   Storage& b = f.another_connection();  // opened here, before the threads start
-  const auto study = a.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(a, "s", Direction::kMinimize, "loss", {});
   std::vector<std::int64_t> ids;
-  for (int i = 0; i < kTrials; ++i) ids.push_back(a.create_trial(study.id, running({{"i", i}})).id);
+  for (int i = 0; i < kTrials; ++i) ids.push_back(add_trial(a, study.id, running({{"i", i}})).id);
 
   // Both resumers walk the same list in the same order, so they collide on every trial.
   std::map<std::int64_t, Trial> won[2];
@@ -684,13 +684,13 @@ TEMPLATE_TEST_CASE("count_trials counts each state as get_trials lists it", "[st
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "other", Direction::kMinimize, "loss", {});
   CHECK(describe(s.count_trials(study.id)) == describe(TrialCounts{}));
   std::vector<Trial> trials;
   for (int i = 0; i < 12; ++i)
-    trials.push_back(s.create_trial(study.id, i % 4 == 3 ? waiting() : running()));
-  s.create_trial(other.id, running());
+    trials.push_back(add_trial(s, study.id, i % 4 == 3 ? waiting() : running()));
+  add_trial(s, other.id, running());
   REQUIRE(s.finish_trial(trials[0].id, TrialState::kComplete, 1.0, {}, ""));
   REQUIRE(s.finish_trial(trials[1].id, TrialState::kComplete, 2.0, {}, ""));
   REQUIRE(s.finish_trial(trials[2].id, TrialState::kPruned, 2.0, {}, ""));
@@ -731,18 +731,19 @@ TEMPLATE_TEST_CASE("get_trials lists a study's trials in number order, filtered 
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "other", Direction::kMinimize, "loss", {});
   std::vector<Trial> trials;
-  for (int i = 0; i < 8; ++i) trials.push_back(s.create_trial(study.id, running({{"i", i}})));
-  s.create_trial(other.id, running());
+  for (int i = 0; i < 8; ++i) trials.push_back(add_trial(s, study.id, running({{"i", i}})));
+  add_trial(s, other.id, running());
   REQUIRE(s.finish_trial(trials[1].id, TrialState::kComplete, 1.0, {}, ""));
   REQUIRE(s.finish_trial(trials[4].id, TrialState::kComplete, 4.0, {}, ""));
   REQUIRE(s.finish_trial(trials[5].id, TrialState::kFail, std::nullopt, {}, "x"));
   REQUIRE(s.finish_trial(trials[6].id, TrialState::kPruned, 6.0, {}, "p"));
-  const Trial queued = s.create_trial(study.id, waiting());
+  REQUIRE(s.set_trial_location(trials[7].id, "job:ns/t7"));
+  const Trial queued = add_trial(s, study.id, waiting());
   CHECK_FALSE(s.report_intermediate(trials[4].id, 0, 3.0));  // finished
-  s.set_trial_user_attr(trials[4].id, "note", "best");
+  CHECK_FALSE(s.set_trial_location(trials[4].id, "x"));      // finished
   f.reopen();
   Storage& s2 = f.storage();
 
@@ -760,49 +761,125 @@ TEMPLATE_TEST_CASE("get_trials lists a study's trials in number order, filtered 
   // Filtered lists carry the same complete records as single reads.
   for (const auto& t : s2.get_trials(study.id, TrialState::kComplete))
     CHECK(describe(t, Times::kExact) == describe(*s2.get_trial(t.id), Times::kExact));
-  CHECK(s2.get_trials(study.id, TrialState::kComplete)[1].user_attrs.at("note") == "best");
+  CHECK(s2.get_trials(study.id, TrialState::kRunning)[3].location == "job:ns/t7");
+  // from_number skips the trials the caller already has.
+  auto from = [&](int n, std::optional<TrialState> state = std::nullopt) {
+    std::vector<int> out;
+    for (const auto& t : s2.get_trials(study.id, state, n)) out.push_back(t.number);
+    return out;
+  };
+  CHECK(from(6) == std::vector<int>{6, 7, 8});
+  CHECK(from(3, TrialState::kRunning) == std::vector<int>{3, 7});
+  CHECK(from(9).empty());
+  CHECK(s2.get_trials(study.id, std::nullopt, 4)[0].intermediate ==
+        s2.get_trial(trials[4].id)->intermediate);
   CHECK(s2.get_trials(other.id).size() == 1);
   CHECK(s2.get_trials(other.id + 100).empty());
   CHECK_FALSE(s2.get_trial(queued.id + 100));
 }
 
-TEMPLATE_TEST_CASE("user attributes of studies and trials are set, overwritten and read",
+TEMPLATE_TEST_CASE("a study keeps one spec, its directory and its seed; the spec can be replaced",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
-  const auto other = s.create_study("other", Direction::kMinimize, "loss", {});
-  const Trial t = s.create_trial(study.id, running());
-  s.set_study_user_attr(study.id, "owner", "alice");
-  s.set_study_user_attr(study.id, "owner", "bob");
-  s.set_study_user_attr(study.id, "note", "quote \" and ünïcödé");
-  s.set_study_user_attr(other.id, "owner", "carol");
-  s.set_trial_user_attr(t.id, "host", "node-1");
-  s.set_trial_user_attr(t.id, "host", "node-2");
-  s.set_trial_user_attr(t.id, "", "");
-  REQUIRE(s.finish_trial(t.id, TrialState::kComplete, 1.0, {}, ""));
-  s.set_trial_user_attr(t.id, "after", "finish");  // annotations are allowed after the end
-
-  CHECK_THROWS_AS(s.set_study_user_attr(other.id + 100, "k", "v"), StorageError);
-  CHECK_THROWS_AS(s.set_trial_user_attr(t.id + 100, "k", "v"), StorageError);
+  const std::uint64_t seed = 18446744073709551615ULL;  // the largest: SQLite's ints are signed
+  const auto study = make_study(s, "s", Direction::kMaximize, "acc", sample_spec("s"), seed);
+  const auto other = make_study(s, "other", Direction::kMinimize, "loss", sample_spec("o"), 7);
+  CHECK(study.sampler_seed == seed);
+  CHECK(study.spec_dir == "/specs/s");
+  s.update_study_spec(study.id, sample_spec("s2"), "/elsewhere/ünïcödé");
+  CHECK_THROWS_AS(s.update_study_spec(other.id + 100, sample_spec("x"), "/x"), StorageError);
   f.reopen();
   Storage& s2 = f.storage();
-  const std::map<std::string, std::string> expected{{"owner", "bob"},
-                                                    {"note", "quote \" and ünïcödé"}};
-  CHECK(s2.find_study("s")->user_attrs == expected);
-  CHECK(s2.list_studies()[0].user_attrs == expected);
-  CHECK(s2.list_studies()[1].user_attrs == std::map<std::string, std::string>{{"owner", "carol"}});
-  const std::map<std::string, std::string> trial_expected{
-      {"host", "node-2"}, {"", ""}, {"after", "finish"}};
-  CHECK(s2.get_trial(t.id)->user_attrs == trial_expected);
-  CHECK(s2.get_trials(study.id)[0].user_attrs == trial_expected);
+  const StudyRecord read = *s2.find_study("s");
+  CHECK(read.spec == sample_spec("s2"));
+  CHECK(read.spec_dir == "/elsewhere/ünïcödé");
+  CHECK(read.sampler_seed == seed);
+  CHECK(read.direction == Direction::kMaximize);  // the rest stays
+  CHECK(read.metric == "acc");
+  CHECK(read.created == study.created);
+  CHECK(s2.list_studies()[1].sampler_seed == 7);
+  CHECK(s2.list_studies()[1].spec == sample_spec("o"));
+}
+
+TEMPLATE_TEST_CASE("a dead run's RUNNING trial is adopted by exactly one run", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s");
+  NewTrial owned = running();
+  owned.owner = "dead-run";
+  const Trial t = add_trial(s, study.id, owned);
+  REQUIRE(s.set_trial_location(t.id, "pgid:9@h"));
+  const Trial w = add_trial(s, study.id, waiting());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+
+  const auto before = now();
+  const auto adopted = s.adopt_trial(t.id, "dead-run", "run-a");
+  const auto after = now();
+  REQUIRE(adopted);
+  CHECK(adopted->owner == "run-a");
+  CHECK(adopted->state == TrialState::kRunning);
+  CHECK(adopted->location == "pgid:9@h");  // where it ran stays, for the executor to look
+  CHECK(within(adopted->heartbeat, before, after));
+  CHECK(adopted->started == t.started);
+  // The loser of a race, a wrong previous owner, a WAITING or unknown trial: nothing changes.
+  CHECK_FALSE(f.another_connection().adopt_trial(t.id, "dead-run", "run-b"));
+  CHECK_FALSE(s.adopt_trial(w.id, "", "run-b"));
+  CHECK_FALSE(s.adopt_trial(t.id + 100, "dead-run", "run-b"));
+  f.reopen();
+  CHECK(describe(*f.storage().get_trial(t.id), Times::kExact) ==
+        describe(*adopted, Times::kExact));
+  REQUIRE(f.storage().finish_trial(t.id, TrialState::kComplete, 1.0, {}, ""));
+  CHECK_FALSE(f.storage().adopt_trial(t.id, "run-a", "run-b"));  // finished
+}
+
+TEMPLATE_TEST_CASE("a trial's parameters can be drawn inside the transaction that numbers it",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s");
+  for (int i = 0; i < 3; ++i) add_trial(s, study.id, running({{"i", i}}));
+  NewTrial nt = running();
+  nt.known_trials = 1;  // the caller has seen trial 0 only
+  std::vector<int> seen;
+  nt.sample = [&](int number, const std::vector<Trial>& newer) -> std::optional<ParamSet> {
+    for (const Trial& t : newer) seen.push_back(t.number);
+    return ParamSet{{"drawn_for", number}};
+  };
+  const auto t = s.create_trial(study.id, nt);
+  REQUIRE(t);
+  CHECK(t->number == 3);
+  CHECK(t->params == ParamSet{{"drawn_for", 3}});
+  CHECK(seen == std::vector<int>{1, 2});
+  // Choosing nothing creates nothing, and uses up no number.
+  nt.sample = [](int, const std::vector<Trial>&) -> std::optional<ParamSet> {
+    return std::nullopt;
+  };
+  CHECK_FALSE(s.create_trial(study.id, nt));
+  // The limit is checked before anything is drawn.
+  int calls = 0;
+  nt.sample = [&](int, const std::vector<Trial>&) -> std::optional<ParamSet> {
+    ++calls;
+    return ParamSet{};
+  };
+  CHECK_FALSE(s.create_trial(study.id, nt, 4));
+  CHECK(calls == 0);
+  // Parameters that cannot be stored are refused as given ones are.
+  nt.sample = [](int, const std::vector<Trial>&) -> std::optional<ParamSet> {
+    return ParamSet{{"x", std::nan("")}};
+  };
+  CHECK_THROWS_AS(s.create_trial(study.id, nt), StorageError);
+  f.reopen();
+  CHECK(f.storage().count_trials(study.id).total() == 4);
+  CHECK(add_trial(f.storage(), study.id, running()).number == 4);
 }
 
 TEMPLATE_TEST_CASE("parameters of every kind round-trip exactly", "[storage]", MemoryStorageFixture,
                    SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   const ParamSet params{
       {"tiny", 1e-300},
       {"negative", -2.5},
@@ -822,7 +899,7 @@ TEMPLATE_TEST_CASE("parameters of every kind round-trip exactly", "[storage]", M
       {"no", false},
       {"name with spaces and \"quotes\"", 1},
   };
-  const Trial created = s.create_trial(study.id, running(params));
+  const Trial created = add_trial(s, study.id, running(params));
   f.reopen();
   for (const Trial& t : {*f.storage().get_trial(created.id), f.storage().get_trials(study.id)[0]}) {
     REQUIRE(t.params.size() == params.size());
@@ -842,18 +919,18 @@ TEMPLATE_TEST_CASE("parameters that cannot be stored are refused and nothing is 
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   for (double bad :
        {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
     try {
-      s.create_trial(study.id, running({{"x", bad}}));
+      add_trial(s, study.id, running({{"x", bad}}));
       FAIL("a non-finite parameter was stored");
     } catch (const StorageError& e) {
-      CHECK(e.code() == SQLITE_MISMATCH);
+      CHECK(e.code() == StorageErrc::kMismatch);
       CHECK_THAT(e.what(), Catch::Contains("'x'"));
     }
   }
-  CHECK_THROWS_AS(s.create_trial(study.id, running({{"s", std::string("bad \xff utf-8")}})),
+  CHECK_THROWS_AS(add_trial(s, study.id, running({{"s", std::string("bad \xff utf-8")}})),
                   StorageError);
   CHECK(s.get_trials(study.id).empty());
 }
@@ -862,18 +939,18 @@ TEMPLATE_TEST_CASE("trial_dir gets the assigned number and retries keep their li
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   NewTrial first = running();
   first.trial_dir = "/runs/s-trials/{number}/out-{number}";
-  const Trial t0 = s.create_trial(study.id, first);
+  const Trial t0 = add_trial(s, study.id, first);
   NewTrial plain = running();
   plain.trial_dir = "/runs/fixed";
-  const Trial t1 = s.create_trial(study.id, plain);
+  const Trial t1 = add_trial(s, study.id, plain);
   NewTrial retry = waiting();
   retry.attempt = 2;
   retry.retry_of = t0.number;
   retry.trial_dir = "{number}";
-  const Trial t2 = s.create_trial(study.id, retry);
+  const Trial t2 = add_trial(s, study.id, retry);
 
   CHECK(t0.trial_dir == "/runs/s-trials/0/out-0");
   CHECK(t1.trial_dir == "/runs/fixed");
@@ -902,7 +979,7 @@ TEMPLATE_TEST_CASE("one storage object serves several threads at once", "[storag
   constexpr int kPerThread = 100;
   TestType f;
   Storage& s = f.storage();
-  const auto study = s.create_study("s", Direction::kMinimize, "loss", {});
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
   std::vector<std::vector<int>> numbers(kThreads);
   std::vector<std::string> errors(kThreads);
   std::vector<std::thread> threads;
@@ -910,7 +987,7 @@ TEMPLATE_TEST_CASE("one storage object serves several threads at once", "[storag
     threads.emplace_back([&, w] {
       try {
         for (int i = 0; i < kPerThread; ++i) {
-          const Trial t = s.create_trial(study.id, NewTrial{});
+          const Trial t = add_trial(s, study.id, NewTrial{});
           numbers[w].push_back(t.number);
           if (!s.report_intermediate(t.id, 0, i)) throw std::runtime_error("report refused");
           if (!s.finish_trial(t.id, TrialState::kComplete, i, {}, ""))

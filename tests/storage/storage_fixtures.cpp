@@ -63,6 +63,7 @@ std::string describe(const Trial& t, Times times) {
   j["retry_of"] = t.retry_of ? std::to_string(*t.retry_of) : "none";
   j["trial_dir"] = t.trial_dir;
   j["owner"] = t.owner;
+  j["location"] = t.location;
   j["user_attrs"] = t.user_attrs;
   return j.dump();
 }
@@ -80,6 +81,8 @@ std::string describe(const StudyRecord& s, Times times) {
   j["direction"] = to_string(s.direction);
   j["metric"] = s.metric;
   j["spec"] = s.spec.dump();
+  j["spec_dir"] = s.spec_dir;
+  j["sampler_seed"] = std::to_string(s.sampler_seed);
   j["created"] = time_text(s.created, times);
   j["user_attrs"] = s.user_attrs;
   return j.dump();
@@ -174,6 +177,25 @@ std::string RawSqlite::query(const std::string& sql) {
   }
   sqlite3_finalize(stmt);
   return out;
+}
+
+StudyRecord make_study(StudyCatalog& storage, const std::string& name, Direction direction,
+                       const std::string& metric, const nlohmann::json& spec,
+                       std::uint64_t sampler_seed) {
+  NewStudy study;
+  study.name = name;
+  study.direction = direction;
+  study.metric = metric;
+  study.spec = spec;
+  study.spec_dir = "/specs/" + name;
+  study.sampler_seed = sampler_seed;
+  return storage.create_study(study);
+}
+
+Trial add_trial(TrialJournal& storage, std::int64_t study_id, const NewTrial& trial) {
+  std::optional<Trial> created = storage.create_trial(study_id, trial);
+  if (!created) throw std::runtime_error("create_trial without a limit returned nothing");
+  return *created;
 }
 
 nlohmann::json sample_spec(const std::string& name) {

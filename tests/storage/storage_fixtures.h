@@ -89,6 +89,17 @@ class RawSqlite {
   sqlite3* db_ = nullptr;
 };
 
+// A study created with the fields most cases do not care about filled in (spec_dir
+// "/specs/<name>", the seed given).
+StudyRecord make_study(StudyCatalog& storage, const std::string& name,
+                       Direction direction = Direction::kMinimize,
+                       const std::string& metric = "loss",
+                       const nlohmann::json& spec = nlohmann::json(),
+                       std::uint64_t sampler_seed = 0);
+
+// create_trial without a limit or a sampler, which always creates the trial.
+Trial add_trial(TrialJournal& storage, std::int64_t study_id, const NewTrial& trial);
+
 // A study spec document of the usual shape.
 nlohmann::json sample_spec(const std::string& name);
 

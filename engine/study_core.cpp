@@ -1,0 +1,288 @@
+#include "engine/study_core.h"
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "engine/factory.h"
+#include "engine/model/errors.h"
+#include "engine/spec_diff.h"
+
+namespace hpo {
+namespace {
+
+std::uint64_t fresh_seed() {
+  std::random_device rd;
+  return rd() ^ (std::uint64_t{rd()} << 32);
+}
+
+std::string join_names(const std::map<std::string, double>& metrics) {
+  std::string out;
+  for (const auto& [name, value] : metrics) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+// A stored study that this spec may continue: the same space, direction and metric (its
+// history would not mean the same thing under others).
+void check_same_study(const StudyRecord& record, const StudySpec& spec) {
+  StudySpec stored;
+  try {
+    stored = StudyCore::stored_spec(record);
+  } catch (const InputError&) {
+    return;  // written by an hpo that this one cannot read: nothing to compare
+  }
+  const std::vector<std::string> diffs = study_differences(stored, spec);
+  if (diffs.empty()) return;
+  std::vector<SpecIssue> issues;
+  issues.push_back({"", "study '" + spec.name +
+                            "' exists with a different search space, direction or metric "
+                            "(continue it with --allow-spec-change, or give the study a new "
+                            "name):"});
+  for (const auto& d : diffs) issues.push_back({"", "  " + d});
+  throw InputError(issues);
+}
+
+}  // namespace
+
+StudySpec StudyCore::stored_spec(const StudyRecord& record) {
+  SpecParseOptions options;
+  options.origin = "stored spec of study '" + record.name + "'";
+  options.require_executor = false;
+  const std::filesystem::path dir =
+      record.spec_dir.empty() ? std::filesystem::current_path() : std::filesystem::path(record.spec_dir);
+  return parse_spec(record.spec.dump(), dir, options);
+}
+
+StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& options)
+    : storage_(storage), spec_(std::move(spec)) {
+  for (bool retried = false;; retried = true) {
+    std::optional<StudyRecord> existing = storage_.find_study(spec_.name);
+    if (existing) {
+      if (options.mode == OpenMode::kCreate)
+        throw InputError("name", "a study named \"" + spec_.name + "\" exists already");
+      if (!options.allow_spec_change) check_same_study(*existing, spec_);
+      if (options.record_spec) {
+        storage_.update_study_spec(existing->id, spec_.document, spec_.base_dir.string());
+        existing->spec = spec_.document;
+        existing->spec_dir = spec_.base_dir.string();
+      }
+      record_ = std::move(*existing);
+      break;
+    }
+    if (options.mode == OpenMode::kLoad)
+      throw InputError("no study named \"" + spec_.name + "\" in this storage");
+    NewStudy study;
+    study.name = spec_.name;
+    study.direction = spec_.direction;
+    study.metric = spec_.metric;
+    study.spec = spec_.document;
+    study.spec_dir = spec_.base_dir.string();
+    study.sampler_seed = spec_.sampler.seed.value_or(fresh_seed());
+    try {
+      record_ = storage_.create_study(study);
+      break;
+    } catch (const StorageError& e) {
+      // Another process created it a moment ago: continue it, as if it had been there.
+      if (e.code() != StorageErrc::kExists || retried || options.mode == OpenMode::kCreate) throw;
+    }
+  }
+  seed_ = spec_.sampler.seed.value_or(record_.sampler_seed);
+  parallelism_ = options.parallelism;
+  sampler_ = make_sampler(spec_, seed_, parallelism_);
+  reload();
+}
+
+void StudyCore::set_parallelism(int parallelism) {
+  if (parallelism == parallelism_) return;
+  parallelism_ = parallelism;
+  sampler_ = make_sampler(spec_, seed_, parallelism_);
+}
+
+StudyCore::~StudyCore() = default;
+
+// ---- cache ------------------------------------------------------------------------------------
+
+Trial* StudyCore::find(std::int64_t trial_id) {
+  const auto it = index_.find(trial_id);
+  return it == index_.end() ? nullptr : &trials_[it->second];
+}
+
+void StudyCore::count(const Trial& t, int delta) {
+  TrialCounts& c = tally_.counts;
+  switch (t.state) {
+    case TrialState::kWaiting: c.waiting += delta; break;
+    case TrialState::kRunning: c.running += delta; break;
+    case TrialState::kComplete: c.complete += delta; break;
+    case TrialState::kPruned: c.pruned += delta; break;
+    case TrialState::kFail: c.fail += delta; break;
+  }
+  // Finished trials never change, so the best only moves when one completes (a reload
+  // recounts from scratch).
+  if (delta > 0 && t.state == TrialState::kComplete && t.value &&
+      (!tally_.best_value || is_better(spec_.direction, *t.value, *tally_.best_value) ||
+       (*t.value == *tally_.best_value && t.number < *tally_.best_number))) {
+    tally_.best_value = t.value;
+    tally_.best_number = t.number;
+  }
+}
+
+Trial& StudyCore::put(const Trial& trial) {
+  if (Trial* cached = find(trial.id)) {
+    count(*cached, -1);
+    *cached = trial;
+    count(*cached, +1);
+    return *cached;
+  }
+  const auto number = static_cast<std::size_t>(trial.number);
+  if (number > trials_.size()) {
+    // Trials made elsewhere in between: take them first, so that positions stay numbers.
+    for (const Trial& t : storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size())))
+      if (t.number < trial.number && !find(t.id)) put(t);
+  }
+  if (static_cast<std::size_t>(trial.number) != trials_.size()) {
+    reload();  // the cache lost track (a trial it holds vanished?): start over
+    Trial* cached = find(trial.id);
+    if (cached != nullptr) return *cached;
+    return put(trial);
+  }
+  index_[trial.id] = trials_.size();
+  trials_.push_back(trial);
+  count(trials_.back(), +1);
+  return trials_.back();
+}
+
+void StudyCore::reload() {
+  trials_ = storage_.get_trials(id());
+  index_.clear();
+  tally_ = StudyTally{};
+  for (std::size_t i = 0; i < trials_.size(); ++i) {
+    index_[trials_[i].id] = i;
+    count(trials_[i], +1);
+  }
+}
+
+TrialCounts StudyCore::refresh() {
+  const TrialCounts counts = storage_.count_trials(id());
+  if (counts == tally_.counts) return counts;
+  if (counts.total() > tally_.counts.total()) {
+    for (const Trial& t : storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size())))
+      if (!find(t.id)) put(t);
+    if (counts == tally_.counts) return counts;
+  }
+  reload();
+  return tally_.counts;
+}
+
+const Trial* StudyCore::best() const { return best_trial(trials_, spec_.direction); }
+
+// ---- asking -----------------------------------------------------------------------------------
+
+std::optional<Trial> StudyCore::ask(const std::string& owner, std::optional<int> limit,
+                                    const std::string& trial_dir) {
+  NewTrial nt;
+  nt.state = TrialState::kRunning;
+  nt.owner = owner;
+  nt.trial_dir = trial_dir;
+  nt.known_trials = static_cast<int>(trials_.size());
+  nt.sample = [this](int number, const std::vector<Trial>& newer) -> std::optional<ParamSet> {
+    // Inside storage's transaction: the cache must not call storage now. `newer` continues the
+    // cache without a gap.
+    for (const Trial& t : newer)
+      if (!find(t.id) && static_cast<std::size_t>(t.number) == trials_.size()) put(t);
+    const StudyView view(spec_.direction, trials_);
+    if (const auto left = sampler_->remaining(view, spec_.space); left && *left == 0) {
+      exhausted_ = true;
+      return std::nullopt;
+    }
+    return sampler_->suggest(view, spec_.space, static_cast<std::uint64_t>(number));
+  };
+  std::optional<Trial> created = storage_.create_trial(id(), nt, limit);
+  if (!created) return std::nullopt;
+  return put(*created);
+}
+
+std::optional<Trial> StudyCore::claim(const std::string& owner, std::optional<int> limit) {
+  std::optional<Trial> claimed = storage_.claim_waiting_trial(id(), owner, limit);
+  if (!claimed) return std::nullopt;
+  return put(*claimed);
+}
+
+// ---- telling ----------------------------------------------------------------------------------
+
+bool StudyCore::report(std::int64_t trial_id, std::int64_t step, double value) {
+  if (!storage_.report_intermediate(trial_id, step, value)) return false;
+  if (Trial* t = find(trial_id)) t->intermediate[step] = value;
+  return true;
+}
+
+bool StudyCore::set_location(std::int64_t trial_id, const std::string& location) {
+  if (!storage_.set_trial_location(trial_id, location)) return false;
+  if (Trial* t = find(trial_id)) t->location = location;
+  return true;
+}
+
+Verdict StudyCore::judge(const Trial& trial, const TrialOutcome& outcome,
+                         const RetryPolicy& retry) const {
+  Verdict v;
+  v.state = outcome.state;
+  v.reason = outcome.reason;
+  if (outcome.state == TrialState::kComplete) {
+    const auto it = outcome.metrics.find(spec_.metric);
+    if (it == outcome.metrics.end()) {
+      v.state = TrialState::kFail;
+      v.reason = "objective metric '" + spec_.metric + "' was not reported (reported: " +
+                 join_names(outcome.metrics) + ")";
+    } else if (!std::isfinite(it->second)) {
+      v.state = TrialState::kFail;
+      v.reason = "objective metric '" + spec_.metric + "' is " +
+                 (std::isnan(it->second) ? std::string("NaN") : std::string("infinite"));
+    } else {
+      v.value = it->second;
+      v.reason.clear();
+    }
+  } else if (outcome.state == TrialState::kPruned && !trial.intermediate.empty()) {
+    v.value = trial.intermediate.rbegin()->second;
+  }
+  if (v.state != TrialState::kFail) return v;
+  if (v.reason.empty()) v.reason = "failed";
+  // An interrupted trial runs again on resume; an infrastructure failure runs again while the
+  // retry policy allows. Both keep the parameters and the checkpoint directory.
+  const bool interrupted = outcome.failure == FailureKind::kInterrupted;
+  const bool retried = !interrupted && retry.should_retry(outcome, trial.attempt);
+  if (retried)
+    v.reason += " (retrying: attempt " + std::to_string(trial.attempt + 2) + " of " +
+                std::to_string(retry.retries + 1) + ")";
+  v.requeue = interrupted || retried;
+  return v;
+}
+
+std::optional<StudyCore::Recorded> StudyCore::tell(std::int64_t trial_id, TrialOutcome outcome,
+                                                   const RetryPolicy& retry,
+                                                   const std::string& trial_dir) {
+  Trial* t = find(trial_id);
+  if (t == nullptr) {
+    refresh();
+    t = find(trial_id);
+  }
+  if (t == nullptr || t->state != TrialState::kRunning) return std::nullopt;
+  const Verdict v = judge(*t, outcome, retry);
+  Recorded recorded{*t, std::nullopt};
+  Trial& finished = recorded.finished;
+  if (v.requeue) {
+    recorded.requeued = storage_.fail_and_requeue(trial_id, v.reason, trial_dir);
+    if (!recorded.requeued) return std::nullopt;
+  } else {
+    if (!storage_.finish_trial(trial_id, v.state, v.value, outcome.metrics, v.reason))
+      return std::nullopt;
+    finished.value = v.value;
+    finished.metrics = std::move(outcome.metrics);
+  }
+  finished.state = v.state;
+  finished.reason = v.reason;
+  finished.finished = Clock::now();
+  put(finished);
+  if (recorded.requeued) put(*recorded.requeued);
+  return recorded;
+}
+
+}  // namespace hpo

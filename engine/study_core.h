@@ -1,0 +1,164 @@
+// StudyCore: the rules of one study, in one place, for both faces of the engine: the run loop of
+// `hpo run` (engine/study_manager.h) and the C++ API (engine/api/study.h). Nothing about a
+// trial's life is decided anywhere else:
+//   - which spec a study runs with: a stored study continues with the spec it was last given
+//     (`hpo run` records the spec it runs; Study::load and `hpo resume` read it back through
+//     stored_spec()); a spec that changes the space, direction or metric is refused unless the
+//     caller allows it;
+//   - its sampler seed: the spec's, else the one drawn once when the study was created;
+//   - the cache of its trials that the sampler sees (and how it catches up with other
+//     processes sharing the study);
+//   - asking: a new trial is created first and its parameters are drawn for the number storage
+//     gave it, inside the same transaction, so that concurrent runs never repeat a draw;
+//   - judging an outcome: a COMPLETE outcome without the objective metric, or with a NaN or
+//     infinite one, is FAIL; a PRUNED trial's value is its last intermediate value; an
+//     interrupted trial, and one the retry policy retries, is re-queued with its parameters;
+//   - the counts and the best trial.
+//
+// Not thread-safe: one thread at a time (the run loop's io thread, or the API's caller). The
+// storage may be shared with other StudyCores and processes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/model/retry_policy.h"
+#include "engine/model/study_spec.h"
+#include "engine/model/study_view.h"
+#include "engine/model/trial.h"
+#include "engine/model/trial_outcome.h"
+#include "samplers/sampler.h"
+#include "storage/storage.h"
+
+namespace hpo {
+
+enum class OpenMode {
+  kCreate,        // the study must not exist yet
+  kLoad,          // the study must exist
+  kCreateOrLoad,  // either (Optuna's load_if_exists=True)
+};
+
+struct OpenOptions {
+  OpenMode mode = OpenMode::kCreateOrLoad;
+  // Continue a stored study whose space, direction or metric differ from the spec's
+  // (`hpo run --allow-spec-change`).
+  bool allow_spec_change = false;
+  // Make the spec the one the study continues with (`hpo run`, `hpo resume`). A study is always
+  // created with its spec; the C++ API loads without replacing what a spec file stored.
+  bool record_spec = true;
+  // Trials that run at once (TPE's constant liar depends on it).
+  int parallelism = 1;
+};
+
+// The counts of a study's trials by state, and its best trial so far.
+struct StudyTally {
+  TrialCounts counts;
+  std::optional<int> best_number;
+  std::optional<double> best_value;
+};
+
+// What an outcome becomes in storage.
+struct Verdict {
+  TrialState state = TrialState::kFail;
+  std::optional<double> value;  // COMPLETE: the objective metric; PRUNED: last intermediate
+  std::string reason;           // FAIL and PRUNED: why (never empty for FAIL)
+  bool requeue = false;         // FAIL that runs again with the same parameters
+};
+
+class StudyCore {
+ public:
+  // Opens the study `spec` describes in `storage` (see OpenOptions). Throws InputError when the
+  // mode is not met (a study exists / does not), when a stored study differs in its space,
+  // direction or metric (every difference listed), or when the sampler's options are invalid;
+  // StorageError when storage fails. REQUIRES: the spec passed its checks.
+  StudyCore(Storage& storage, StudySpec spec, const OpenOptions& options);
+  ~StudyCore();
+  StudyCore(const StudyCore&) = delete;
+  StudyCore& operator=(const StudyCore&) = delete;
+
+  // The spec a stored study continues with, its relative paths resolved against the directory
+  // it was recorded with. Its executor block may be absent (a study defined in code). Throws
+  // InputError when it cannot be parsed (written by an hpo this one cannot read).
+  static StudySpec stored_spec(const StudyRecord& record);
+
+  const StudySpec& spec() const { return spec_; }
+  const StudyRecord& record() const { return record_; }
+  std::int64_t id() const { return record_.id; }
+  std::uint64_t seed() const { return seed_; }
+  Storage& storage() { return storage_; }
+
+  // ---- The trial cache ----------------------------------------------------------------------
+  // The study's trials in number order, as the sampler sees them.
+  const std::vector<Trial>& trials() const { return trials_; }
+  // The cached trial with that storage id; nullptr when it is not (yet) known here.
+  Trial* find(std::int64_t trial_id);
+  // Puts a trial as storage returned it into the cache (new, or replacing the cached copy).
+  // Returns the cached copy, valid until the next change of the cache.
+  Trial& put(const Trial& trial);
+  // Catches up with changes made elsewhere (other runs or Study objects sharing the study):
+  // new trials are read incrementally; other differences reload the cache. Returns the study's
+  // counts as storage has them now.
+  TrialCounts refresh();
+  // Counts and best trial of the cached trials, kept up to date as trials change.
+  const StudyTally& tally() const { return tally_; }
+  // The best trial (best_trial() over the cache); nullptr while none is COMPLETE.
+  const Trial* best() const;
+
+  // ---- Asking ---------------------------------------------------------------------------------
+  // Creates a RUNNING trial owned by `owner` whose parameters the sampler draws for the number
+  // storage gives it, knowing every trial created meanwhile by others (see NewTrial::sample).
+  // With `limit`, only while COMPLETE + PRUNED + RUNNING + WAITING trials number fewer than it.
+  // nullopt when the limit was reached, or when the sampler is exhausted (then
+  // sampler_exhausted() is true). `trial_dir` may hold "{number}".
+  std::optional<Trial> ask(const std::string& owner, std::optional<int> limit,
+                           const std::string& trial_dir);
+  // Claims the oldest WAITING trial (enqueued or re-queued) for `owner`, within `limit` as
+  // Storage::claim_waiting_trial does.
+  std::optional<Trial> claim(const std::string& owner, std::optional<int> limit);
+  // True once the sampler said it has nothing more to propose (a grid that has run every point).
+  bool sampler_exhausted() const { return exhausted_; }
+  // Trials that will run at once from now on; the sampler is made again when it changes.
+  void set_parallelism(int parallelism);
+
+  // ---- Telling --------------------------------------------------------------------------------
+  // Records an intermediate value of the objective metric. False when the trial is no longer
+  // running.
+  bool report(std::int64_t trial_id, std::int64_t step, double value);
+  // Records where a running trial runs (Executor::EventSink::on_started). False when it is no
+  // longer running.
+  bool set_location(std::int64_t trial_id, const std::string& location);
+  // What `outcome` of `trial` becomes (the rules at the top of this file).
+  Verdict judge(const Trial& trial, const TrialOutcome& outcome, const RetryPolicy& retry) const;
+  // Judges and stores the outcome of running trial `trial_id`: finished as the verdict says,
+  // or failed and re-queued (a new WAITING trial with its parameters, trial directory
+  // `trial_dir`, checkpoint kept). Returns the trial as finished and the re-queued copy;
+  // nullopt (and nothing changes) when the trial is unknown or no longer running.
+  struct Recorded {
+    Trial finished;
+    std::optional<Trial> requeued;
+  };
+  std::optional<Recorded> tell(std::int64_t trial_id, TrialOutcome outcome,
+                               const RetryPolicy& retry, const std::string& trial_dir);
+
+ private:
+  void reload();
+  void count(const Trial& trial, int delta);
+
+  Storage& storage_;
+  StudySpec spec_;
+  StudyRecord record_;
+  std::uint64_t seed_ = 0;
+  int parallelism_ = 1;
+  std::unique_ptr<Sampler> sampler_;
+
+  std::vector<Trial> trials_;                             // in number order
+  std::unordered_map<std::int64_t, std::size_t> index_;   // trial id -> position in trials_
+  StudyTally tally_;
+  bool exhausted_ = false;
+};
+
+}  // namespace hpo
