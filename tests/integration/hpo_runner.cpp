@@ -1,5 +1,7 @@
 #include "tests/integration/hpo_runner.h"
 
+#include <thread>
+
 #include <utility>  // before Boost: Boost 1.74 with GCC 12 in C++20 needs it
 
 #include <boost/process.hpp>
@@ -43,6 +45,26 @@ std::vector<Trial> stored_trials(const std::filesystem::path& db, const std::str
   auto record = storage.find_study(study);
   if (!record) throw std::runtime_error("no study '" + study + "' in " + db.string());
   return storage.get_trials(record->id);
+}
+
+bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+int running_and_started(const std::filesystem::path& db, const std::string& study) {
+  try {
+    int n = 0;
+    for (const Trial& t : stored_trials(db, study))
+      if (t.state == TrialState::kRunning && !t.location.empty()) ++n;
+    return n;
+  } catch (const std::exception&) {
+    return 0;  // not created yet
+  }
 }
 
 std::string objective_spec(const std::string& name, const std::string& mode,

@@ -2,7 +2,9 @@
 // exit code, stdout and stderr.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +27,15 @@ CommandResult run_hpo(const std::vector<std::string>& args, const std::filesyste
 // The trials of `study` in the SQLite file `db`, read through hpo_storage (never creating
 // the file). Throws std::runtime_error when there is no such study.
 std::vector<Trial> stored_trials(const std::filesystem::path& db, const std::string& study);
+
+// Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false). Tests
+// REQUIRE it: a state that never comes fails the test instead of being slept past.
+bool wait_for(const std::function<bool()>& condition,
+              std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// How many trials of `study` in `db` are RUNNING with a location recorded (their executor said
+// where they run, so their processes exist). 0 while the file or the study does not exist yet.
+int running_and_started(const std::filesystem::path& db, const std::string& study);
 
 // Writes a spec for hpo_it_objective: x in [-5, 5], y in [-5, 5], minimize "loss".
 // `extra` is merged into the top-level object (e.g. budget, parallelism, executor fields).

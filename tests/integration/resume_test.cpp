@@ -52,19 +52,18 @@ int trial_processes_under(const fs::path& dir) {
   return n;
 }
 
-// Starts `hpo run study.json` in `dir` and waits until `n` trials have a stdout.log.
+// Starts `hpo run study.json` in `dir` and waits until trials 0..n-1 run (the database says
+// where) and have each left their checkpoint mark ("slow-once" objectives write it, then sleep).
 bp::child start_run(const TempDir& dir, const std::string& study, int n) {
   bp::child child(std::string(HPO_BIN), bp::args({"run", "study.json", "--progress", "plain"}),
                   bp::start_dir(dir.path().string()), bp::std_out > bp::null,
                   bp::std_err > bp::null, bp::std_in < bp::null);
-  for (int i = 0; i < 400; ++i) {
-    int seen = 0;
+  REQUIRE(hpo::testing::wait_for([&] {
     for (int k = 0; k < n; ++k)
-      if (fs::exists(dir / (study + "-trials/" + std::to_string(k) + "/stdout.log"))) ++seen;
-    if (seen == n) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      if (!fs::exists(dir / (study + "-trials/" + std::to_string(k) + "/checkpoint/mark")))
+        return false;
+    return hpo::testing::running_and_started(dir / "hpo.db", study) == n;
+  }));
   return child;
 }
 

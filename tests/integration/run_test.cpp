@@ -204,12 +204,9 @@ TEST_CASE("Ctrl-C stops launching, stops running trials and records them", "[int
   bp::child child(std::string(HPO_BIN), bp::args({"run", "study.json", "--progress", "plain"}),
                   bp::start_dir(dir.path().string()), bp::std_out > bp::null,
                   bp::std_err > (dir / "err").string(), bp::std_in < bp::null);
-  // Wait until both trials run (their stdout logs exist), then interrupt.
-  for (int i = 0; i < 200; ++i) {
-    if (fs::exists(dir / "sigint-trials/1/stdout.log")) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Wait until both trials run, then interrupt.
+  REQUIRE(hpo::testing::wait_for(
+      [&] { return hpo::testing::running_and_started(dir / "hpo.db", "sigint") == 2; }));
   ::kill(child.id(), SIGINT);
   child.wait();
   CHECK(child.exit_code() == 130);

@@ -1,0 +1,157 @@
+// The study core (engine/study_core.h): the one place for a study's rules. Which spec a stored
+// study continues with, its seed, refusing another space, and how outcomes are judged.
+#include "engine/study_core.h"
+
+#include <catch2/catch.hpp>
+
+#include "engine/factory.h"
+#include "engine/model/errors.h"
+#include "storage/memory_storage.h"
+
+namespace hpo::testing {
+namespace {
+
+StudySpec spec_with(const std::string& budget, const std::string& space_high = "1",
+                    const std::string& sampler = R"({"name": "random"})") {
+  return parse_spec(R"({"name": "core", "direction": "minimize", "objective": {"metric": "loss"},
+    "space": {"x": {"type": "float", "low": 0, "high": )" + space_high + R"(}},
+    "sampler": )" + sampler + R"(, "budget": )" + budget + R"(,
+    "executor": {"command": ["train", "{x}"]}})",
+                    "/specs/core");
+}
+
+OpenOptions with_mode(OpenMode mode, bool record_spec = true) {
+  OpenOptions o;
+  o.mode = mode;
+  o.record_spec = record_spec;
+  return o;
+}
+
+TEST_CASE("a stored study continues with the last spec it was run with, wherever it is loaded",
+          "[engine][core]") {
+  MemoryStorage storage;
+  { StudyCore first(storage, spec_with(R"({"trials": 5})"), with_mode(OpenMode::kCreate)); }
+  // `hpo run` of a changed budget records the new spec...
+  { StudyCore run(storage, spec_with(R"({"trials": 9})"), OpenOptions{}); }
+  const StudyRecord record = *storage.find_study("core");
+  const StudySpec stored = StudyCore::stored_spec(record);
+  CHECK(stored.budget.trials == 9);
+  CHECK(stored.base_dir == "/specs/core");
+  REQUIRE(stored.executor);
+  // ...and the C++ API's load (and `hpo resume`) read the same one.
+  StudyCore loaded(storage, stored, with_mode(OpenMode::kLoad, false));
+  CHECK(loaded.spec().budget.trials == 9);
+  // A load that does not record leaves the stored spec alone.
+  { StudyCore api(storage, spec_with(R"({"trials": 2})"), with_mode(OpenMode::kLoad, false)); }
+  CHECK(StudyCore::stored_spec(*storage.find_study("core")).budget.trials == 9);
+}
+
+TEST_CASE("a stored study refuses another space unless allowed, and names the difference",
+          "[engine][core]") {
+  MemoryStorage storage;
+  { StudyCore first(storage, spec_with("{}"), OpenOptions{}); }
+  try {
+    StudyCore changed(storage, spec_with("{}", "2"), OpenOptions{});
+    FAIL("another space was accepted");
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::Contains("exists with a different search space"));
+    CHECK_THAT(what, Catch::Contains("space.x.high: stored 1.0, now 2.0"));
+  }
+  OpenOptions allow;
+  allow.allow_spec_change = true;
+  StudyCore allowed(storage, spec_with("{}", "2"), allow);
+  CHECK(allowed.spec().space.find("x")->distribution.high == 2);
+  CHECK_THROWS_AS(StudyCore(storage, spec_with("{}"), with_mode(OpenMode::kCreate)), InputError);
+  MemoryStorage empty;
+  CHECK_THROWS_AS(StudyCore(empty, spec_with("{}"), with_mode(OpenMode::kLoad)), InputError);
+}
+
+TEST_CASE("the sampler seed is drawn once, kept with the study, and a spec's seed wins",
+          "[engine][core]") {
+  MemoryStorage storage;
+  std::uint64_t drawn = 0;
+  {
+    StudyCore first(storage, spec_with("{}"), OpenOptions{});
+    drawn = first.seed();
+    CHECK(storage.find_study("core")->sampler_seed == drawn);
+  }
+  CHECK(StudyCore(storage, spec_with("{}"), OpenOptions{}).seed() == drawn);
+  const StudyCore seeded(storage, spec_with("{}", "1", R"({"name": "random", "seed": 3})"),
+                         OpenOptions{});
+  CHECK(seeded.seed() == 3);
+  // The same seed gives the same first draw in another storage.
+  MemoryStorage a, b;
+  StudyCore ca(a, spec_with("{}", "1", R"({"name": "random", "seed": 11})"), OpenOptions{});
+  StudyCore cb(b, spec_with("{}", "1", R"({"name": "random", "seed": 11})"), OpenOptions{});
+  CHECK(ca.ask("run", std::nullopt, "")->params == cb.ask("run", std::nullopt, "")->params);
+}
+
+TEST_CASE("outcomes are judged by one set of rules", "[engine][core]") {
+  MemoryStorage storage;
+  StudyCore core(storage, spec_with("{}"), OpenOptions{});
+  Trial t;
+  t.state = TrialState::kRunning;
+  t.intermediate = {{1, 0.9}, {4, 0.6}};
+  RetryPolicy none;
+
+  Verdict v = core.judge(t, TrialOutcome::complete({{"loss", 0.25}, {"acc", 0.9}}), none);
+  CHECK(v.state == TrialState::kComplete);
+  CHECK(v.value == 0.25);
+  CHECK(v.reason.empty());
+
+  v = core.judge(t, TrialOutcome::complete({{"acc", 0.9}}), none);
+  CHECK(v.state == TrialState::kFail);
+  CHECK(v.reason == "objective metric 'loss' was not reported (reported: acc)");
+  CHECK_FALSE(v.requeue);
+  v = core.judge(t, TrialOutcome::complete({}), none);
+  CHECK(v.reason == "objective metric 'loss' was not reported (reported: none)");
+  v = core.judge(t, TrialOutcome::complete({{"loss", std::nan("")}}), none);
+  CHECK(v.reason == "objective metric 'loss' is NaN");
+  v = core.judge(t, TrialOutcome::complete({{"loss", -HUGE_VAL}}), none);
+  CHECK(v.reason == "objective metric 'loss' is infinite");
+
+  v = core.judge(t, TrialOutcome::pruned("pruned at step 4"), none);
+  CHECK(v.state == TrialState::kPruned);
+  CHECK(v.value == 0.6);  // the last intermediate value
+  CHECK(v.reason == "pruned at step 4");
+
+  v = core.judge(t, TrialOutcome::failed(FailureKind::kInterrupted, "interrupted"), none);
+  CHECK(v.requeue);  // runs again on resume, whatever the policy
+  v = core.judge(t, TrialOutcome::failed(FailureKind::kObjective, ""), none);
+  CHECK(v.reason == "failed");
+  CHECK_FALSE(v.requeue);
+
+  RetryPolicy twice;
+  twice.retries = 2;
+  v = core.judge(t, TrialOutcome::failed(FailureKind::kTimeout, "timed out after 2s"), twice);
+  CHECK(v.requeue);
+  CHECK(v.reason == "timed out after 2s (retrying: attempt 2 of 3)");
+  t.attempt = 2;
+  v = core.judge(t, TrialOutcome::failed(FailureKind::kTimeout, "timed out after 2s"), twice);
+  CHECK_FALSE(v.requeue);
+}
+
+TEST_CASE("the cache catches up with trials made by another core on the same storage",
+          "[engine][core]") {
+  MemoryStorage storage;
+  StudyCore a(storage, spec_with("{}"), OpenOptions{});
+  StudyCore b(storage, spec_with("{}"), OpenOptions{});
+  const Trial t0 = *a.ask("run-a", std::nullopt, "");
+  const Trial t1 = *b.ask("run-b", std::nullopt, "");  // b learns of t0 while drawing t1
+  CHECK(t1.number == 1);
+  CHECK(b.trials().size() == 2);
+  REQUIRE(a.tell(t0.id, TrialOutcome::complete({{"loss", 0.5}}), RetryPolicy{}, ""));
+  REQUIRE(b.tell(t1.id, TrialOutcome::complete({{"loss", 0.25}}), RetryPolicy{}, ""));
+  CHECK(a.tally().counts.complete == 1);
+  a.refresh();
+  CHECK(a.tally().counts.complete == 2);
+  CHECK(a.tally().best_number == 1);
+  REQUIRE(a.best() != nullptr);
+  CHECK(a.best()->value == 0.25);
+  // Telling a finished trial again changes nothing.
+  CHECK_FALSE(a.tell(t1.id, TrialOutcome::complete({{"loss", 0.0}}), RetryPolicy{}, ""));
+}
+
+}  // namespace
+}  // namespace hpo::testing
