@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "engine/model/component.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 #include "executors/executor.h"
 #include "samplers/sampler.h"

@@ -5,7 +5,7 @@
 
 #include <unistd.h>
 
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
 
 namespace hpo {
 

@@ -1,4 +1,5 @@
 #include "engine/spec_diff.h"
+#include "engine/model/json_codec.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,8 +23,8 @@ std::vector<std::string> study_differences(const StudySpec& stored, const StudyS
                   to_string(now.direction));
   if (stored.metric != now.metric)
     out.push_back("objective.metric: stored \"" + stored.metric + "\", now \"" + now.metric + "\"");
-  const nlohmann::json a = {{"space", stored.space.to_json()}};
-  const nlohmann::json b = {{"space", now.space.to_json()}};
+  const nlohmann::json a = {{"space", to_json(stored.space)}};
+  const nlohmann::json b = {{"space", to_json(now.space)}};
   for (const auto& op : nlohmann::json::diff(a, b)) {
     const std::string path = op["path"].get<std::string>();
     const std::string kind = op["op"].get<std::string>();

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/spec_diff.h"
 
 namespace hpo {

@@ -1,5 +1,5 @@
 // StudyCore: the rules of one study, in one place, for both faces of the engine: the run loop of
-// `hpo run` (engine/study_manager.h) and the C++ API (engine/api/study.h). Nothing about a
+// `hpo run` (engine/study_manager.h) and the C++ API (include/hpo/study.h). Nothing about a
 // trial's life is decided anywhere else:
 //   - which spec a study runs with: a stored study continues with the spec it was last given
 //     (`hpo run` records the spec it runs; Study::load and `hpo resume` read it back through
@@ -29,7 +29,7 @@
 #include "engine/model/retry_policy.h"
 #include "engine/model/study_spec.h"
 #include "engine/model/study_view.h"
-#include "engine/model/trial.h"
+#include "hpo/trial.h"
 #include "engine/model/trial_outcome.h"
 #include "samplers/sampler.h"
 #include "storage/storage.h"

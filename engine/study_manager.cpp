@@ -14,7 +14,7 @@
 
 #include "engine/budget.h"
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/run_lease.h"
 
 namespace hpo {

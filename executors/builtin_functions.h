@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/model/param_value.h"
-#include "engine/model/search_space.h"
+#include "hpo/param_value.h"
+#include "hpo/search_space.h"
 
 namespace hpo {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
 
 namespace hpo {
 

@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
 #include "engine/model/trial_outcome.h"
 
 namespace hpo {

@@ -23,9 +23,9 @@
 #include <string>
 #include <string_view>
 
-namespace hpo {
+#include "hpo/trial.h"
 
-using Metrics = std::map<std::string, double>;
+namespace hpo {
 
 // What one stdout line reported.
 struct MetricReport {

@@ -15,7 +15,8 @@
 #include <system_error>
 
 #include "executors/builtin_functions.h"
-#include "executors/hpo_plugin.h"
+#include "hpo/plugin.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 namespace {
@@ -84,7 +85,7 @@ std::optional<LoadedPlugin> load(const fs::path& library, const std::string& sym
     problem = {"library", "'" + library.string() +
                               "' is not an hpo plugin: it does not export "
                               "hpo_plugin_abi_version (add HPO_PLUGIN_DECLARE() from "
-                              "executors/hpo_plugin.h)"};
+                              "hpo/plugin.h)"};
     return std::nullopt;
   }
   const std::uint32_t version = version_fn();
@@ -92,7 +93,7 @@ std::optional<LoadedPlugin> load(const fs::path& library, const std::string& sym
     problem = {"library", "'" + library.string() + "' was built for plugin ABI version " +
                               std::to_string(version) + ", this hpo speaks version " +
                               std::to_string(HPO_PLUGIN_ABI_VERSION) +
-                              " (rebuild it against this hpo's hpo_plugin.h)"};
+                              " (rebuild it against this hpo's hpo/plugin.h)"};
     return std::nullopt;
   }
   ::dlerror();

@@ -1,6 +1,6 @@
 // Where a threads-executor objective comes from, besides C++ code: a builtin test function
 // (`"builtin": "branin"`, executors/builtin_functions.h) or a plugin library written against
-// the C ABI of executors/hpo_plugin.h (`"library": "./libobj.so", "symbol": "objective"`).
+// the C ABI of hpo/plugin.h (`"library": "./libobj.so", "symbol": "objective"`).
 //
 // Plugin libraries are loaded with dlopen(RTLD_NOW | RTLD_LOCAL) and stay loaded while the
 // returned Objective, a copy of it, or a call of it exists. Loading runs the library's static
@@ -8,17 +8,17 @@
 // looks at the file.
 //
 // Thread-safety: the functions are thread-safe; the Objectives they return may be called from
-// several threads at once (a plugin must be reentrant, see hpo_plugin.h).
+// several threads at once (a plugin must be reentrant, see hpo/plugin.h).
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
-#include "executors/objective.h"
+#include "hpo/objective.h"
 
 namespace hpo {
 

@@ -32,9 +32,10 @@
 #include <system_error>
 
 #include "engine/model/duration.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/command_template.h"
 #include "executors/metric_parser.h"
+#include "engine/model/json_codec.h"
 
 extern char** environ;  // NOLINT: POSIX
 

@@ -78,7 +78,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
 #include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
 #include "executors/executor.h"

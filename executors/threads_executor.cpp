@@ -21,7 +21,7 @@
 #include <unordered_map>
 
 #include "engine/model/duration.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/objective_sources.h"
 
 namespace hpo {

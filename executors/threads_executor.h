@@ -1,4 +1,4 @@
-// ThreadsExecutor: runs each trial as a call of an in-process Objective (executors/objective.h)
+// ThreadsExecutor: runs each trial as a call of an in-process Objective (include/hpo/objective.h)
 // on a oneTBB task arena, and posts what happens back to the run's io_context
 // (`"executor": {"kind": "threads", "builtin": "branin"}` or `"library": "./libobj.so"`).
 //
@@ -50,7 +50,7 @@
 
 #include "executors/executor.h"
 #include "executors/executor_registry.h"
-#include "executors/objective.h"
+#include "hpo/objective.h"
 
 namespace boost::asio {
 class io_context;

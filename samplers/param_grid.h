@@ -11,7 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "engine/model/distribution.h"
+#include "hpo/distribution.h"
 
 namespace hpo {
 

@@ -33,8 +33,8 @@
 #include <optional>
 #include <vector>
 
-#include "engine/model/distribution.h"
-#include "engine/model/param_value.h"
+#include "hpo/distribution.h"
+#include "hpo/param_value.h"
 #include "samplers/rng.h"
 
 namespace hpo {

@@ -22,8 +22,8 @@
 #include <optional>
 #include <string>
 
-#include "engine/model/param_value.h"
-#include "engine/model/search_space.h"
+#include "hpo/param_value.h"
+#include "hpo/search_space.h"
 #include "engine/model/study_view.h"
 
 namespace hpo {

@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "storage/sqlite/statement.h"
 #include "storage/storage_common.h"
 

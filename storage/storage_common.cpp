@@ -5,7 +5,8 @@
 #include <system_error>
 #include <limits>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo::storage_common {
 namespace {

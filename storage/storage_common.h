@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model/param_value.h"
-#include "engine/model/trial.h"
-#include "engine/model/trial_state.h"
+#include "hpo/param_value.h"
+#include "hpo/trial.h"
+#include "hpo/trial_state.h"
 
 namespace hpo::storage_common {
 

@@ -1,13 +1,16 @@
-#include "engine/api/study.h"
+#include "hpo/study.h"
 
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/study_core.h"
+#include "engine/study_manager.h"
+#include "storage/storage.h"
 #include "executors/threads_executor.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 namespace {
@@ -17,14 +20,19 @@ namespace fs = std::filesystem;
 // The spec document of a study made in code. It has no "executor": the objective is the
 // program's own (so `hpo run` cannot continue it, and says so).
 nlohmann::json config_document(const StudyConfig& config) {
-  nlohmann::json sampler = config.sampler.block.is_object() ? nlohmann::json(config.sampler.block)
-                                                            : nlohmann::json::object();
+  nlohmann::json sampler;
+  try {
+    sampler = nlohmann::json::parse(config.sampler.options.empty() ? "{}" : config.sampler.options);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError("sampler", std::string("the options are not valid JSON: ") + e.what());
+  }
+  if (!sampler.is_object()) throw InputError("sampler", "the options must be a JSON object");
   sampler["name"] = config.sampler.name;
   if (config.sampler.seed) sampler["seed"] = *config.sampler.seed;
   return {{"name", config.name},
           {"direction", to_string(config.direction)},
           {"objective", {{"metric", config.metric}}},
-          {"space", config.space.to_json()},
+          {"space", to_json(config.space)},
           {"sampler", sampler}};
 }
 
@@ -168,8 +176,9 @@ Study Study::load(Storage& storage, const std::string& name) {
                                       open_options(OpenMode::kLoad, false)));
 }
 
-Study Study::from_spec(Storage& storage, const StudySpec& spec) {
-  return Study(std::make_unique<Impl>(storage, spec, open_options(OpenMode::kCreateOrLoad, false)));
+Study Study::from_spec_file(Storage& storage, const std::filesystem::path& spec_file) {
+  return Study(std::make_unique<Impl>(storage, load_spec(spec_file),
+                                      open_options(OpenMode::kCreateOrLoad, false)));
 }
 
 std::int64_t Study::id() const { return impl_->id(); }

@@ -6,8 +6,9 @@
 #include "engine/cli/options.h"
 #include "engine/factory.h"
 #include "engine/study_core.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/study_manager.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo::cli {
 namespace {

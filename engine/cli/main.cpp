@@ -10,7 +10,7 @@
 
 #include "engine/cli/commands.h"
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 namespace {
 

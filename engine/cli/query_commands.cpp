@@ -8,7 +8,7 @@
 #include "engine/cli/options.h"
 #include "engine/cli/trial_format.h"
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 namespace hpo::cli {
 namespace {

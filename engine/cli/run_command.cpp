@@ -4,7 +4,7 @@
 
 #include "engine/cli/options.h"
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 #include "engine/progress.h"
 #include "engine/study_manager.h"

@@ -1,4 +1,5 @@
 #include "engine/cli/trial_format.h"
+#include "engine/model/json_codec.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model/trial.h"
+#include "hpo/trial.h"
 
 namespace hpo::cli {
 

@@ -3,7 +3,7 @@
 
 #include "engine/cli/options.h"
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 
 namespace hpo::cli {

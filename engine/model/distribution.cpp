@@ -1,9 +1,11 @@
-#include "engine/model/distribution.h"
+#include "hpo/distribution.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 
@@ -124,24 +126,24 @@ ParamValue Distribution::from_internal(double internal) const {
   return ParamValue();
 }
 
-nlohmann::json Distribution::to_json() const {
+nlohmann::json to_json(const Distribution& d) {
   nlohmann::json j;
-  j["type"] = to_string(type);
-  if (type == ParamType::kCategorical) {
+  j["type"] = to_string(d.type);
+  if (d.type == ParamType::kCategorical) {
     j["choices"] = nlohmann::json::array();
-    for (const auto& c : choices) j["choices"].push_back(c.to_json());
+    for (const auto& c : d.choices) j["choices"].push_back(to_json(c));
     return j;
   }
-  if (type == ParamType::kInt) {
-    j["low"] = static_cast<std::int64_t>(low);
-    j["high"] = static_cast<std::int64_t>(high);
-    if (step) j["step"] = static_cast<std::int64_t>(*step);
+  if (d.type == ParamType::kInt) {
+    j["low"] = static_cast<std::int64_t>(d.low);
+    j["high"] = static_cast<std::int64_t>(d.high);
+    if (d.step) j["step"] = static_cast<std::int64_t>(*d.step);
   } else {
-    j["low"] = low;
-    j["high"] = high;
-    if (step) j["step"] = *step;
+    j["low"] = d.low;
+    j["high"] = d.high;
+    if (d.step) j["step"] = *d.step;
   }
-  if (log) j["log"] = true;
+  if (d.log) j["log"] = true;
   return j;
 }
 

@@ -1,4 +1,4 @@
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 namespace hpo {
 namespace {

@@ -1,10 +1,12 @@
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
 
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 
@@ -31,14 +33,14 @@ std::string ParamValue::to_string() const {
   return as_string();
 }
 
-nlohmann::json ParamValue::to_json() const {
-  if (is_bool()) return as_bool();
-  if (is_int()) return std::get<std::int64_t>(value_);
-  if (is_double()) return std::get<double>(value_);
-  return as_string();
+nlohmann::json to_json(const ParamValue& value) {
+  if (value.is_bool()) return value.as_bool();
+  if (value.is_int()) return std::get<std::int64_t>(value.variant());
+  if (value.is_double()) return std::get<double>(value.variant());
+  return value.as_string();
 }
 
-ParamValue ParamValue::from_json(const nlohmann::json& j) {
+ParamValue param_from_json(const nlohmann::json& j) {
   if (j.is_boolean()) return ParamValue(j.get<bool>());
   // Unsigned values beyond int64 would wrap to negative ints; keep their magnitude instead.
   if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
@@ -60,14 +62,14 @@ bool operator==(const ParamValue& a, const ParamValue& b) {
 
 nlohmann::json params_to_json(const ParamSet& params) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, value] : params) j[name] = value.to_json();
+  for (const auto& [name, value] : params) j[name] = to_json(value);
   return j;
 }
 
 ParamSet params_from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw std::invalid_argument("parameters must be a JSON object");
   ParamSet out;
-  for (const auto& [name, value] : j.items()) out.emplace(name, ParamValue::from_json(value));
+  for (const auto& [name, value] : j.items()) out.emplace(name, param_from_json(value));
   return out;
 }
 

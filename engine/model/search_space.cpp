@@ -1,9 +1,11 @@
-#include "engine/model/search_space.h"
+#include "hpo/search_space.h"
 
 #include <algorithm>
 #include <cassert>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 
@@ -49,8 +51,8 @@ std::vector<SpecIssue> SearchSpace::check(const ParamSet& params) const {
       continue;
     }
     if (!p.distribution.contains(it->second)) {
-      issues.push_back({path, "value " + it->second.to_json().dump() + " is outside " +
-                                  p.distribution.to_json().dump()});
+      issues.push_back({path, "value " + to_json(it->second).dump() + " is outside " +
+                                  to_json(p.distribution).dump()});
       continue;
     }
     chosen.emplace(p.name, it->second);
@@ -60,18 +62,18 @@ std::vector<SpecIssue> SearchSpace::check(const ParamSet& params) const {
   return issues;
 }
 
-nlohmann::json SearchSpace::to_json() const {
+nlohmann::json to_json(const SearchSpace& space) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& p : params_) {
-    nlohmann::json d = p.distribution.to_json();
+  for (const auto& p : space.parameters()) {
+    nlohmann::json d = to_json(p.distribution);
     if (!p.when.empty()) {
       nlohmann::json w = nlohmann::json::object();
       for (const auto& [parent, values] : p.when.parents) {
         if (values.size() == 1) {
-          w[parent] = values[0].to_json();
+          w[parent] = to_json(values[0]);
         } else {
           w[parent] = nlohmann::json::array();
-          for (const auto& v : values) w[parent].push_back(v.to_json());
+          for (const auto& v : values) w[parent].push_back(to_json(v));
         }
       }
       d["when"] = w;

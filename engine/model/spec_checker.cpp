@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
 #include "engine/model/study_spec.h"
 
 namespace hpo {

@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 namespace hpo {
 

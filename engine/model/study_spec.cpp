@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "engine/model/spec_checker.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 namespace {
@@ -69,7 +70,7 @@ std::string domain_text(const Distribution& d) {
   if (d.type == ParamType::kCategorical) {
     std::string out = "one of ";
     for (std::size_t i = 0; i < d.choices.size(); ++i)
-      out += (i > 0 ? ", " : "") + d.choices[i].to_json().dump();
+      out += (i > 0 ? ", " : "") + to_json(d.choices[i]).dump();
     return out;
   }
   std::string out;
@@ -437,7 +438,7 @@ class SpecParser {
         ok = false;
         continue;
       }
-      ParamValue value = ParamValue::from_json(choice);
+      ParamValue value = param_from_json(choice);
       auto dup = std::find(values.begin(), values.end(), value);
       if (dup != values.end()) {
         c_.add(epath, "duplicate choice " + choice.dump() + " (same as " +
@@ -481,7 +482,7 @@ class SpecParser {
                             describe(value));
           return;
         }
-        ParamValue pv = ParamValue::from_json(value);
+        ParamValue pv = param_from_json(value);
         if (parent_dist && !parent_dist->contains(pv)) {
           c_.add(vpath, value.dump() + " is not a possible value of " + json_quote(parent) + " (" +
                             domain_text(*parent_dist) + ")");

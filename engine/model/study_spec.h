@@ -17,9 +17,9 @@
 #include "engine/model/component.h"
 #include "engine/model/duration.h"
 #include "engine/model/retry_policy.h"
-#include "engine/model/search_space.h"
+#include "hpo/search_space.h"
 #include "engine/model/spec_checker.h"
-#include "engine/model/trial_state.h"
+#include "hpo/trial_state.h"
 
 namespace hpo {
 

@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "engine/model/trial.h"
-#include "engine/model/trial_state.h"
+#include "hpo/trial.h"
+#include "hpo/trial_state.h"
 
 namespace hpo {
 

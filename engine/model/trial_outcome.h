@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/model/trial_state.h"
+#include "hpo/trial_state.h"
 
 namespace hpo {
 

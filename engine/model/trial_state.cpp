@@ -1,4 +1,4 @@
-#include "engine/model/trial_state.h"
+#include "hpo/trial_state.h"
 
 #include <algorithm>
 #include <cctype>

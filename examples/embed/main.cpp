@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <string>
 
-#include "engine/api/study.h"
-#include "storage/sqlite_storage.h"
+#include <hpo/storage.h>
+#include <hpo/study.h>
 
 namespace {
 
@@ -29,7 +29,7 @@ double validation_loss(const hpo::ParamSet& params, int epochs) {
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "embed.db";
   try {
-    hpo::SqliteStorage storage(path);
+    hpo::StoragePtr storage = hpo::open_storage(path);
 
     hpo::StudyConfig config;
     config.name = "embed-demo";
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     config.space.add({"optimizer", hpo::Distribution::categorical({"sgd", "adam"}), {}});
     config.sampler.name = "tpe";
     config.sampler.seed = 42;
-    hpo::Study study = hpo::Study::create_or_load(storage, config);
+    hpo::Study study = hpo::Study::create_or_load(*storage, config);
 
     // Ask and tell: 10 trials run by this loop.
     for (int i = 0; i < 10; ++i) {

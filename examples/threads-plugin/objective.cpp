@@ -1,4 +1,4 @@
-// A threads-executor plugin (executors/hpo_plugin.h): logistic regression trained by minibatch
+// A threads-executor plugin (hpo/plugin.h): logistic regression trained by minibatch
 // SGD with an L2 penalty on a synthetic two-class problem, in hpo's own process. It reads the
 // parameters lr, l2 and batch_size, reports the validation loss after every epoch, stops early
 // when hpo asks (timeout, Ctrl-C), and returns val_loss and val_accuracy as its final metrics.
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "executors/hpo_plugin.h"
+#include "hpo/plugin.h"
 
 HPO_PLUGIN_DECLARE()
 

@@ -4,7 +4,7 @@
 
 #include <sqlite3.h>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 namespace hpo::sqlite {
 

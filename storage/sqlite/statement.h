@@ -19,7 +19,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

@@ -15,11 +15,31 @@ function(run what)
 endfunction()
 
 run("cmake --install" ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
-foreach(installed include/hpo/engine/api/study.h include/hpo/executors/hpo_plugin.h
+foreach(installed include/hpo/study.h include/hpo/storage.h include/hpo/plugin.h
                   lib/cmake/hpo/hpoConfig.cmake lib/cmake/hpo/hpoTargets.cmake)
   if(NOT EXISTS "${WORK_DIR}/prefix/${installed}")
     message(FATAL_ERROR "not installed: ${installed}")
   endif()
+endforeach()
+# Only the public surface: no internal header (engine/, storage/, ...) is shipped.
+file(GLOB_RECURSE shipped RELATIVE "${WORK_DIR}/prefix/include" "${WORK_DIR}/prefix/include/*")
+foreach(header ${shipped})
+  if(NOT header MATCHES "^hpo/[a-z_]+\\.h$")
+    message(FATAL_ERROR "installed a header outside include/hpo: ${header}")
+  endif()
+endforeach()
+# Public headers include only std and each other.
+file(GLOB public_headers "${WORK_DIR}/prefix/include/hpo/*.h")
+foreach(header ${public_headers})
+  file(STRINGS "${header}" includes REGEX "^#include")
+  foreach(line ${includes})
+    if(line MATCHES "^#include \"" AND NOT line MATCHES "^#include \"hpo/")
+      message(FATAL_ERROR "${header} includes a non-public header: ${line}")
+    endif()
+    if(line MATCHES "nlohmann|boost|sqlite|Eigen|tbb")
+      message(FATAL_ERROR "${header} includes a third-party header: ${line}")
+    endif()
+  endforeach()
 endforeach()
 
 set(configure_args -S "${SOURCE_DIR}/examples/embed" -B "${WORK_DIR}/build" -G "${GENERATOR}"

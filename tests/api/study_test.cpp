@@ -1,6 +1,7 @@
-// The C++ library API (engine/api/study.h) on real SQLite files: creating and loading studies,
+// The C++ library API (include/hpo/study.h) on real SQLite files: creating and loading studies,
 // ask and tell, optimize on threads, and the errors a program can make.
-#include "engine/api/study.h"
+#include "hpo/study.h"
+#include "hpo/storage.h"
 
 #include "engine/factory.h"
 
@@ -16,9 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "storage/sqlite_storage.h"
 #include "tests/support/temp_dir.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo::testing {
 namespace {
@@ -137,7 +139,7 @@ TEST_CASE("create refuses an existing study; create_or_load continues it unless 
   }
 
   Study loaded = Study::load(storage, "quadratic");
-  CHECK(loaded.space().to_json() == quadratic_config().space.to_json());
+  CHECK(to_json(loaded.space()) == to_json(quadratic_config().space));
   CHECK(loaded.metric() == "loss");
   CHECK_THROWS_WITH(Study::load(storage, "nope"), "no study named \"nope\" in this storage");
 }
@@ -148,7 +150,7 @@ TEST_CASE("an invalid config is an InputError with every issue", "[api]") {
   StudyConfig config;
   config.name = "bad name";
   config.sampler.name = "tpe";
-  config.sampler.block = {{"n_startup_trials", "ten"}};
+  config.sampler.options = R"({"n_startup_trials": "ten"})";
   try {
     Study::create(storage, config);
     FAIL("an invalid config was accepted");
@@ -247,21 +249,42 @@ TEST_CASE("optimize fails a trial past its timeout and goes on", "[api]") {
   CHECK(std::filesystem::is_directory(dir / "trials" / "1" / "checkpoint"));
 }
 
-TEST_CASE("from_spec continues the study a spec file describes", "[api]") {
+TEST_CASE("from_spec_file continues the study a spec file describes", "[api]") {
   TempDir dir;
-  SqliteStorage storage(dir / "api.db");
-  const StudySpec spec = parse_spec(R"({
+  StoragePtr storage = open_storage(dir / "api.db");
+  const auto spec = write_file(dir / "branin.json", R"({
     "name": "branin", "direction": "minimize", "objective": {"metric": "value"},
     "space": {"x1": {"type": "float", "low": -5, "high": 10},
               "x2": {"type": "float", "low": 0, "high": 15}},
     "sampler": {"name": "tpe", "seed": 3},
-    "executor": {"kind": "threads", "builtin": "branin"}})",
-                                          dir.path());
-  Study study = Study::from_spec(storage, spec);
+    "executor": {"kind": "threads", "builtin": "branin"}})");
+  Study study = Study::from_spec_file(*storage, spec);
   study.optimize([](const ParamSet& p,
                     ObjectiveContext&) { return p.at("x1").as_double() + p.at("x2").as_double(); },
                  10, 2);
-  CHECK(Study::from_spec(storage, spec).trials(TrialState::kComplete).size() == 10);
+  CHECK(Study::from_spec_file(*storage, spec).trials(TrialState::kComplete).size() == 10);
+  // A spec file with a problem is refused with its JSON path, as hpo validate would.
+  write_file(dir / "bad.json", R"({"name": "b", "direction": "down", "objective": {"metric": "v"},
+    "space": {"x": {"type": "float", "low": 0, "high": 1}},
+    "executor": {"kind": "threads", "builtin": "sphere"}})");
+  CHECK_THROWS_WITH(Study::from_spec_file(*storage, dir / "bad.json"),
+                    Catch::Contains("direction: must be"));
+}
+
+TEST_CASE("a database opened through the public handle is the one hpo's tools read",
+          "[api]") {
+  TempDir dir;
+  {
+    StoragePtr storage = open_storage(dir / "handle.db");
+    Study study = Study::create(*storage, quadratic_config());
+    const AskedTrial t = study.ask();
+    study.tell(t, 0.5);
+  }
+  SqliteStorage reopened(dir / "handle.db");
+  CHECK(reopened.find_study("quadratic").has_value());
+  StoragePtr memory = open_memory_storage();
+  Study in_memory = Study::create(*memory, quadratic_config());
+  CHECK(in_memory.trials().empty());
 }
 
 }  // namespace

@@ -39,15 +39,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model/errors.h"
-#include "engine/model/search_space.h"
+#include "hpo/errors.h"
+#include "hpo/search_space.h"
 #include "engine/model/study_view.h"
-#include "engine/model/trial.h"
+#include "hpo/trial.h"
 #include "executors/builtin_functions.h"
 #include "samplers/random_sampler.h"
 #include "samplers/rng.h"
 #include "samplers/sampler_registry.h"
 #include "samplers/tpe_sampler.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 namespace {
@@ -628,7 +629,7 @@ int cmd_problems(const Args&) {
     nlohmann::json j = {{"name", p.name},
                         {"set", p.is_public ? "public" : "dev"},
                         {"optimum", p.optimum},
-                        {"space", p.space.to_json()}};
+                        {"space", to_json(p.space)}};
     std::cout << j.dump() << std::endl;
   }
   return 0;

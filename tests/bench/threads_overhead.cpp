@@ -27,7 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/api/study.h"
+#include "hpo/study.h"
 #include "storage/memory_storage.h"
 #include "storage/sqlite_storage.h"
 

@@ -11,7 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/subprocess_executor.h"
 #include "tests/support/temp_dir.h"
 

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "storage/memory_storage.h"
 
 namespace hpo::testing {

@@ -26,11 +26,12 @@
 #include <thread>
 #include <vector>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/metric_parser.h"
 #include "tests/executors/executor_harness.h"
 #include "tests/support/recording_sink.h"
 #include "tests/support/temp_dir.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo::testing {
 namespace {

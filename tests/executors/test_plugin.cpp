@@ -36,7 +36,7 @@
 #include <thread>
 #include <vector>
 
-#include "executors/hpo_plugin.h"
+#include "hpo/plugin.h"
 
 #if defined(HPO_TEST_PLUGIN_WRONG_VERSION)
 HPO_PLUGIN_EXTERN_C HPO_PLUGIN_EXPORT uint32_t hpo_plugin_abi_version(void) {

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "executors/hpo_plugin.h"
+#include "hpo/plugin.h"
 
 HPO_PLUGIN_DECLARE()
 

@@ -17,10 +17,10 @@
 #include <string>
 #include <thread>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 #include "executors/builtin_functions.h"
-#include "executors/hpo_plugin.h"
+#include "hpo/plugin.h"
 #include "executors/executor_registry.h"
 #include "executors/objective_sources.h"
 #include "tests/executors/executor_harness.h"

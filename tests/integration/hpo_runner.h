@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/trial.h"
+#include "hpo/trial.h"
 
 namespace hpo::testing {
 

@@ -14,6 +14,7 @@
 
 #include "tests/integration/hpo_runner.h"
 #include "tests/support/temp_dir.h"
+#include "engine/model/json_codec.h"
 
 namespace fs = std::filesystem;
 using hpo::testing::objective_spec;

@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/model/component.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 
 namespace hpo {

@@ -1,4 +1,5 @@
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
+#include "engine/model/json_codec.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -48,30 +49,30 @@ TEST_CASE("param values keep their kind through JSON", "[model][param_value]") {
   const ParamValue values[] = {ParamValue(2.0),  ParamValue(0.25), ParamValue(7),
                                ParamValue(true), ParamValue("x"),  ParamValue(-1)};
   for (const auto& v : values) {
-    const ParamValue back = ParamValue::from_json(nlohmann::json::parse(v.to_json().dump()));
-    INFO(v.to_json().dump());
+    const ParamValue back = param_from_json(nlohmann::json::parse(to_json(v).dump()));
+    INFO(to_json(v).dump());
     CHECK(back == v);
     CHECK(back.variant().index() == v.variant().index());
   }
-  CHECK(ParamValue::from_json(nlohmann::json::parse("5")).is_int());
-  CHECK(ParamValue::from_json(nlohmann::json::parse("5.0")).is_double());
-  CHECK(ParamValue::from_json(nlohmann::json::parse("-5")).as_int() == -5);
+  CHECK(param_from_json(nlohmann::json::parse("5")).is_int());
+  CHECK(param_from_json(nlohmann::json::parse("5.0")).is_double());
+  CHECK(param_from_json(nlohmann::json::parse("-5")).as_int() == -5);
 }
 
 TEST_CASE("unsigned JSON numbers beyond int64 become doubles, not negative ints",
           "[model][param_value]") {
-  const ParamValue v = ParamValue::from_json(nlohmann::json::parse("18446744073709551615"));
+  const ParamValue v = param_from_json(nlohmann::json::parse("18446744073709551615"));
   CHECK(v.is_double());
   CHECK(v.as_double() > 1.8e19);
-  const ParamValue fits = ParamValue::from_json(nlohmann::json::parse("9223372036854775807"));
+  const ParamValue fits = param_from_json(nlohmann::json::parse("9223372036854775807"));
   CHECK(fits.is_int());
   CHECK(fits.as_int() == std::numeric_limits<std::int64_t>::max());
 }
 
 TEST_CASE("null, arrays and objects are not param values", "[model][param_value]") {
-  CHECK_THROWS_AS(ParamValue::from_json(nlohmann::json()), std::invalid_argument);
-  CHECK_THROWS_AS(ParamValue::from_json(nlohmann::json::array({1})), std::invalid_argument);
-  CHECK_THROWS_AS(ParamValue::from_json(nlohmann::json::object()), std::invalid_argument);
+  CHECK_THROWS_AS(param_from_json(nlohmann::json()), std::invalid_argument);
+  CHECK_THROWS_AS(param_from_json(nlohmann::json::array({1})), std::invalid_argument);
+  CHECK_THROWS_AS(param_from_json(nlohmann::json::object()), std::invalid_argument);
 }
 
 TEST_CASE("numbers compare by value, other kinds must match", "[model][param_value]") {

@@ -1,4 +1,4 @@
-#include "engine/model/search_space.h"
+#include "hpo/search_space.h"
 
 #include <algorithm>
 #include <string>
@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/model/study_spec.h"
+#include "engine/model/json_codec.h"
 
 namespace hpo {
 namespace {
@@ -96,7 +97,7 @@ TEST_CASE("search spaces find parameters and report conditions", "[model][search
 TEST_CASE("a search space written as a spec's space parses back to itself",
           "[model][search_space]") {
   const SearchSpace s = conditional_space();
-  const nlohmann::json space = s.to_json();
+  const nlohmann::json space = to_json(s);
   CHECK(space["degree"]["when"]["kernel"] == "poly");
   CHECK(space["coef"]["when"]["degree"] == nlohmann::json::array({3, 4}));
   nlohmann::json doc = {{"name", "t"},

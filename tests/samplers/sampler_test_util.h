@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/search_space.h"
+#include "hpo/search_space.h"
 #include "engine/model/study_view.h"
-#include "engine/model/trial.h"
+#include "hpo/trial.h"
 #include "samplers/sampler.h"
 
 namespace hpo::testing {

@@ -18,7 +18,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "tests/storage/storage_fixtures.h"
 
 namespace hpo::testing {

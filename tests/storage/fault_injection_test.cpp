@@ -5,7 +5,7 @@
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "tests/storage/faulty_vfs.h"
 #include "tests/storage/random_operations.h"
 #include "tests/storage/storage_fixtures.h"

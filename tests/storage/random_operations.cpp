@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "tests/storage/storage_fixtures.h"
 
 namespace hpo::testing {

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "tests/storage/storage_fixtures.h"
 
 namespace hpo::testing {

@@ -13,9 +13,7 @@
 #include <optional>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
 
 namespace hpo {
 
@@ -51,9 +49,6 @@ struct Distribution {
   // grid, ints rounded to the grid, categorical indexes rounded and clamped.
   ParamValue from_internal(double internal) const;
 
-  // Spec form: {"type": "float", "low": .., "high": .., "log": .., "step": ..} or
-  // {"type": "categorical", "choices": [...]}.
-  nlohmann::json to_json() const;
 
   friend bool operator==(const Distribution& a, const Distribution& b);
   friend bool operator!=(const Distribution& a, const Distribution& b) { return !(a == b); }

@@ -9,8 +9,6 @@
 #include <string>
 #include <variant>
 
-#include <nlohmann/json_fwd.hpp>
-
 namespace hpo {
 
 class ParamValue {
@@ -46,11 +44,6 @@ class ParamValue {
   // ("0.001", "1e-05"), decimal for ints, "true"/"false", a string as is.
   std::string to_string() const;
 
-  nlohmann::json to_json() const;
-  // Numbers that are integral in JSON become int64, others double. Objects, arrays and null
-  // are rejected with std::invalid_argument.
-  static ParamValue from_json(const nlohmann::json& j);
-
   // Numbers compare by value (int 2 == double 2.0); otherwise kinds must match.
   friend bool operator==(const ParamValue& a, const ParamValue& b);
   friend bool operator!=(const ParamValue& a, const ParamValue& b) { return !(a == b); }
@@ -60,10 +53,6 @@ class ParamValue {
 };
 
 using ParamSet = std::map<std::string, ParamValue>;
-
-nlohmann::json params_to_json(const ParamSet& params);
-// REQUIRES: j is an object whose values are scalars; throws std::invalid_argument otherwise.
-ParamSet params_from_json(const nlohmann::json& j);
 
 // Shortest decimal text that reads back as exactly `v` ("0.1", "1e-05", "3").
 std::string format_double(double v);

@@ -12,11 +12,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
-#include "engine/model/distribution.h"
-#include "engine/model/errors.h"
-#include "engine/model/param_value.h"
+#include "hpo/distribution.h"
+#include "hpo/errors.h"
+#include "hpo/param_value.h"
 
 namespace hpo {
 
@@ -60,8 +58,6 @@ class SearchSpace {
   // contained in its distribution, no inactive or unknown parameter. Paths are "params.NAME".
   std::vector<SpecIssue> check(const ParamSet& params) const;
 
-  // The spec's "space" object (with "when" entries).
-  nlohmann::json to_json() const;
 
   friend bool operator==(const SearchSpace& a, const SearchSpace& b) {
     return a.params_ == b.params_;

@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/param_value.h"
-#include "engine/model/trial_state.h"
+#include "hpo/param_value.h"
+#include "hpo/trial_state.h"
 
 namespace hpo {
+
+// Metric name -> value: what a trial reports ("loss", "accuracy", ...).
+using Metrics = std::map<std::string, double>;
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
@@ -24,7 +27,7 @@ struct Trial {
   // Objective value: set for COMPLETE, and for PRUNED (its last intermediate value).
   std::optional<double> value;
   // Every final metric the trial reported (the objective metric among them).
-  std::map<std::string, double> metrics;
+  Metrics metrics;
   // Intermediate values of the objective metric by step (epoch).
   std::map<std::int64_t, double> intermediate;
   std::optional<TimePoint> started;   // RUNNING since

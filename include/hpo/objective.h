@@ -1,7 +1,7 @@
 // Objective: an in-process objective function, what the threads executor runs for each trial
 // (DESIGN.md: "threads-executor objectives run on oneTBB"). It comes from C++ code (the library
 // API, engine/api/study.h), from a builtin test function, or from a plugin library written
-// against the C ABI of executors/hpo_plugin.h (adapted by executors/objective_sources.h).
+// against the C ABI of hpo/plugin.h (adapted by executors/objective_sources.h).
 //
 //   hpo::Objective objective = [](const hpo::ParamSet& params, hpo::ObjectiveContext& trial)
 //       -> hpo::ObjectiveResult {
@@ -31,11 +31,10 @@
 #include <string>
 #include <utility>
 
-#include "engine/model/param_value.h"
+#include "hpo/param_value.h"
+#include "hpo/trial.h"
 
 namespace hpo {
-
-using Metrics = std::map<std::string, double>;  // same alias as executors/metric_parser.h
 
 // What an objective sees of its trial besides the parameters. Valid during the objective call
 // only; used from the thread that runs the call (it is not shared with other trials).

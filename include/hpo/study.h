@@ -1,17 +1,16 @@
 // Study: the C++ library API of hpo, for programs that embed it instead of running
 // `hpo run study.json`. The two styles Optuna users know:
 //
-//   #include "engine/api/study.h"
-//   #include "storage/sqlite_storage.h"
+//   #include <hpo/study.h>
 //
-//   hpo::SqliteStorage storage("results.db");
+//   hpo::StoragePtr storage = hpo::open_storage("results.db");
 //   hpo::StudyConfig config;
 //   config.name = "mlp";
 //   config.metric = "val_loss";
 //   config.space.add({"lr", hpo::Distribution::float_range(1e-4, 1e-1, /*log=*/true), {}});
 //   config.space.add({"layers", hpo::Distribution::int_range(1, 4), {}});
 //   config.sampler.name = "tpe";
-//   hpo::Study study = hpo::Study::create_or_load(storage, config);
+//   hpo::Study study = hpo::Study::create_or_load(*storage, config);
 //
 //   // Ask and tell: the program runs the trials itself.
 //   hpo::AskedTrial trial = study.ask();
@@ -49,16 +48,27 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/param_value.h"
-#include "engine/model/search_space.h"
-#include "engine/model/study_spec.h"
-#include "engine/model/trial.h"
-#include "engine/model/trial_state.h"
-#include "engine/study_manager.h"
-#include "executors/objective.h"
-#include "storage/storage.h"
+#include "hpo/errors.h"
+#include "hpo/objective.h"
+#include "hpo/param_value.h"
+#include "hpo/run_result.h"
+#include "hpo/search_space.h"
+#include "hpo/storage.h"
+#include "hpo/trial.h"
+#include "hpo/trial_state.h"
 
 namespace hpo {
+
+// Which sampler a study defined in code uses (`hpo --help` lists them).
+struct SamplerConfig {
+  // Spec key "sampler.name": "random" (default), "tpe", ...
+  std::string name = "random";
+  // Spec key "sampler.seed"; nullopt: drawn once when the study is created, and stored.
+  std::optional<std::uint64_t> seed;
+  // The sampler's own options as a JSON object, e.g. R"({"n_startup_trials": 5})"; checked
+  // like a spec file's, with JSON paths ("sampler.n_startup_trials").
+  std::string options = "{}";
+};
 
 // A study defined in code: the parts of a spec file that say what is optimised.
 struct StudyConfig {
@@ -71,9 +81,8 @@ struct StudyConfig {
   std::string metric = "value";
   // The hyperparameters. Spec key "space".
   SearchSpace space;
-  // "random" (default) or "tpe", a seed (drawn once and stored when absent) and sampler
-  // options (e.g. TPE's "n_startup_trials"). Spec key "sampler".
-  SamplerSpec sampler;
+  // The sampler. Spec key "sampler".
+  SamplerConfig sampler;
 };
 
 // A trial handed out by Study::ask(): RUNNING in storage until it is told.
@@ -93,7 +102,8 @@ struct OptimizeOptions {
   // Per-trial limit: a trial still running after it is a FAIL "timed out after ...", and its
   // objective's should_stop() turns true. nullopt: none.
   std::optional<std::chrono::milliseconds> trial_timeout;
-  // Wall-clock limit of the call: no trial starts after it. nullopt: none.
+  // Wall-clock limit of the call: no trial starts after it. nullopt: none (or the budget.timeout
+  // of a study loaded from a spec file).
   std::optional<std::chrono::milliseconds> timeout;
   // Where ObjectiveContext::checkpoint_dir()/trial_dir() are created (<dir>/<number>/...):
   // default "<current directory>/<study>-trials". Nothing is created unless asked for.
@@ -101,7 +111,7 @@ struct OptimizeOptions {
   // Ctrl-C (SIGINT/SIGTERM/SIGHUP) stops the call as it stops `hpo run`. Off by default: a
   // library leaves signals to its program.
   bool handle_signals = false;
-  // Progress output (engine/progress.h); nullptr for none.
+  // Hears about every finished trial and the progress of the call; nullptr for none.
   ProgressListener* progress = nullptr;
 };
 
@@ -113,12 +123,13 @@ class Study {
   // Loads the study of that name, or creates it (Optuna's load_if_exists=True). Throws
   // InputError when the stored study has another space, direction or metric.
   static Study create_or_load(Storage& storage, const StudyConfig& config);
-  // Loads an existing study with the space and sampler it was created with. Throws InputError
-  // when there is none.
+  // Loads an existing study with the spec it continues with (the one it was last run with, as
+  // `hpo resume` does). Throws InputError when there is none.
   static Study load(Storage& storage, const std::string& name);
-  // Creates or loads the study a spec file describes (load_study_spec). Its executor block is
-  // not used: optimize() runs the objective it is given.
-  static Study from_spec(Storage& storage, const StudySpec& spec);
+  // Creates or loads the study the spec file `spec_file` describes, checked as `hpo validate`
+  // checks it (InputError with every issue). Its executor block is not used: optimize() runs the
+  // objective it is given.
+  static Study from_spec_file(Storage& storage, const std::filesystem::path& spec_file);
 
   Study(Study&&) noexcept;
   Study& operator=(Study&&) noexcept;

@@ -8,7 +8,7 @@
  * ("library" is relative to the spec file; "symbol" defaults to "objective".) Only plain C
  * types cross the boundary, so a plugin can be written in C, C++, Rust or anything that can
  * export a C function. The header depends on nothing but <stddef.h> and <stdint.h>; installed
- * with hpo it is <prefix>/include/hpo/executors/hpo_plugin.h (CMake: hpo::plugin).
+ * with hpo it is <prefix>/include/hpo/hpo/plugin.h (CMake: hpo::plugin).
  *
  * A plugin exports two functions:
  *
@@ -21,7 +21,7 @@
  *
  * A minimal plugin (C or C++):
  *
- *   #include "executors/hpo_plugin.h"
+ *   #include "hpo/plugin.h"
  *   HPO_PLUGIN_DECLARE()
  *   HPO_OBJECTIVE(objective) {
  *     double x = 0;

@@ -1,0 +1,32 @@
+// JSON forms of the public value types (include/hpo/): what the spec, storage and the CLI
+// read and write. Kept out of the public headers, which include only std and each other, so
+// that an embedder never sees nlohmann::json. Stateless functions; thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "hpo/distribution.h"
+#include "hpo/param_value.h"
+#include "hpo/search_space.h"
+
+namespace hpo {
+
+// A parameter value as JSON: a number, string or boolean.
+nlohmann::json to_json(const ParamValue& value);
+// Numbers that are integral in JSON become int64, others double. Objects, arrays and null are
+// rejected with std::invalid_argument.
+ParamValue param_from_json(const nlohmann::json& j);
+
+// {"name": value, ...}.
+nlohmann::json params_to_json(const ParamSet& params);
+// REQUIRES: j is an object whose values are scalars; throws std::invalid_argument otherwise.
+ParamSet params_from_json(const nlohmann::json& j);
+
+// Spec form: {"type": "float", "low": .., "high": .., "log": .., "step": ..} or
+// {"type": "categorical", "choices": [...]}.
+nlohmann::json to_json(const Distribution& distribution);
+
+// The spec's "space" object (with "when" entries).
+nlohmann::json to_json(const SearchSpace& space);
+
+}  // namespace hpo
