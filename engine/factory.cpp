@@ -35,7 +35,7 @@ void preflight(const StudySpec& spec) {
   if (r == nullptr || !r->preflight) return;
   SpecChecker checker;
   r->preflight(spec, checker);
-  if (!checker.ok()) throw InputError(checker.take());
+  checker.throw_if_any();
 }
 
 std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed,

@@ -1048,7 +1048,7 @@ ExecutorRegistration subprocess_executor_registration() {
     const ExecutorSpec& ex = *args.spec.executor;
     SpecChecker c;
     SubprocessOptions options = read_subprocess_options(ex.block, args.spec.base_dir, nullptr, c);
-    if (!c.ok()) throw InputError(c.take());
+    c.throw_if_any();
     options.timeout = ex.timeout;
     options.kill_grace = ex.kill_grace;
     return std::make_unique<SubprocessExecutor>(args.io, std::move(options), args.parallelism);

@@ -358,7 +358,7 @@ ExecutorRegistration threads_executor_registration() {
     const ExecutorSpec& ex = *args.spec.executor;
     SpecChecker c;
     const ObjectiveSource source = read_objective_source(ex.block, args.spec.base_dir, c);
-    if (!c.ok()) throw InputError(c.take());
+    c.throw_if_any();
     ThreadsExecutorOptions options;
     options.metric = args.spec.metric;
     options.timeout = ex.timeout;

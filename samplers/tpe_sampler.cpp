@@ -547,7 +547,7 @@ SamplerRegistration tpe_sampler_registration() {
   r.make = [](const SamplerArgs& args) -> std::unique_ptr<Sampler> {
     SpecChecker c;
     TpeOptions options = read_tpe_options(args.spec.sampler.block, "sampler", c);
-    if (!c.ok()) throw InputError(c.take());
+    c.throw_if_any();
     if (!SpecChecker::member(args.spec.sampler.block, "constant_liar"))
       options.constant_liar = args.parallelism > 1;
     return std::make_unique<TpeSampler>(args.seed, options);

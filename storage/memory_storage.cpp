@@ -19,20 +19,12 @@ Trial* MemoryStorage::trial_locked(std::int64_t trial_id) {
 }
 
 StudyRecord MemoryStorage::create_study(const NewStudy& study) {
-  // The spec goes through its stored text form, as it does in SQLite.
-  nlohmann::json stored_spec = common::decode_spec(common::encode_spec(study.spec));
+  StudyRecord created = common::record_of(study);
   std::lock_guard lock(mu_);
   const bool exists = std::any_of(studies_.begin(), studies_.end(),
                                   [&](const StudyRecord& s) { return s.name == study.name; });
   if (exists) common::throw_duplicate_study(study.name);
-  StudyRecord created;
   created.id = static_cast<std::int64_t>(studies_.size()) + 1;
-  created.name = study.name;
-  created.direction = study.direction;
-  created.metric = study.metric;
-  created.spec = std::move(stored_spec);
-  created.spec_dir = study.spec_dir;
-  created.sampler_seed = study.sampler_seed;
   created.created = from_unix_seconds(common::now_seconds());
   studies_.push_back(created);
   trials_by_study_[created.id];

@@ -545,13 +545,7 @@ const std::filesystem::path& SqliteStorage::path() const { return impl_->path_; 
 
 StudyRecord SqliteStorage::create_study(const NewStudy& study) {
   const std::string spec_text = common::encode_spec(study.spec);
-  StudyRecord created;
-  created.name = study.name;
-  created.direction = study.direction;
-  created.metric = study.metric;
-  created.spec = common::decode_spec(spec_text);
-  created.spec_dir = study.spec_dir;
-  created.sampler_seed = study.sampler_seed;
+  StudyRecord created = common::record_of(study);
   std::lock_guard lock(impl_->mu_);
   return impl_->write("create a study", [&] {
     {

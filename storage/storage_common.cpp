@@ -97,6 +97,17 @@ nlohmann::json decode_spec(std::string_view text) {
   }
 }
 
+StudyRecord record_of(const NewStudy& study) {
+  StudyRecord record;
+  record.name = study.name;
+  record.direction = study.direction;
+  record.metric = study.metric;
+  record.spec = decode_spec(encode_spec(study.spec));
+  record.spec_dir = study.spec_dir;
+  record.sampler_seed = study.sampler_seed;
+  return record;
+}
+
 std::string encode_seed(std::uint64_t seed) { return std::to_string(seed); }
 
 std::uint64_t decode_seed(std::string_view text, const std::string& study) {

@@ -14,6 +14,7 @@
 #include "hpo/param_value.h"
 #include "hpo/trial.h"
 #include "hpo/trial_state.h"
+#include "storage/storage.h"
 
 namespace hpo::storage_common {
 
@@ -42,6 +43,10 @@ nlohmann::json decode_spec(std::string_view text);
 // throws StorageError (kCorrupt) naming the study when `text` is not a number in [0, 2^64).
 std::string encode_seed(std::uint64_t seed);
 std::uint64_t decode_seed(std::string_view text, const std::string& study);
+
+// The record of a new study as it will be stored (spec through its stored text form); id and
+// created are the caller's to set.
+StudyRecord record_of(const NewStudy& study);
 
 // `dir` with every "{number}" replaced by `number`.
 std::string substitute_number(std::string dir, int number);

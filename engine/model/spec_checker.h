@@ -60,6 +60,10 @@ class SpecChecker {
   bool ok() const { return issues_.empty(); }
   std::size_t issue_count() const { return issues_.size(); }
   std::vector<SpecIssue> take() { return std::move(issues_); }
+  // Throws InputError with every issue recorded so far; does nothing when there is none.
+  void throw_if_any() {
+    if (!issues_.empty()) throw InputError(take());
+  }
 
   // The member `key` of object `obj`, or nullptr when absent.
   static const OrderedJson* member(const OrderedJson& obj, std::string_view key);

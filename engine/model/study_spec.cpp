@@ -460,7 +460,10 @@ class SpecParser {
       c_.add(path, "must name at least one parent parameter");
       return;
     }
-    for (const auto& [parent, values] : when.items()) {
+    for (const auto& item : when.items()) {
+      // Named, not structured bindings: lambdas below capture them.
+      const std::string& parent = item.key();
+      const Json& values = item.value();
       const std::string ppath = member_path(path, parent);
       if (parent == d.name) {
         c_.add(ppath, "a parameter cannot be conditional on itself");
@@ -676,7 +679,7 @@ StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& b
   StudySpec spec;
   spec.base_dir = absolute_dir(base_dir);
   SpecParser(checker, spec.base_dir, catalog, options).parse(*doc, spec);
-  if (!checker.ok()) throw InputError(checker.take());
+  checker.throw_if_any();
   spec.document = nlohmann::json(*doc);
   return spec;
 }

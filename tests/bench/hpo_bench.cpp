@@ -129,7 +129,7 @@ std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::j
   SpecChecker checker;
   ComponentBlock block{spec.sampler.block, "sampler", spec, nullptr};
   if (registration->info.check) registration->info.check(block, checker);
-  if (!checker.ok()) throw InputError(checker.take());
+  checker.throw_if_any();
   return registration->make(SamplerArgs{spec, seed, 1});
 }
 

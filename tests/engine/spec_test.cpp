@@ -12,11 +12,14 @@
 
 #include "engine/factory.h"
 #include "hpo/errors.h"
+#include "tests/support/spec_issues.h"
 #include "executors/subprocess_executor.h"
 #include "tests/support/temp_dir.h"
 
 namespace hpo {
 namespace {
+
+using testing::has_issue;
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
@@ -40,12 +43,6 @@ std::vector<SpecIssue> issues_of(const std::string& text) {
   return {};
 }
 
-bool has_issue(const std::vector<SpecIssue>& issues, const std::string& path,
-               const std::string& message_part) {
-  return std::any_of(issues.begin(), issues.end(), [&](const SpecIssue& i) {
-    return i.path == path && i.message.find(message_part) != std::string::npos;
-  });
-}
 
 // The subprocess executor's settings as it reads them from the spec.
 SubprocessOptions subprocess_of(const StudySpec& spec) {

@@ -97,6 +97,24 @@ std::size_t max_overlap(const fs::path& stamps,
   return most;
 }
 
+// True once nothing a trial started still runs: every process of a subprocess trial has been
+// reaped when its trial finished; a threads objective call may outlive its trial.
+bool no_trial_code_runs(const Executor& executor) {
+  if (const auto* threads = dynamic_cast<const ThreadsExecutor*>(&executor))
+    return threads->active_calls() == 0;
+  return executor.running() == 0;
+}
+
+// Polls `condition` every 10 ms until it holds (true) or `timeout` passes (false).
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
 #define CONFORMANCE_CASE(name) \
   TEMPLATE_TEST_CASE(name, "[executors][conformance]", SubprocessBackend, ThreadsBackend)
 
@@ -296,8 +314,9 @@ CONFORMANCE_CASE("the parallelism cap holds while timed-out trials are still sto
   CHECK(h.sink.outcome(1)->failure == FailureKind::kTimeout);
   CHECK(h.sink.outcome(2)->failure == FailureKind::kTimeout);
   for (std::int64_t id = 1; id <= kTrials; ++id) CHECK(h.sink.finish_count(id) == 1);
-  // Let the stragglers write their end stamps before measuring.
-  std::this_thread::sleep_for(500ms);
+  // Let the stragglers write their end stamps before measuring: no trial code runs any more (a
+  // killed process wrote none; an objective call the executor stopped waiting for returns).
+  REQUIRE(wait_until([&] { return no_trial_code_runs(*executor); }, 20s));
   CHECK(max_overlap(stamps, h.finished_at) <= kParallel);
   CHECK(h.most_running <= kParallel);
 }

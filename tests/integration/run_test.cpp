@@ -245,3 +245,23 @@ TEST_CASE("a program that cannot be found stops hpo run before any trial and any
     CHECK_FALSE(fs::exists(dir / "missing-trials"));
   }
 }
+
+TEST_CASE("the quickstart study runs as the README's first command runs it", "[integration][run]") {
+  // A copy of build/examples/quickstart (the trainer beside its study.json), run from there
+  // with a smaller budget.
+  TempDir dir;
+  const fs::path built = fs::path(HPO_BUILD_DIR) / "examples" / "quickstart";
+  fs::copy_file(built / "quickstart-train", dir / "quickstart-train");
+  fs::copy_file(built / "study.json", dir / "study.json");
+  auto r = run_hpo({"run", "study.json", "--trials", "4", "--progress", "plain"}, dir.path());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("4 COMPLETE") != std::string::npos);
+  CHECK(r.out.find("best trial #") != std::string::npos);
+  const auto trials = stored_trials(dir / "hpo.db", "quickstart");
+  REQUIRE(trials.size() == 4);
+  for (const auto& t : trials) {
+    CHECK(t.state == hpo::TrialState::kComplete);
+    CHECK(t.intermediate.size() >= 2);  // val_loss per epoch
+  }
+}

@@ -10,10 +10,13 @@
 
 #include "engine/model/component.h"
 #include "hpo/errors.h"
+#include "tests/support/spec_issues.h"
 #include "engine/model/study_spec.h"
 
 namespace hpo {
 namespace {
+
+using testing::has_issue;
 
 struct Seen {
   std::vector<std::string> paths;
@@ -56,12 +59,6 @@ std::vector<SpecIssue> issues_of(const std::string& text, const ComponentCatalog
   return {};
 }
 
-bool has_issue(const std::vector<SpecIssue>& issues, const std::string& path,
-               const std::string& part) {
-  return std::any_of(issues.begin(), issues.end(), [&](const SpecIssue& i) {
-    return i.path == path && i.message.find(part) != std::string::npos;
-  });
-}
 
 TEST_CASE("each block goes to the checker of the component it names, with the spec around it",
           "[model][spec][component]") {
