@@ -5,10 +5,13 @@
 //     COMPLETE + PRUNED + RUNNING stays below the target;
 //   - a new trial is sampled only while COMPLETE + PRUNED + RUNNING + WAITING stays below it
 //     (storage checks that again in the transaction that creates it);
-//   - `max_failed` FAIL trials recorded by this run stop it.
+//   - `max_failed` FAIL trials recorded by this run stop it, and no more trials are ever in
+//     flight than failures it may still afford (so it stops at exactly that many).
 // Value type.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <optional>
 
 #include "storage/storage.h"
@@ -36,6 +39,21 @@ struct RunBudget {
 
   bool failures_exhausted(int failed_this_run) const {
     return max_failed && failed_this_run >= *max_failed;
+  }
+
+  // How many more trials may be in flight, given `capacity` and the failures this run may still
+  // afford: never more than that, so that trials failing all at once (a missing file, "too many
+  // open files") stop the run at exactly max_failed FAILs rather than at max_failed plus
+  // everything in flight. (max_failed 0 stops at the first failure, like 1.)
+  std::size_t may_start(std::size_t capacity, std::size_t running, int failed_this_run) const {
+    if (running >= capacity) return 0;
+    std::size_t room = capacity - running;
+    if (max_failed) {
+      const int allowance = std::max(*max_failed, 1) - failed_this_run;
+      const int left = allowance - static_cast<int>(running);
+      room = std::min<std::size_t>(room, left > 0 ? static_cast<std::size_t>(left) : 0);
+    }
+    return room;
   }
 };
 

@@ -5,8 +5,9 @@
 #include <random>
 
 #include "engine/factory.h"
-#include "hpo/errors.h"
+#include "engine/model/text.h"
 #include "engine/spec_diff.h"
+#include "hpo/errors.h"
 
 namespace hpo {
 namespace {
@@ -215,7 +216,8 @@ bool StudyCore::report(std::int64_t trial_id, std::int64_t step, double value) {
   return true;
 }
 
-bool StudyCore::set_location(std::int64_t trial_id, const std::string& location) {
+bool StudyCore::set_location(std::int64_t trial_id, const std::string& where) {
+  const std::string location = clean_text(where);
   if (!storage_.set_trial_location(trial_id, location)) return false;
   if (Trial* t = find(trial_id)) t->location = location;
   return true;
@@ -265,6 +267,12 @@ std::optional<StudyCore::Recorded> StudyCore::tell(std::int64_t trial_id, TrialO
     t = find(trial_id);
   }
   if (t == nullptr || t->state != TrialState::kRunning) return std::nullopt;
+  // What a trial reports enters here, from every executor: make its text safe to store and
+  // print once (invalid UTF-8, terminal escapes).
+  outcome.reason = clean_text(outcome.reason);
+  Metrics metrics;
+  for (auto& [name, value] : outcome.metrics) metrics[clean_text(name)] = value;
+  outcome.metrics = std::move(metrics);
   const Verdict v = judge(*t, outcome, retry);
   Recorded recorded{*t, std::nullopt};
   Trial& finished = recorded.finished;

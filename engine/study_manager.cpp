@@ -14,6 +14,7 @@
 
 #include "engine/budget.h"
 #include "engine/factory.h"
+#include "engine/model/file_io.h"
 #include "hpo/errors.h"
 #include "engine/run_lease.h"
 
@@ -174,7 +175,8 @@ class StudyManager::Run final : public EventSink {
 
   // Starts trials while there is room and budget (see Budget).
   void pump() {
-    while (!reason_ && executor_->running() < executor_->capacity()) {
+    while (!reason_ && budget_.may_start(executor_->capacity(), executor_->running(),
+                                         run_stats_.failed_this_run) > 0) {
       const TrialCounts counts = core_.storage().count_trials(core_.id());
       const RunBudget::Next next = budget_.next(counts);
       if (next == RunBudget::Next::kMet) {
@@ -203,19 +205,24 @@ class StudyManager::Run final : public EventSink {
 
   void launch(const Trial& t) {
     TrialTask task = task_for(t);
-    std::error_code ec;
-    if (executor_->uses_trial_dirs()) {
-      std::filesystem::create_directories(task.checkpoint_dir, ec);
-      if (!ec) std::filesystem::create_directories(task.trial_dir, ec);
+    std::optional<std::string> problem;
+    if (executor_->uses_trial_dirs() && !is_missing_or_empty_dir(task.trial_dir))
+      problem = "it already holds files this study's database does not know (an earlier study "
+                "of the same name, or another database's): move it away";
+    if (!problem && executor_->uses_trial_dirs()) {
+      // With mkdir, one level at a time from the trials root, never through a link, and only
+      // into directories of this user (a shared, world-writable place is no trap).
+      problem = make_owned_dirs(trials_root_, task.checkpoint_dir);
+      if (!problem) problem = make_owned_dirs(trials_root_, task.trial_dir);
     }
-    if (ec) {
+    if (problem) {
       // Every later trial would fail the same way: this stops the command, not the trial.
       core_.tell(t.id,
                  TrialOutcome::failed(FailureKind::kInterrupted,
                                       "interrupted: cannot create trial directory"),
                  retry_, trial_dir_pattern());
       throw ExecutorError("cannot create trial directory '" + task.trial_dir.string() +
-                          "': " + ec.message());
+                          "': " + *problem);
     }
     running_.insert(t.id);
     executor_->start(std::move(task), *this);
@@ -233,7 +240,8 @@ class StudyManager::Run final : public EventSink {
       if (budget_.failures_exhausted(run_stats_.failed_this_run))
         stop(StopReason::kMaxFailed, "max_failed_trials (" +
                                          std::to_string(*budget_.max_failed) +
-                                         ") reached: no new trials");
+                                         ") reached: no new trials; the last failure: " +
+                                         t.reason);
     }
     if (options_.progress) options_.progress->on_trial_finished(t, stats());
   }
@@ -280,9 +288,11 @@ class StudyManager::Run final : public EventSink {
   void stop(StopReason reason, const std::string& message) {
     if (reason_) return;
     reason_ = reason;
-    if (options_.progress && !running_.empty())
-      options_.progress->on_message(message + "; waiting for " +
-                                    std::to_string(running_.size()) + " running trial(s)");
+    if (options_.progress)
+      options_.progress->on_message(
+          running_.empty() ? message
+                           : message + "; waiting for " + std::to_string(running_.size()) +
+                                 " running trial(s)");
     maybe_finish();
   }
 

@@ -6,6 +6,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "engine/model/json_codec.h"
+
 namespace hpo {
 namespace {
 
@@ -166,9 +168,12 @@ ResultFileMetrics parse_result_file(std::string_view text) {
   }
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(replace_python_non_finite(text));
+    doc = parse_json(replace_python_non_finite(text));
   } catch (const nlohmann::json::parse_error& e) {
     result.error = "is not valid JSON (" + describe_parse_error(e) + ")";
+    return result;
+  } catch (const JsonTooDeep& e) {
+    result.error = std::string("is not a metrics object: it is ") + e.what();
     return result;
   }
   if (!doc.is_object()) {

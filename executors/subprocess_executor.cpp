@@ -32,6 +32,8 @@
 #include <system_error>
 
 #include "engine/model/duration.h"
+#include "engine/model/file_io.h"
+#include "engine/model/text.h"
 #include "hpo/errors.h"
 #include "executors/command_template.h"
 #include "executors/metric_parser.h"
@@ -50,7 +52,7 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 // replaced the SIGCHLD handler, or blocked it in every thread).
 constexpr std::chrono::seconds kSweepInterval{1};
 constexpr std::size_t kReasonStderrChars = 200;
-constexpr std::uintmax_t kMaxResultFileBytes = 16 << 20;
+constexpr std::size_t kMaxResultFileBytes = 16 << 20;
 
 constexpr std::string_view kProtocolVars[] = {
     "HPO_TRIAL_NUMBER",   "HPO_STUDY",       "HPO_PARAMS",  "HPO_TRIAL_DIR",
@@ -64,6 +66,19 @@ bool is_protocol_var(std::string_view name) {
 }
 
 std::string errno_text(int err) { return std::system_category().message(err); }
+
+// errno_text, and for the errors that mean a limit of the machine or the user was hit (not a
+// problem of the trial), which one and what to do.
+std::string spawn_error_text(int err) {
+  std::string text = errno_text(err);
+  if (err == EMFILE || err == ENFILE)
+    text += " (a resource limit was hit: open files; raise `ulimit -n` or lower parallelism)";
+  else if (err == EAGAIN)
+    text += " (a resource limit was hit: processes; raise `ulimit -u` or lower parallelism)";
+  else if (err == ENOMEM)
+    text += " (a resource limit was hit: memory; lower parallelism)";
+  return text;
+}
 
 std::filesystem::path current_dir() {
   std::error_code ec;
@@ -146,35 +161,6 @@ std::string signal_name(int sig) {
   return "unknown signal";
 }
 
-// Replaces bytes that are not valid UTF-8 (a multibyte character cut in half, binary junk)
-// and control characters with '?', so reasons survive JSON output and terminals.
-std::string sanitize_text(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    if (c < 0x80) {
-      out.push_back(c == '\t' ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c));
-      ++i;
-      continue;
-    }
-    std::size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-    if (c >= 0xf5) len = 0;
-    bool valid = len != 0 && i + len <= in.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      valid = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
-    }
-    if (valid) {
-      out.append(in.substr(i, len));
-      i += len;
-    } else {
-      out.push_back('?');
-      ++i;
-    }
-  }
-  return out;
-}
 
 // The last few lines of a stream, each cut to its start, for the "last stderr" part of a FAIL
 // reason. The start of a line says what went wrong ("ValueError: ..."), so that is what is
@@ -219,7 +205,7 @@ class StderrTail {
       out += *it;
     }
     if (out.size() > max_chars) out = out.substr(0, max_chars) + "...";
-    return sanitize_text(out);
+    return clean_text(out);
   }
 
  private:
@@ -529,8 +515,15 @@ std::string SubprocessExecutor::Impl::launch(Run& run) {
   for (const auto& [name, fd] :
        {std::pair{"stdout.log", &run.out_log}, std::pair{"stderr.log", &run.err_log}}) {
     const fs::path log = task.trial_dir / name;
-    *fd = Fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (!*fd) return "cannot open " + log.string() + ": " + errno_text(errno);
+    // Never through a link somebody placed there; a first attempt's log is a new file (a retry
+    // in the same directory appends under its header), and it must be a regular file.
+    const int exclusive = task.attempt == 0 ? O_EXCL : 0;
+    *fd = Fd(::open(log.c_str(),
+                    O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | exclusive, 0644));
+    if (!*fd) return "cannot create " + log.string() + ": " + spawn_error_text(errno);
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return "cannot use " + log.string() + ": not a regular file";
   }
   if (task.attempt > 0) {
     const std::string header = "=== attempt " + std::to_string(task.attempt) + " ===\n";
@@ -563,7 +556,7 @@ std::string SubprocessExecutor::Impl::launch(Run& run) {
 
   Fd out_read, out_write, err_read, err_write;
   if (!make_pipe(out_read, out_write) || !make_pipe(err_read, err_write)) {
-    return "cannot create a pipe: " + errno_text(errno);
+    return "cannot create a pipe: " + spawn_error_text(errno);
   }
 
   const std::vector<std::string> env = trial_env(task);
@@ -594,7 +587,7 @@ std::string SubprocessExecutor::Impl::launch(Run& run) {
   pid_t pid = -1;
   const int rc = ::posix_spawn(&pid, resolved.path.c_str(), &setup.actions, &setup.attr,
                                argv_ptrs.data(), env_ptrs.data());
-  if (rc != 0) return "cannot start '" + run.program + "': " + errno_text(rc);
+  if (rc != 0) return "cannot start '" + run.program + "': " + spawn_error_text(rc);
   run.pid = pid;
 
   out_write.reset();  // only the child holds the write ends now: EOF means it let go
@@ -841,7 +834,7 @@ void SubprocessExecutor::Impl::finish(const std::shared_ptr<Run>& run) {
 
 TrialOutcome SubprocessExecutor::Impl::outcome_of(Run& run) const {
   if (!run.spawn_error.empty()) {
-    return TrialOutcome::failed(FailureKind::kInfrastructure, sanitize_text(run.spawn_error));
+    return TrialOutcome::failed(FailureKind::kInfrastructure, clean_text(run.spawn_error));
   }
   const std::string tail = run.err_tail.last_lines(kReasonStderrChars);
   const std::string stderr_note = tail.empty() ? "" : "; last stderr: " + tail;
@@ -869,21 +862,18 @@ TrialOutcome SubprocessExecutor::Impl::outcome_of(Run& run) const {
     namespace fs = std::filesystem;
     const fs::path result_file = run.task.trial_dir / "result.json";
     std::error_code ec;
-    if (!fs::exists(result_file, ec)) {
+    if (!fs::exists(fs::symlink_status(result_file, ec))) {
       outcome = TrialOutcome::complete(run.last_metrics);
     } else {
+      // The trial wrote it: open it without blocking or following a link, and read at most
+      // the limit (a FIFO or a link to /dev/zero must neither hang nor exhaust hpo).
       ResultFileMetrics parsed;
-      if (fs::file_size(result_file, ec) > kMaxResultFileBytes && !ec) {
-        parsed.error = "is larger than 16 MiB";
-      } else {
-        std::ifstream in(result_file, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in)
-          parsed.error = "cannot be read";
-        else
-          parsed = parse_result_file(text.str());
-      }
+      const FileText file =
+          read_regular_file(result_file, kMaxResultFileBytes, /*follow_symlinks=*/false);
+      if (!file.ok())
+        parsed.error = file.error;
+      else
+        parsed = parse_result_file(file.text);
       if (parsed.ok()) {
         outcome = TrialOutcome::complete(std::move(parsed.metrics));
       } else {

@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "engine/model/duration.h"
+#include "engine/model/file_io.h"
 #include "hpo/errors.h"
 #include "executors/objective_sources.h"
 
@@ -177,20 +178,36 @@ struct ThreadsExecutor::Impl : std::enable_shared_from_this<Impl> {
     int trial_number() const override { return run_->task.number; }
     const std::string& study() const override { return run_->task.study; }
     int attempt() const override { return run_->task.attempt; }
-    fs::path checkpoint_dir() override { return ensure(run_->task.checkpoint_dir, "checkpoint"); }
-    fs::path trial_dir() override { return ensure(run_->task.trial_dir, "trial"); }
+    fs::path checkpoint_dir() override {
+      return ensure(run_->task.checkpoint_dir, "checkpoint", checkpoint_ready_,
+                    /*must_be_new=*/run_->task.attempt == 0);
+    }
+    fs::path trial_dir() override {
+      return ensure(run_->task.trial_dir, "trial", trial_dir_ready_, /*must_be_new=*/true);
+    }
 
    private:
-    static fs::path ensure(const fs::path& dir, const char* what) {
+    // Made on the first request, as the study manager makes a process trial's: one level at a
+    // time, never through a link, and a new trial's directory must hold nothing yet (files
+    // there belong to no trial the database knows).
+    static fs::path ensure(const fs::path& dir, const char* what, bool& ready, bool must_be_new) {
       if (dir.empty())
         throw std::runtime_error(std::string("this trial has no ") + what + " directory");
       std::error_code ec;
-      const fs::path abs = fs::absolute(dir, ec);
-      if (ec || (!fs::create_directories(abs, ec) && ec))
-        throw std::runtime_error(std::string("cannot create ") + what + " directory '" +
-                                 dir.string() + "': " + ec.message());
+      const fs::path abs = fs::absolute(dir, ec).lexically_normal();
+      if (ec) throw std::runtime_error(std::string("cannot find ") + what + " directory");
+      if (ready) return abs;
+      if (must_be_new && !is_missing_or_empty_dir(abs))
+        throw std::runtime_error(std::string("the ") + what + " directory '" + abs.string() +
+                                 "' already holds files this study's database does not know");
+      if (auto problem = make_owned_dirs(abs.parent_path(), abs))
+        throw std::runtime_error(std::string("cannot create ") + what + " directory: " + *problem);
+      ready = true;
       return abs;
     }
+
+    bool checkpoint_ready_ = false;  // the objective's thread only
+    bool trial_dir_ready_ = false;
 
     std::shared_ptr<Shared> shared_;
     std::shared_ptr<TrialRun> run_;

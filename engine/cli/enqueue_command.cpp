@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "engine/cli/options.h"
+#include "engine/cli/trial_format.h"
 #include "engine/factory.h"
 #include "engine/study_core.h"
 #include "hpo/errors.h"
@@ -190,7 +191,7 @@ int enqueue_command(const Args& args) {
     nt.state = TrialState::kWaiting;
     nt.params = params;
     const std::optional<Trial> t = storage->create_trial(study->id, nt);
-    std::printf("enqueued trial #%d: %s\n", t->number, params_to_json(params).dump().c_str());
+    std::printf("enqueued trial #%d: %s\n", t->number, json_text(params_to_json(params)).c_str());
   }
   return 0;
 }

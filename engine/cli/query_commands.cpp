@@ -162,7 +162,7 @@ int trials_command(const Args& args) {
   if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& t : trials) out.push_back(trial_to_json(t));
-    std::cout << out.dump(2) << "\n";
+    std::cout << json_text(out, 2) << "\n";
     return 0;
   }
   if (format == "csv") {
@@ -230,7 +230,7 @@ int best_command(const Args& args) {
     return 1;
   }
   if (format == "json") {
-    std::cout << trial_to_json(*best).dump(2) << "\n";
+    std::cout << json_text(trial_to_json(*best), 2) << "\n";
     return 0;
   }
   std::printf("study:    %s (%s %s)\n", study.name.c_str(), to_string(study.direction),

@@ -8,6 +8,7 @@
 #include "engine/model/study_spec.h"
 #include "engine/progress.h"
 #include "engine/study_manager.h"
+#include "engine/trials_root.h"
 
 namespace hpo::cli {
 namespace {
@@ -68,10 +69,21 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
   }
   if (vm.count("parallelism")) {
     run_options.parallelism = vm["parallelism"].as<int>();
-    if (*run_options.parallelism < 1) issues.push_back({"--parallelism", "must be >= 1"});
+    if (*run_options.parallelism < 1 || *run_options.parallelism > kMaxParallelism)
+      issues.push_back({"--parallelism", "must be between 1 and " +
+                                             std::to_string(kMaxParallelism) + ", got " +
+                                             std::to_string(*run_options.parallelism)});
   }
   run_options.heartbeat_interval = duration_option(vm, "heartbeat", issues);
   run_options.stale_after = duration_option(vm, "stale-after", issues);
+  // A lease must miss several heartbeats before it counts as stale: one late beat (a busy
+  // disk, a paused machine) must not make a live run's trials look abandoned.
+  if (run_options.stale_after < 3 * run_options.heartbeat_interval)
+    issues.push_back({"--stale-after", "must be at least 3 heartbeats (--heartbeat " +
+                                           format_duration(run_options.heartbeat_interval) +
+                                           ": at least " +
+                                           format_duration(3 * run_options.heartbeat_interval) +
+                                           "), got " + format_duration(run_options.stale_after)});
   const std::string progress_mode = vm["progress"].as<std::string>();
   if (progress_mode != "auto" && progress_mode != "live" && progress_mode != "plain" &&
       progress_mode != "none")
@@ -79,8 +91,18 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
   if (!issues.empty()) throw InputError(issues);
   preflight(spec);  // a study that cannot run writes nothing
 
+  // The trial directories must be this study's before anything is written.
+  run_options.trials_root = spec.executor && spec.executor->trials_dir
+                                ? *spec.executor->trials_dir
+                                : storage_path.parent_path() / (spec.name + "-trials");
+  const bool study_exists = std::filesystem::exists(storage_path) &&
+                            open_storage(storage_path, /*must_exist=*/true)->find_study(spec.name);
+  if (!study_exists) {
+    if (auto problem = check_trials_root_for_new_study(run_options.trials_root, spec.name))
+      throw InputError("executor.trials_dir", *problem);
+  }
+
   auto storage = open_storage(storage_path, /*must_exist=*/false);
-  run_options.trials_root = storage_path.parent_path() / (spec.name + "-trials");
 
   const bool live = progress_mode == "live" ||
                     (progress_mode == "auto" && ConsoleProgress::is_terminal(stderr));

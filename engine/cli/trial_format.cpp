@@ -1,9 +1,12 @@
 #include "engine/cli/trial_format.h"
-#include "engine/model/json_codec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+
+#include "engine/model/json_codec.h"
+#include "engine/model/text.h"
 
 namespace hpo::cli {
 
@@ -20,6 +23,21 @@ std::string format_time(TimePoint t) {
   return buf;
 }
 
+nlohmann::json metrics_to_json(const Metrics& metrics) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : metrics) {
+    // JSON has no infinities or NaN: say them as strings rather than as null.
+    if (std::isfinite(value)) j[name] = value;
+    else j[name] = std::isnan(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  }
+  return j;
+}
+
+std::string json_text(const nlohmann::json& j, int indent) {
+  // Paths and old reasons may hold bytes that are not UTF-8: replace them, never fail.
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json trial_to_json(const Trial& t) {
   nlohmann::json j;
   j["number"] = t.number;
@@ -29,7 +47,7 @@ nlohmann::json trial_to_json(const Trial& t) {
   nlohmann::json inter = nlohmann::json::object();
   for (const auto& [step, value] : t.intermediate) inter[std::to_string(step)] = value;
   j["intermediate"] = inter;
-  j["metrics"] = t.metrics;
+  j["metrics"] = metrics_to_json(t.metrics);
   j["started"] = t.started ? nlohmann::json(format_time(*t.started)) : nlohmann::json(nullptr);
   j["finished"] = t.finished ? nlohmann::json(format_time(*t.finished)) : nlohmann::json(nullptr);
   auto d = t.duration_s();
@@ -48,11 +66,12 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
     if (width.size() < row.size()) width.resize(row.size(), 0);
     for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
   }
+  // Cells come from trials: no terminal escape sequence reaches the terminal raw.
   std::string out;
   for (const auto& row : rows) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
+      line += clean_text(row[i]);
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();

@@ -18,6 +18,13 @@ std::string format_time(TimePoint t);
 //  reason, attempt, retry_of, trial_dir, user_attrs}; absent values are null.
 nlohmann::json trial_to_json(const Trial& trial);
 
+// Final metrics as JSON; a non-finite value as the string "Infinity", "-Infinity" or "NaN".
+nlohmann::json metrics_to_json(const Metrics& metrics);
+
+// `j` as text for output: bytes that are not UTF-8 (a path, an old reason) are replaced, so
+// output never fails on them.
+std::string json_text(const nlohmann::json& j, int indent = -1);
+
 // A table: the first row is the header; columns padded to their widest cell.
 std::string render_table(const std::vector<std::vector<std::string>>& rows);
 

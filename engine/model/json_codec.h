@@ -3,6 +3,9 @@
 // that an embedder never sees nlohmann::json. Stateless functions; thread-safe.
 #pragma once
 
+#include <stdexcept>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "hpo/distribution.h"
@@ -10,6 +13,20 @@
 #include "hpo/search_space.h"
 
 namespace hpo {
+
+// How deep a JSON document hpo reads (a spec, enqueue input, a result file) may nest. Deeper
+// ones are refused: nothing of hpo's needs more, and parsing them costs memory without bound.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Thrown by parse_json for a document nested deeper than its limit.
+class JsonTooDeep : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// nlohmann::json::parse(text), refusing documents nested deeper than `max_depth` levels (throws
+// JsonTooDeep; a syntax error throws nlohmann::json::parse_error as parse does).
+nlohmann::json parse_json(std::string_view text, int max_depth = kMaxJsonDepth);
 
 // A parameter value as JSON: a number, string or boolean.
 nlohmann::json to_json(const ParamValue& value);

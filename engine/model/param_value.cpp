@@ -33,6 +33,16 @@ std::string ParamValue::to_string() const {
   return as_string();
 }
 
+nlohmann::json parse_json(std::string_view text, int max_depth) {
+  nlohmann::json::parser_callback_t limit = [max_depth](int depth, nlohmann::json::parse_event_t,
+                                                        nlohmann::json&) {
+    if (depth > max_depth)
+      throw JsonTooDeep("nested deeper than " + std::to_string(max_depth) + " levels");
+    return true;
+  };
+  return nlohmann::json::parse(text.begin(), text.end(), limit);
+}
+
 nlohmann::json to_json(const ParamValue& value) {
   if (value.is_bool()) return value.as_bool();
   if (value.is_int()) return std::get<std::int64_t>(value.variant());

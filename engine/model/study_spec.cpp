@@ -13,6 +13,8 @@
 #include <set>
 #include <system_error>
 
+#include "engine/model/file_io.h"
+#include "engine/model/json_codec.h"
 #include "engine/model/spec_checker.h"
 #include "engine/model/json_codec.h"
 
@@ -33,7 +35,8 @@ const std::vector<std::string> kAnyParamKeys = {"type", "low",     "high", "log"
 const std::vector<std::string> kBudgetKeys = {"trials", "timeout", "max_failed_trials"};
 
 constexpr std::size_t kMaxNameLength = 128;
-constexpr std::int64_t kMaxParallelism = 1024;
+// A spec of a megabyte is already absurd; anything larger is not one.
+constexpr std::size_t kMaxSpecBytes = 4 << 20;
 constexpr std::int64_t kMaxRetries = INT_MAX;
 // Int bounds must convert to double exactly: samplers work on doubles.
 constexpr std::int64_t kMaxExactInt = std::int64_t{1} << 53;
@@ -100,6 +103,11 @@ fs::path resolve(const fs::path& base_dir, const std::string& path) {
 // ---------------------------------------------------------------------------------------------
 // JSON text -> document, with syntax errors placed by line and column and duplicate keys found.
 
+// Thrown by the parse callback when a document nests too deep.
+struct TooDeep {
+  std::string path;
+};
+
 // Where the parser is in the document, so a duplicate key can be named by its path.
 struct ParseFrame {
   bool is_array = false;
@@ -146,6 +154,9 @@ std::optional<Json> parse_document(std::string_view text, const std::string& ori
     switch (event) {
       case Json::parse_event_t::object_start:
       case Json::parse_event_t::array_start: {
+        // Deeper documents are no spec (and paths would cost quadratic memory): stop here.
+        if (stack.size() >= static_cast<std::size_t>(kMaxJsonDepth))
+          throw TooDeep{next_path().empty() ? std::string("the document") : next_path()};
         ParseFrame frame;
         frame.is_array = event == Json::parse_event_t::array_start;
         frame.path = next_path();
@@ -172,6 +183,9 @@ std::optional<Json> parse_document(std::string_view text, const std::string& ori
   };
   try {
     return Json::parse(text.data(), text.data() + text.size(), callback);
+  } catch (const TooDeep& e) {
+    checker.add(e.path, "is nested deeper than " + std::to_string(kMaxJsonDepth) +
+                            " levels (the limit for a spec)");
   } catch (const Json::parse_error& e) {
     const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
     checker.add("", located(origin, text, offset, syntax_message(e.what())));
@@ -685,22 +699,12 @@ StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& b
 }
 
 StudySpec load_study_spec(const std::filesystem::path& path, const ComponentCatalog& catalog) {
-  auto fail = [&](int err) {
-    return InputError("cannot read spec file '" + path.string() + "': " + std::strerror(err));
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw fail(EISDIR);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (!file) throw fail(errno);
-  std::string text;
-  char buf[1 << 14];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) text.append(buf, n);
-  if (std::ferror(file.get())) throw fail(errno != 0 ? errno : EIO);
+  // A spec is a small regular file: a FIFO would hang the read, /dev/zero never end it.
+  const FileText file = read_regular_file(path, kMaxSpecBytes, /*follow_symlinks=*/true);
+  if (!file.ok()) throw InputError("cannot read spec file '" + path.string() + "': it " + file.error);
   SpecParseOptions options;
   options.origin = path.string();
-  return parse_study_spec(text, path.parent_path(), catalog, options);
+  return parse_study_spec(file.text, path.parent_path(), catalog, options);
 }
 
 }  // namespace hpo

@@ -62,6 +62,10 @@ struct ExecutorSpec {
   OrderedJson block = OrderedJson::object();
 };
 
+// The most trials a study may run at once ("parallelism", `hpo run --parallelism`): each holds
+// processes and pipes (or a thread), and beyond this a machine runs out of them.
+inline constexpr int kMaxParallelism = 1024;
+
 struct StudySpec {
   std::string name;                       // "name": [A-Za-z0-9._-]+
   Direction direction = Direction::kMinimize;  // "direction"

@@ -4,6 +4,8 @@
 // substring cannot: every issue collected at once, paths resolved, values typed.
 #include "engine/model/study_spec.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -324,15 +326,44 @@ TEST_CASE("a missing or unreadable spec file is an InputError naming the file", 
     load_spec(missing);
     FAIL("accepted");
   } catch (const InputError& e) {
-    CHECK(std::string(e.what()) ==
-          "cannot read spec file '" + missing.string() + "': No such file or directory");
+    CHECK(std::string(e.what()) == "cannot read spec file '" + missing.string() +
+                                       "': it cannot be opened: No such file or directory");
   }
   try {
     load_spec(dir.path());
     FAIL("accepted");
   } catch (const InputError& e) {
-    CHECK(std::string(e.what()).find("Is a directory") != std::string::npos);
+    CHECK_THAT(e.what(), Catch::Contains("is a directory, not a regular file"));
   }
+}
+
+TEST_CASE("a spec that is a FIFO, a device or huge is refused without hanging or reading it all",
+          "[engine][spec][hardening]") {
+  testing::TempDir dir("hpo-spec");
+  const fs::path fifo = dir / "fifo.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(load_spec(fifo), Catch::Contains("is a FIFO, not a regular file"));
+  CHECK_THROWS_WITH(load_spec("/dev/zero"), Catch::Contains("is a character device"));
+  // A symbolic link to a spec is the user's own choice and is followed; to /dev/zero it is not
+  // a spec.
+  const fs::path link = dir / "zero.json";
+  fs::create_symlink("/dev/zero", link);
+  CHECK_THROWS_WITH(load_spec(link), Catch::Contains("is a character device"));
+  const fs::path big = testing::write_file(dir / "big.json", std::string(5 << 20, ' '));
+  CHECK_THROWS_WITH(load_spec(big), Catch::Contains("is larger than 4 MiB"));
+}
+
+TEST_CASE("a spec nested deeper than 64 levels is refused quickly, naming the limit",
+          "[engine][spec][hardening]") {
+  // 200 KB of nesting once took gigabytes; now the parse stops at the limit.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string text = R"({"name": "deep", "direction": "minimize",
+    "objective": {"metric": "m"}, "space": {"x": {"type": "categorical", "choices": )" +
+                           deep + R"(}}, "executor": {"command": ["p"]}})";
+  const auto issues = issues_of(text);
+  REQUIRE(issues.size() == 1);
+  CHECK_THAT(issues[0].message, Catch::Contains("nested deeper than 64 levels"));
+  CHECK_THAT(issues[0].path, Catch::StartsWith("space.x.choices"));
 }
 
 TEST_CASE("a spec file's syntax errors carry the path as given", "[engine][spec]") {

@@ -177,9 +177,17 @@ TEST_CASE("storage location: --storage beats the spec, the spec beats HPO_STORAG
   REQUIRE(run_hpo({"run", "specdir/study.json"}, dir.path(), {{"HPO_STORAGE", "env.db"}}).exit_code == 0);
   CHECK(fs::exists(dir / "specdir/spec.db"));  // relative to the spec file
   CHECK_FALSE(fs::exists(dir / "env.db"));
+  // cli.db's study "where" left its trials in ./where-trials: a new study of that name in
+  // another database must not mix its trials with them.
+  auto refused = run_hpo({"run", "plain.json"}, dir.path(), {{"HPO_STORAGE", "env.db"}});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("already holds files") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "env.db"));  // nothing written
+  fs::rename(dir / "where-trials", dir / "where-trials-of-cli.db");
   REQUIRE(run_hpo({"run", "plain.json"}, dir.path(), {{"HPO_STORAGE", "env.db"}}).exit_code == 0);
   CHECK(fs::exists(dir / "env.db"));
   CHECK_FALSE(fs::exists(dir / "hpo.db"));
+  fs::remove_all(dir / "where-trials");
   REQUIRE(run_hpo({"run", "plain.json"}, dir.path()).exit_code == 0);
   CHECK(fs::exists(dir / "hpo.db"));
 }

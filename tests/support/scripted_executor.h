@@ -114,15 +114,25 @@ class ScriptedExecutor final : public Executor {
       if (!run->script.where.empty()) run->sink->on_started(id, run->script.where);
       next_report(id, run);
     });
-    run->end.expires_after(run->script.duration);
+    // With reports, the end follows the last one (timers under load must not reorder them).
+    if (run->script.reports.empty()) arm_end(id, run, run->script.duration);
+  }
+
+  void arm_end(std::int64_t id, const std::shared_ptr<Run>& run,
+               std::chrono::steady_clock::duration after) {
+    run->end.expires_after(after);
     run->end.async_wait([this, id, run](const boost::system::error_code& ec) {
       if (!ec && !run->stopping) finish(id, run->script.outcome);
     });
   }
 
   void next_report(std::int64_t id, const std::shared_ptr<Run>& run) {
-    if (run->stopping || run->next_report >= run->script.reports.size()) return;
+    if (run->stopping) return;
     const auto gap = run->script.duration / (run->script.reports.size() + 1);
+    if (run->next_report >= run->script.reports.size()) {
+      if (!run->script.reports.empty()) arm_end(id, run, gap);
+      return;
+    }
     run->report.expires_after(gap);
     run->report.async_wait([this, id, run](const boost::system::error_code& ec) {
       if (ec || run->stopping || runs_.count(id) == 0) return;
