@@ -172,8 +172,8 @@ ResultFileMetrics parse_result_file(std::string_view text) {
   } catch (const nlohmann::json::parse_error& e) {
     result.error = "is not valid JSON (" + describe_parse_error(e) + ")";
     return result;
-  } catch (const JsonTooDeep& e) {
-    result.error = std::string("is not a metrics object: it is ") + e.what();
+  } catch (const JsonRefused& e) {
+    result.error = std::string("is not a metrics object (") + e.what() + ")";
     return result;
   }
   if (!doc.is_object()) {

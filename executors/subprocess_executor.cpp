@@ -309,6 +309,47 @@ struct Run {
   bool abandoned = false;  // the executor was destroyed; touch nothing
 };
 
+// Kills every process of this user whose environment holds `entry` (e.g. the trial's
+// "HPO_TRIAL_DIR=/abs/dir"), wherever it went: a process that left the trial's group (setsid,
+// a double fork) still carries the trial's environment, so it is found without a cgroup (which
+// these machines do not delegate) or a subreaper (which would make hpo reap strangers' zombies).
+// One that is hpo's own child is reaped. Returns how many were killed.
+int kill_processes_with_env(const std::string& entry) {
+  if (entry.empty()) return 0;
+  int killed = 0;
+  const pid_t self = ::getpid();
+  const uid_t uid = ::geteuid();
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == self) continue;
+    struct stat st {};
+    if (::stat(proc.path().c_str(), &st) != 0 || st.st_uid != uid) continue;
+    std::ifstream env(proc.path() / "environ", std::ios::binary);
+    bool match = false;
+    for (std::string var; !match && std::getline(env, var, '\0');) match = var == entry;
+    if (!match) continue;
+    if (::kill(pid, SIGKILL) == 0) ++killed;
+    // Reap it when it is ours; an orphan's new parent (init) reaps it otherwise.
+    std::ifstream stat_file(proc.path() / "stat");
+    std::string line;
+    if (std::getline(stat_file, line) && line.rfind(')') != std::string::npos) {
+      std::istringstream rest(line.substr(line.rfind(')') + 2));
+      char state = 0;
+      pid_t ppid = 0;
+      rest >> state >> ppid;
+      if (ppid == self) {
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+      }
+    }
+  }
+  return killed;
+}
+
 // "pgid:<N>@<host>" -> N when <host> is this host.
 std::optional<pid_t> parse_where(const std::string& where) {
   constexpr std::string_view kPrefix = "pgid:";
@@ -719,8 +760,10 @@ void SubprocessExecutor::Impl::reap_exited() {
 
 void SubprocessExecutor::Impl::on_leader_exit(const std::shared_ptr<Run>& run) {
   if (run->reaped || run->abandoned) return;
-  // The trial ends with its main process: whatever it left in its group goes too.
+  // The trial ends with its main process: whatever it left in its group goes too, and so does
+  // whatever escaped the group (setsid, a daemon) but still carries the trial's environment.
   ::killpg(run->pid, SIGKILL);
+  kill_processes_with_env("HPO_TRIAL_DIR=" + absolute_path(run->task.trial_dir).string());
   int status = 0;
   pid_t rc;
   do {
@@ -894,6 +937,7 @@ void SubprocessExecutor::Impl::shutdown() {
     run->abandoned = true;
     if (run->pid > 0 && !run->reaped) {
       ::killpg(run->pid, SIGKILL);
+      kill_processes_with_env("HPO_TRIAL_DIR=" + absolute_path(run->task.trial_dir).string());
       int status = 0;
       while (::waitpid(run->pid, &status, 0) < 0 && errno == EINTR) {
       }
@@ -946,6 +990,8 @@ Recovery SubprocessExecutor::recover(const TrialTask& task, const std::string& w
       break;
     }
   }
+  // And what escaped its group on this host.
+  kill_processes_with_env(expected);
   return Recovery::kGone;
 }
 

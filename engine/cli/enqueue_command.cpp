@@ -9,10 +9,14 @@
 #include "engine/study_core.h"
 #include "hpo/errors.h"
 #include "engine/study_manager.h"
+#include "engine/model/file_io.h"
 #include "engine/model/json_codec.h"
+#include "engine/model/spec_checker.h"
 
 namespace hpo::cli {
 namespace {
+
+constexpr std::size_t kMaxEnqueueFileBytes = 64 << 20;
 
 constexpr const char* kEnqueueUsage = R"(usage: hpo enqueue STUDY (--params JSON | --file FILE) [--storage PATH]
 
@@ -23,8 +27,8 @@ of objects) or a CSV file (.csv: a header of parameter names, one trial per row,
 cell for a parameter that is inactive). Every set is checked against the study's search
 space first: all are added, or none.)";
 
-// Splits one CSV line (RFC 4180 quoting).
-std::vector<std::string> split_csv(const std::string& line) {
+// Splits one CSV line (RFC 4180 quoting). nullopt when a quoted cell is not closed on the line.
+std::optional<std::vector<std::string>> split_csv(const std::string& line) {
   std::vector<std::string> cells(1);
   bool quoted = false;
   for (std::size_t i = 0; i < line.size(); ++i) {
@@ -46,6 +50,7 @@ std::vector<std::string> split_csv(const std::string& line) {
       cells.back() += c;
     }
   }
+  if (quoted) return std::nullopt;
   return cells;
 }
 
@@ -71,24 +76,41 @@ std::optional<ParamValue> cell_value_for(const Parameter& p, const std::string& 
   return std::nullopt;
 }
 
-std::vector<ParamSet> read_csv(const std::string& path, const SearchSpace& space,
-                               std::vector<SpecIssue>& issues) {
-  std::ifstream in(path);
+std::vector<ParamSet> read_csv(const std::string& path, const std::string& text,
+                               const SearchSpace& space, std::vector<SpecIssue>& issues) {
+  std::istringstream in(text);
   std::string line;
   std::vector<ParamSet> out;
   if (!std::getline(in, line)) {
     issues.push_back({path, "is empty (expected a header of parameter names)"});
     return out;
   }
-  const auto header = split_csv(line);
+  if (line.rfind("\xef\xbb\xbf", 0) == 0) line.erase(0, 3);  // a UTF-8 byte order mark
+  const auto header_cells = split_csv(line);
+  if (!header_cells) {
+    issues.push_back({path + ":1", "has a quoted cell that is not closed"});
+    return out;
+  }
+  const std::vector<std::string>& header = *header_cells;
+  std::vector<std::string> names;
+  for (const auto& p : space.parameters()) names.push_back(p.name);
   for (const auto& name : header)
-    if (!space.find(name)) issues.push_back({path + ":1", "unknown parameter \"" + name + "\""});
+    if (!space.find(name))
+      issues.push_back({path + ":1", "unknown parameter \"" + name + "\"" +
+                                         did_you_mean(name, names)});
+  // Rows read against a wrong header would only repeat its problem.
+  if (!issues.empty()) return out;
   int line_no = 1;
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty() || line == "\r") continue;
-    const auto cells = split_csv(line);
+    const auto row = split_csv(line);
     const std::string where = path + ":" + std::to_string(line_no);
+    if (!row) {
+      issues.push_back({where, "has a quoted cell that is not closed"});
+      continue;
+    }
+    const std::vector<std::string>& cells = *row;
     if (cells.size() != header.size()) {
       issues.push_back({where, "has " + std::to_string(cells.size()) + " cells, the header " +
                                    std::to_string(header.size())});
@@ -154,27 +176,25 @@ int enqueue_command(const Args& args) {
 
   std::vector<SpecIssue> issues;
   std::vector<ParamSet> sets;
-  if (vm->count("params")) {
-    const std::string text = (*vm)["params"].as<std::string>();
+  auto json_sets = [&](const std::string& text, const std::string& where) {
     try {
-      sets = read_json_sets(nlohmann::json::parse(text), "--params", issues);
+      return read_json_sets(parse_json(text), where, issues);
     } catch (const nlohmann::json::parse_error& e) {
-      throw InputError("--params", std::string("is not valid JSON: ") + e.what());
+      throw InputError(where, std::string("is not valid JSON: ") + e.what());
+    } catch (const JsonRefused& e) {
+      throw InputError(where, std::string("is refused: ") + e.what());
     }
+  };
+  if (vm->count("params")) {
+    sets = json_sets((*vm)["params"].as<std::string>(), "--params");
   } else {
     const std::string path = (*vm)["file"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) throw InputError("--file", "cannot read '" + path + "'");
+    const FileText file = read_regular_file(path, kMaxEnqueueFileBytes, /*follow_symlinks=*/true);
+    if (!file.ok()) throw InputError("--file", "'" + path + "' " + file.error);
     if (path.size() > 4 && path.substr(path.size() - 4) == ".csv") {
-      sets = read_csv(path, spec.space, issues);
+      sets = read_csv(path, file.text, spec.space, issues);
     } else {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      try {
-        sets = read_json_sets(nlohmann::json::parse(ss.str()), path, issues);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw InputError(path, std::string("is not valid JSON: ") + e.what());
-      }
+      sets = json_sets(file.text, path);
     }
   }
   for (std::size_t i = 0; i < sets.size(); ++i) {

@@ -1,5 +1,7 @@
 // hpo: hyperparameter optimization from a JSON study spec.
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include <boost/program_options/errors.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "engine/cli/commands.h"
 #include "engine/factory.h"
@@ -52,6 +55,17 @@ std::string components_text() {
   return out;
 }
 
+// The system refused something hpo needs (a pipe, a file, a thread): say so plainly, and what
+// to do when it is a resource limit. Returns the exit status.
+int system_failure(const std::string& command, const char* what, int err) {
+  const bool limit = err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+  std::fprintf(stderr, "hpo %s: error: %s%s\n", command.c_str(), what,
+               limit ? " (a resource limit was hit; raise it, e.g. `ulimit -n`, or lower "
+                       "parallelism)"
+                     : "");
+  return 1;
+}
+
 void print_usage(std::FILE* to) { std::fprintf(to, kUsage, components_text().c_str()); }
 
 }  // namespace
@@ -94,6 +108,10 @@ int main(int argc, char** argv) {
   } catch (const hpo::Error& e) {
     std::fprintf(stderr, "hpo %s: error: %s\n", command.c_str(), e.what());
     return 1;
+  } catch (const std::system_error& e) {
+    return system_failure(command, e.what(), e.code().value());
+  } catch (const boost::system::system_error& e) {
+    return system_failure(command, e.what(), e.code().value());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hpo %s: internal error: %s\n", command.c_str(), e.what());
     return 1;

@@ -18,14 +18,16 @@ namespace hpo {
 // ones are refused: nothing of hpo's needs more, and parsing them costs memory without bound.
 inline constexpr int kMaxJsonDepth = 64;
 
-// Thrown by parse_json for a document nested deeper than its limit.
-class JsonTooDeep : public std::runtime_error {
+// Thrown by parse_json for a document it refuses although its syntax is fine.
+class JsonRefused : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// nlohmann::json::parse(text), refusing documents nested deeper than `max_depth` levels (throws
-// JsonTooDeep; a syntax error throws nlohmann::json::parse_error as parse does).
+// nlohmann::json::parse(text), refusing documents nested deeper than `max_depth` levels and
+// objects that repeat a key (nlohmann would keep the last one silently): throws JsonRefused
+// ("nested deeper than 64 levels", "duplicate key \"lr\""). A syntax error throws
+// nlohmann::json::parse_error, as parse does.
 nlohmann::json parse_json(std::string_view text, int max_depth = kMaxJsonDepth);
 
 // A parameter value as JSON: a number, string or boolean.

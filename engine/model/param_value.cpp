@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <set>
 #include <stdexcept>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,13 +36,23 @@ std::string ParamValue::to_string() const {
 }
 
 nlohmann::json parse_json(std::string_view text, int max_depth) {
-  nlohmann::json::parser_callback_t limit = [max_depth](int depth, nlohmann::json::parse_event_t,
-                                                        nlohmann::json&) {
-    if (depth > max_depth)
-      throw JsonTooDeep("nested deeper than " + std::to_string(max_depth) + " levels");
+  using Event = nlohmann::json::parse_event_t;
+  std::vector<std::set<std::string>> keys;  // of the objects being read, innermost last
+  nlohmann::json::parser_callback_t check = [&](int depth, Event event, nlohmann::json& parsed) {
+    if (depth >= max_depth)  // depths count from 0: the outermost value is at 0
+      throw JsonRefused("nested deeper than " + std::to_string(max_depth) + " levels");
+    switch (event) {
+      case Event::object_start: keys.emplace_back(); break;
+      case Event::object_end: keys.pop_back(); break;
+      case Event::key:
+        if (!keys.back().insert(parsed.get<std::string>()).second)
+          throw JsonRefused("duplicate key " + parsed.dump());
+        break;
+      default: break;
+    }
     return true;
   };
-  return nlohmann::json::parse(text.begin(), text.end(), limit);
+  return nlohmann::json::parse(text.begin(), text.end(), check);
 }
 
 nlohmann::json to_json(const ParamValue& value) {

@@ -35,6 +35,11 @@ const std::vector<std::string> kAnyParamKeys = {"type", "low",     "high", "log"
 const std::vector<std::string> kBudgetKeys = {"trials", "timeout", "max_failed_trials"};
 
 constexpr std::size_t kMaxNameLength = 128;
+constexpr std::size_t kMaxParamNameLength = 128;
+// A categorical choice is passed on a command line and in the environment of every trial.
+constexpr std::size_t kMaxChoiceBytes = 4096;
+// Grid indexes are integers held exactly by a double.
+constexpr double kMaxGridPoints = 9007199254740992.0;  // 2^53
 // A spec of a megabyte is already absurd; anything larger is not one.
 constexpr std::size_t kMaxSpecBytes = 4 << 20;
 constexpr std::int64_t kMaxRetries = INT_MAX;
@@ -316,6 +321,10 @@ class SpecParser {
         c_.add(d.path,
                "invalid parameter name: use letters, digits and '_', not starting with a digit "
                "(it becomes the environment variable HPO_PARAM_<NAME>)");
+      } else if (name.size() > kMaxParamNameLength) {
+        c_.add(d.path, "parameter name is " + std::to_string(name.size()) +
+                           " characters long; at most " + std::to_string(kMaxParamNameLength) +
+                           " (it becomes an environment variable and a command-line argument)");
       } else if (auto [it, inserted] = by_env_name.emplace(upper(name), name); !inserted) {
         c_.add(d.path, "clashes with parameter " + json_quote(it->second) +
                            ": both become the environment variable HPO_PARAM_" + it->first);
@@ -380,6 +389,16 @@ class SpecParser {
     if (!(*low < *high)) {
       c_.add(path + ".high", "must be greater than low (" + format_double(*low) + ")");
       ok = false;
+    } else if (!std::isfinite(*high - *low)) {
+      // Samplers work on the width: it must be a double too.
+      c_.add(path, "the range [" + format_double(*low) + ", " + format_double(*high) +
+                       "] is too wide: high - low must be a finite double");
+      ok = false;
+    } else if (!*log && !std::isnormal(*high - *low)) {
+      c_.add(path, "the range [" + format_double(*low) + ", " + format_double(*high) +
+                       "] is too narrow to sample (its width is below the smallest normal "
+                       "double)");
+      ok = false;
     }
     if (*log && *low <= 0) {
       c_.add(path + ".low", "must be > 0 when log is true");
@@ -396,6 +415,12 @@ class SpecParser {
         ok = false;
       } else if (*low<*high&& * step> * high - *low) {
         c_.add(path + ".step", "must be <= high - low (" + format_double(*high - *low) + ")");
+        ok = false;
+      } else if (ok && (*high - *low) / *step > kMaxGridPoints) {
+        // Grid points are counted and indexed as integers.
+        c_.add(path + ".step", "gives " + format_double(std::floor((*high - *low) / *step) + 1) +
+                                   " grid points over [" + format_double(*low) + ", " +
+                                   format_double(*high) + "]; at most 2^53 fit");
         ok = false;
       }
     }
@@ -449,6 +474,14 @@ class SpecParser {
       const std::string epath = element_path(cpath, i);
       if (!is_scalar(choice)) {
         c_.add(epath, "must be a string, number or boolean, got " + describe(choice));
+        ok = false;
+        continue;
+      }
+      if (choice.is_string() && choice.get_ref<const std::string&>().size() > kMaxChoiceBytes) {
+        c_.add(epath, "is " + std::to_string(choice.get_ref<const std::string&>().size()) +
+                          " bytes long; a choice may have at most " +
+                          std::to_string(kMaxChoiceBytes) +
+                          " (it is passed on every trial's command line)");
         ok = false;
         continue;
       }

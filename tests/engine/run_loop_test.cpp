@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/factory.h"
+#include "engine/run_lease.h"
 #include "engine/study_core.h"
 #include "engine/study_manager.h"
 #include "storage/memory_storage.h"
@@ -407,6 +408,21 @@ TEST_CASE("runs sharing a study stop together at the budget and never repeat a s
   std::set<std::string> draws;
   for (const Trial& t : loop.trials()) draws.insert(params_text(t.params));
   CHECK(draws.size() == 24);  // every trial drew for its own number
+}
+
+TEST_CASE("a run on this host is alive while its hpo process exists, however old its heartbeat",
+          "[engine][run][hardening]") {
+  const TimePoint now = Clock::now();
+  RunRecord paused{"paused", this_host(), static_cast<int>(::getpid()), now - 1h, now - 1h};
+  // Stopped by Ctrl-Z for an hour: paused, not dead (it is this very process here).
+  CHECK_FALSE(RunLease::is_dead(paused, this_host(), now, 10s));
+  RunRecord gone{"gone", this_host(), dead_pid(), now, now};
+  CHECK(RunLease::is_dead(gone, this_host(), now, 10s));
+  // Another host's run is judged by its heartbeat alone.
+  RunRecord far{"far", "another-host", 1, now - 11s, now - 11s};
+  CHECK(RunLease::is_dead(far, this_host(), now, 10s));
+  far.heartbeat = now - 5s;
+  CHECK_FALSE(RunLease::is_dead(far, this_host(), now, 10s));
 }
 
 }  // namespace

@@ -132,6 +132,22 @@ TEST_CASE("outcomes are judged by one set of rules", "[engine][core]") {
   CHECK_FALSE(v.requeue);
 }
 
+TEST_CASE("what a trial reports is cleaned where it enters: invalid UTF-8, terminal escapes",
+          "[engine][core][hardening]") {
+  MemoryStorage storage;
+  StudyCore core(storage, spec_with("{}"), OpenOptions{});
+  const Trial t = *core.ask("run", std::nullopt, "");
+  REQUIRE(core.set_location(t.id, "pgid:1@h\x1b[2J"));
+  TrialOutcome outcome = TrialOutcome::failed(FailureKind::kExitCode, "bad \xff\x1b[31m");
+  outcome.metrics = {{"lo\xffss", 1.0}};
+  const auto recorded = core.tell(t.id, outcome, RetryPolicy{}, "");
+  REQUIRE(recorded);
+  const Trial stored = *storage.get_trial(t.id);
+  CHECK(stored.reason == "bad \xef\xbf\xbd\\x1b[31m");
+  CHECK(stored.location == "pgid:1@h\\x1b[2J");
+  CHECK(stored.metrics.count("lo\xef\xbf\xbdss") == 1);
+}
+
 TEST_CASE("the cache catches up with trials made by another core on the same storage",
           "[engine][core]") {
   MemoryStorage storage;
