@@ -1,5 +1,6 @@
 #include "samplers/sampler_registry.h"
 
+#include "samplers/cmaes_sampler.h"
 #include "samplers/grid_sampler.h"
 #include "samplers/qmc_sampler.h"
 #include "samplers/random_sampler.h"
@@ -13,6 +14,7 @@ const std::vector<SamplerRegistration>& sampler_registry() {
       tpe_sampler_registration(),
       grid_sampler_registration(),
       qmc_sampler_registration(),
+      cmaes_sampler_registration(),
   };
   return kRegistry;
 }

@@ -119,10 +119,13 @@ double median(std::vector<double> v) {
 // options of --tpe JSON (and --multivariate, --group), through the sampler registry as `hpo run`
 // makes it.
 std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::json& options,
-                                      std::uint64_t seed) {
+                                      std::uint64_t seed, const SearchSpace& space,
+                                      std::optional<int> budget = std::nullopt) {
   const SamplerRegistration* registration = find_sampler(kind);
   if (registration == nullptr) throw std::runtime_error("unknown sampler " + kind);
   StudySpec spec;
+  spec.space = space;
+  spec.budget.trials = budget;
   spec.sampler.name = kind;
   spec.sampler.block = OrderedJson(options);
   spec.sampler.block["name"] = kind;
@@ -134,7 +137,7 @@ std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::j
 }
 
 nlohmann::json tpe_options_from(const Options& o) {
-  nlohmann::json j = nlohmann::json::parse(o.get("tpe", "{}"));
+  nlohmann::json j = nlohmann::json::parse(o.get("options", o.get("tpe", "{}")));
   if (o.flag("multivariate")) j["multivariate"] = true;
   if (o.flag("univariate")) j["multivariate"] = false;
   if (o.flag("group")) j["group"] = true;
@@ -204,7 +207,7 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
     const double v = speed_objective(p);
     trials.push_back(finished_trial(i, std::move(p), v));
   }
-  auto sampler = make_sampler(kind, tpe_json, seed);
+  auto sampler = make_sampler(kind, tpe_json, seed, space);
   std::vector<double> us, cpu_us;
   for (int a = 0; a < asks; ++a) {
     const int number = static_cast<int>(trials.size());
@@ -220,7 +223,8 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
   std::vector<double> sorted = us;
   std::sort(sorted.begin(), sorted.end());
   SpecChecker ignored;
-  const bool multivariate = read_tpe_options(OrderedJson(tpe_json), "sampler", ignored).multivariate;
+  const bool multivariate =
+      read_tpe_options(OrderedJson(tpe_json), "sampler", ignored).multivariate;
   std::string label = "hpo-" + kind + (kind == "tpe" ? (multivariate ? "-multivariate" : "-univariate") : "");
   auto round1 = [](double x) { return std::round(x * 10.0) / 10.0; };
   return {{"sampler", label},
@@ -515,7 +519,8 @@ int cmd_quality(const Args& args) {
   const int parallel = static_cast<int>(o.number("parallel", 1));
   const std::string method = o.get("method", "hpo-" + kind);
   for (int seed = first_seed; seed <= last_seed; ++seed) {
-    auto sampler = make_sampler(kind, tpe_json, static_cast<std::uint64_t>(seed));
+    auto sampler =
+        make_sampler(kind, tpe_json, static_cast<std::uint64_t>(seed), problem.space, budget);
     const RunResult r = run_study(problem, *sampler, budget, parallel);
     nlohmann::json best_at = nlohmann::json::object();
     for (int c : checkpoints(budget)) best_at[std::to_string(c)] = r.best_so_far[c - 1];
@@ -566,9 +571,10 @@ int cmd_suite(const Args& args) {
       for (int seed = first_seed; seed <= last_seed; ++seed) {
         nlohmann::json opts = configs[c].second;
         const bool random = opts.value("random", false);
+        const std::string kind = opts.value("sampler", random ? "random" : "tpe");
         opts.erase("random");
-        auto sampler =
-            make_sampler(random ? "random" : "tpe", opts, static_cast<std::uint64_t>(seed));
+        opts.erase("sampler");
+        auto sampler = make_sampler(kind, opts, static_cast<std::uint64_t>(seed), p.space, budget);
         const RunResult r = run_study(p, *sampler, budget, parallel);
         for (std::size_t k = 0; k < cps.size(); ++k)
           per_cp[k].push_back(std::max(0.0, r.best_so_far[cps[k] - 1] - p.optimum) + 1e-12);

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "samplers/cmaes_sampler.h"
 #include "samplers/grid_sampler.h"
 #include "samplers/qmc_sampler.h"
 #include "samplers/random_sampler.h"
@@ -70,9 +71,25 @@ struct HaltonFixture {
   }
 };
 
+struct CmaEsFixture {  // the default: margin, IPOP, TPE for the categorical and conditionals
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    return std::make_unique<CmaEsSampler>(seed);
+  }
+};
+
+struct CmaEsPlainFixture {  // rounding instead of the margin, random independent sampling
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    CmaEsOptions o;
+    o.with_margin = false;
+    o.independent_sampler = IndependentKind::kRandom;
+    o.popsize = 4;
+    return std::make_unique<CmaEsSampler>(seed, o);
+  }
+};
+
 #define HPO_ALL_SAMPLERS                                                                    \
   RandomFixture, TpeFixture, TpeUnivariateFixture, TpeGroupFixture, GridFixture, SobolFixture, \
-      HaltonFixture
+      HaltonFixture, CmaEsFixture, CmaEsPlainFixture
 
 std::vector<ParamSet> suggestions_of(Sampler& sampler, int n) {
   std::vector<Trial> trials;
