@@ -1,6 +1,8 @@
 #include "samplers/sampler_registry.h"
 
+#include "samplers/auto_sampler.h"
 #include "samplers/cmaes_sampler.h"
+#include "samplers/gp_sampler.h"
 #include "samplers/grid_sampler.h"
 #include "samplers/qmc_sampler.h"
 #include "samplers/random_sampler.h"
@@ -15,6 +17,8 @@ const std::vector<SamplerRegistration>& sampler_registry() {
       grid_sampler_registration(),
       qmc_sampler_registration(),
       cmaes_sampler_registration(),
+      gp_sampler_registration(),
+      auto_sampler_registration(),
   };
   return kRegistry;
 }

@@ -232,7 +232,9 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
           {"params", space.size()},
           {"us_per_suggest", round1(sorted[sorted.size() / 2])},
           {"us_min", round1(sorted.front())},
+          {"us_max", round1(sorted.back())},
           {"cpu_us_per_suggest", round1(median(cpu_us))},
+          {"cpu_us_max", round1(*std::max_element(cpu_us.begin(), cpu_us.end()))},
           {"asks", asks}};
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "samplers/cmaes_sampler.h"
+#include "samplers/gp_sampler.h"
 #include "samplers/grid_sampler.h"
 #include "samplers/qmc_sampler.h"
 #include "samplers/random_sampler.h"
@@ -87,9 +88,26 @@ struct CmaEsPlainFixture {  // rounding instead of the margin, random independen
   }
 };
 
+struct GpFixture {
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    return std::make_unique<GpSampler>(seed);
+  }
+};
+
+struct GpDeterministicFixture {  // fixed nugget, random independent sampling, short startup
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    GpOptions o;
+    o.deterministic_objective = true;
+    o.independent_sampler = IndependentKind::kRandom;
+    o.n_startup_trials = 4;
+    o.n_candidates = 64;
+    return std::make_unique<GpSampler>(seed, o);
+  }
+};
+
 #define HPO_ALL_SAMPLERS                                                                    \
   RandomFixture, TpeFixture, TpeUnivariateFixture, TpeGroupFixture, GridFixture, SobolFixture, \
-      HaltonFixture, CmaEsFixture, CmaEsPlainFixture
+      HaltonFixture, CmaEsFixture, CmaEsPlainFixture, GpFixture, GpDeterministicFixture
 
 std::vector<ParamSet> suggestions_of(Sampler& sampler, int n) {
   std::vector<Trial> trials;
