@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/model/json_codec.h"
 #include "samplers/cma_es.h"
 #include "samplers/rng.h"
 
@@ -240,7 +241,7 @@ CmaEsOptions read_cmaes_options(const OrderedJson& block, const std::string& pat
         }
         ParamValue v;
         try {
-          v = ParamValue::from_json(nlohmann::json(value));
+          v = param_from_json(nlohmann::json(value));
         } catch (const std::invalid_argument&) {
           c.add(at, "must be a number, got " + describe(value));
           continue;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/model/json_codec.h"
 #include "samplers/param_grid.h"
 #include "samplers/rng.h"
 
@@ -350,7 +351,7 @@ GridOptions read_grid_options(const OrderedJson& block, const std::string& path,
           const std::string at = element_path(list_path, j);
           ParamValue v;
           try {
-            v = normalized(p->distribution, ParamValue::from_json(nlohmann::json(list[j])));
+            v = normalized(p->distribution, param_from_json(nlohmann::json(list[j])));
           } catch (const std::invalid_argument&) {
             c.add(at, "must be a number, string or boolean, got " + describe(list[j]));
             good = false;
@@ -358,7 +359,7 @@ GridOptions read_grid_options(const OrderedJson& block, const std::string& path,
           }
           if (!p->distribution.contains(v)) {
             c.add(at, v.to_string() + " is not a value of space." + name + " (" +
-                          p->distribution.to_json().dump() + ")");
+                          to_json(p->distribution).dump() + ")");
             good = false;
             continue;
           }

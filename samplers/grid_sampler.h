@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/search_space.h"
+#include "hpo/search_space.h"
 #include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
 #include "samplers/sampler.h"

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/distribution.h"
-#include "engine/model/param_value.h"
-#include "engine/model/search_space.h"
+#include "hpo/distribution.h"
+#include "hpo/param_value.h"
+#include "hpo/search_space.h"
 #include "samplers/rng.h"
 #include "samplers/sampler.h"
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/model/json_codec.h"
 #include "samplers/grid_sampler.h"
 #include "tests/samplers/sampler_test_util.h"
 
