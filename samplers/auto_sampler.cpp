@@ -6,7 +6,7 @@ namespace hpo {
 namespace {
 
 struct SpaceShape {
-  int numeric = 0;      // float and int parameters
+  int numeric = 0;  // float and int parameters
   int categorical = 0;
   int conditional = 0;
   bool all_discrete = true;
@@ -68,7 +68,8 @@ SamplerRegistration auto_sampler_registration() {
   };
   r.plan = [](const StudySpec& spec) {
     const Pick p = pick(spec);
-    SamplerPlan plan = find_sampler(p.name)->plan ? find_sampler(p.name)->plan(spec) : SamplerPlan{};
+    SamplerPlan plan =
+        find_sampler(p.name)->plan ? find_sampler(p.name)->plan(spec) : SamplerPlan{};
     plan.name = p.name;
     plan.detail = "auto picked " + p.name + ": " + p.why;
     return plan;

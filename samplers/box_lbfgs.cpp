@@ -78,7 +78,8 @@ BoxLbfgsResult minimize_in_box(const BoxObjective& f, std::vector<double>& x,
     bool accepted = false;
     double f_new = fx;
     for (int back = 0; back < 30 && result.evaluations < options.max_evaluations; ++back) {
-      for (std::size_t i = 0; i < n; ++i) x_new[i] = std::clamp(x[i] + t * d[i], lower[i], upper[i]);
+      for (std::size_t i = 0; i < n; ++i)
+        x_new[i] = std::clamp(x[i] + t * d[i], lower[i], upper[i]);
       double decrease = 0.0;
       for (std::size_t i = 0; i < n; ++i) decrease += g[i] * (x_new[i] - x[i]);
       f_new = f(x_new, g_new);

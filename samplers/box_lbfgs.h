@@ -15,9 +15,9 @@ namespace hpo {
 
 struct BoxLbfgsOptions {
   int max_iterations = 50;
-  int memory = 8;        // curvature pairs kept
-  double pgtol = 1e-6;   // stop when max |projected gradient| is below this
-  double ftol = 1e-9;    // stop when the relative improvement of an iteration is below this
+  int memory = 8;       // curvature pairs kept
+  double pgtol = 1e-6;  // stop when max |projected gradient| is below this
+  double ftol = 1e-9;   // stop when the relative improvement of an iteration is below this
   int max_evaluations = 200;
 };
 

@@ -117,8 +117,8 @@ CmaEs::CmaEs(const CmaEsConfig& config) : s_(std::make_unique<State>()) {
   const std::size_t n = config.mean.size();
   const double nd = static_cast<double>(n);
   s.n = n;
-  s.lambda = config.popsize > 0 ? config.popsize
-                                : 4 + static_cast<int>(std::floor(3.0 * std::log(nd)));
+  s.lambda =
+      config.popsize > 0 ? config.popsize : 4 + static_cast<int>(std::floor(3.0 * std::log(nd)));
   s.mu = s.lambda / 2;
   std::vector<double> wp(static_cast<std::size_t>(s.lambda));
   for (int i = 0; i < s.lambda; ++i)
@@ -140,8 +140,9 @@ CmaEs::CmaEs(const CmaEsConfig& config) : s_(std::make_unique<State>()) {
   s.c1 = alpha_cov / ((nd + 1.3) * (nd + 1.3) + s.mu_eff);
   s.cmu = std::min(1.0 - s.c1 - 1e-8, alpha_cov * (s.mu_eff - 2.0 + 1.0 / s.mu_eff) /
                                           ((nd + 2.0) * (nd + 2.0) + alpha_cov * s.mu_eff / 2.0));
-  const double min_alpha = std::min({1.0 + s.c1 / s.cmu, 1.0 + 2.0 * mu_eff_minus / (s.mu_eff + 2.0),
-                                     (1.0 - s.c1 - s.cmu) / (nd * s.cmu)});
+  const double min_alpha =
+      std::min({1.0 + s.c1 / s.cmu, 1.0 + 2.0 * mu_eff_minus / (s.mu_eff + 2.0),
+                (1.0 - s.c1 - s.cmu) / (nd * s.cmu)});
   double positive_sum = 0, negative_sum = 0;
   for (double w : wp) (w > 0 ? positive_sum : negative_sum) += std::fabs(w);
   s.weights.resize(s.lambda);
@@ -235,7 +236,8 @@ void CmaEs::tell(const std::vector<std::vector<double>>& xs, const std::vector<d
   MatrixXd y(s.lambda, n);
   for (int k = 0; k < s.lambda; ++k) {
     const auto& x = xs[order[static_cast<std::size_t>(k)]];
-    for (Eigen::Index i = 0; i < n; ++i) y(k, i) = (x[static_cast<std::size_t>(i)] - s.mean[i]) / s.sigma;
+    for (Eigen::Index i = 0; i < n; ++i)
+      y(k, i) = (x[static_cast<std::size_t>(i)] - s.mean[i]) / s.sigma;
   }
   VectorXd y_w = VectorXd::Zero(n);
   for (int k = 0; k < s.mu; ++k) y_w += s.weights[k] * y.row(k).transpose();

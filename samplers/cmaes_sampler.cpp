@@ -25,7 +25,8 @@ struct Solution {
 
 // The value CMA-ES ranks a trial by (lower is better), or nullopt when it is not told.
 std::optional<double> told_value(const Trial& t, double sign, bool consider_pruned) {
-  if (t.state == TrialState::kComplete && t.value && std::isfinite(*t.value)) return sign * *t.value;
+  if (t.state == TrialState::kComplete && t.value && std::isfinite(*t.value))
+    return sign * *t.value;
   if (consider_pruned && t.state == TrialState::kPruned && !t.intermediate.empty()) {
     const double v = t.intermediate.rbegin()->second;
     if (std::isfinite(v)) return sign * v;
@@ -132,7 +133,8 @@ ParamSet CmaEsSampler::suggest(const StudyView& study, const SearchSpace& space,
 
   auto encode = [&](const Trial& t) {
     std::vector<double> x(n);
-    for (std::size_t i = 0; i < n; ++i) x[i] = axes[i].snap(*axes[i].to_unit(t.params.at(axes[i].name())));
+    for (std::size_t i = 0; i < n; ++i)
+      x[i] = axes[i].snap(*axes[i].to_unit(t.params.at(axes[i].name())));
     return x;
   };
   auto draw_seed = [&](std::uint64_t number) {
@@ -162,7 +164,8 @@ ParamSet CmaEsSampler::suggest(const StudyView& study, const SearchSpace& space,
     ++generations;
     if (options_.restart_strategy == CmaRestart::kIpop && cma.should_stop()) {
       ++restarts;
-      Rng rng(trial_seed(derived_seed(seed_, "cmaes/restart"), static_cast<std::uint64_t>(restarts)));
+      Rng rng(
+          trial_seed(derived_seed(seed_, "cmaes/restart"), static_cast<std::uint64_t>(restarts)));
       config.popsize = cma.popsize() * options_.inc_popsize;
       for (double& m : config.mean) m = rng.uniform();
       cma = CmaEs(config);
@@ -206,9 +209,11 @@ CmaEsOptions read_cmaes_options(const OrderedJson& block, const std::string& pat
   };
   if (const OrderedJson* m = SpecChecker::member(block, "sigma0")) {
     if (auto v = c.get_number(*m, key_path("sigma0"))) {
-      if (*v > 0.0) out.sigma0 = *v;
-      else c.add(key_path("sigma0"), "must be > 0, got " + format_double(*v) +
-                                         " (a fraction of each parameter's range)");
+      if (*v > 0.0)
+        out.sigma0 = *v;
+      else
+        c.add(key_path("sigma0"),
+              "must be > 0, got " + format_double(*v) + " (a fraction of each parameter's range)");
     }
   }
   read_int("n_startup_trials", 0, out.n_startup_trials);
@@ -263,9 +268,9 @@ SamplerRegistration cmaes_sampler_registration() {
   SamplerRegistration r;
   r.info.name = "cmaes";
   r.info.summary = "CMA-ES (with margin for ints, IPOP restarts) over the numeric parameters";
-  r.info.keys = {"x0",          "sigma0",       "n_startup_trials",      "independent_sampler",
-                 "restart_strategy", "popsize", "inc_popsize", "with_margin",
-                 "consider_pruned_trials"};
+  r.info.keys = {
+      "x0",      "sigma0",      "n_startup_trials", "independent_sampler",   "restart_strategy",
+      "popsize", "inc_popsize", "with_margin",      "consider_pruned_trials"};
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_cmaes_options(block.json, block.path, block.spec.space, c);
   };

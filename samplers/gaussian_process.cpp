@@ -127,10 +127,10 @@ struct GaussianProcess::Model {
   std::size_t dims = 0;
   GpHyperparameters hyper;
   std::vector<double> inv_l2;
-  RowMatrix x;      // n x dims, row-major: a point's coordinates are contiguous
+  RowMatrix x;  // n x dims, row-major: a point's coordinates are contiguous
   VectorXd y;
-  MatrixXd chol;    // lower factor of K
-  VectorXd alpha;   // K^-1 y
+  MatrixXd chol;   // lower factor of K
+  VectorXd alpha;  // K^-1 y
   double log_posterior = 0.0;
 
   double kernel(const double* a, const double* b) const {
@@ -329,7 +329,8 @@ void GaussianProcess::predict_with_gradient(const double* x, double& mean, doubl
   const Index n = m.x.rows();
   const std::size_t dims = m.dims;
   VectorXd k(n);
-  // dk_i/dx_d = -s2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r) (x_d - x_id) / l_d^2 = -g_i (x_d - x_id) / l_d^2
+  // dk_i/dx_d = -s2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r) (x_d - x_id) / l_d^2 = -g_i (x_d - x_id) /
+  // l_d^2
   VectorXd g(n);
   for (Index i = 0; i < n; ++i) {
     double r2 = 0.0;

@@ -227,8 +227,7 @@ class GridSampler::Grid {
 
   // True when a later parameter's condition names parameter i.
   bool looked_at(std::size_t i) const {
-    return std::find(relevant_[i + 1].begin(), relevant_[i + 1].end(), i) !=
-           relevant_[i + 1].end();
+    return std::find(relevant_[i + 1].begin(), relevant_[i + 1].end(), i) != relevant_[i + 1].end();
   }
 
   // Points of the parameters i.. given the earlier values `chosen` (index[k]: the point index
@@ -378,12 +377,12 @@ GridOptions read_grid_options(const OrderedJson& block, const std::string& path,
   for (const auto& p : space.parameters()) {
     if (!is_continuous(p.distribution) || out.values.count(p.name)) continue;
     complete = false;
-    if (block.contains("values") && block["values"].is_object() &&
-        block["values"].contains(p.name))
+    if (block.contains("values") && block["values"].is_object() && block["values"].contains(p.name))
       continue;  // its values had issues, reported above
     c.add(member_path("space", p.name),
           "is a continuous float: the grid sampler needs its points, as a \"step\" here or "
-          "as a list in " + member_path(values_path, p.name));
+          "as a list in " +
+              member_path(values_path, p.name));
   }
   if (complete && c.ok() && !grid_point_count(space, out))
     c.add(path, "the grid has more than 2^63 points");
@@ -406,8 +405,8 @@ SamplerRegistration grid_sampler_registration() {
   };
   r.plan = [](const StudySpec& spec) {
     SpecChecker ignored;
-    const GridOptions options = read_grid_options(spec.sampler.block, "sampler", spec.space,
-                                                  ignored);
+    const GridOptions options =
+        read_grid_options(spec.sampler.block, "sampler", spec.space, ignored);
     SamplerPlan plan;
     plan.name = "grid";
     plan.grid_points = grid_point_count(spec.space, options);

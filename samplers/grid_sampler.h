@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "hpo/search_space.h"
 #include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
+#include "hpo/search_space.h"
 #include "samplers/sampler.h"
 #include "samplers/sampler_registry.h"
 
@@ -51,8 +51,7 @@ GridOptions read_grid_options(const OrderedJson& block, const std::string& path,
 
 // The number of points of the grid of `space` under `options`; nullopt when there is no grid
 // (a continuous float without values) or it has more than 2^63 points.
-std::optional<std::uint64_t> grid_point_count(const SearchSpace& space,
-                                              const GridOptions& options);
+std::optional<std::uint64_t> grid_point_count(const SearchSpace& space, const GridOptions& options);
 
 // "grid": the option above; its plan gives the grid's size.
 SamplerRegistration grid_sampler_registration();

@@ -5,8 +5,7 @@
 
 namespace hpo {
 
-QmcSampler::QmcSampler(std::uint64_t seed, QmcOptions options)
-    : seed_(seed), options_(options) {}
+QmcSampler::QmcSampler(std::uint64_t seed, QmcOptions options) : seed_(seed), options_(options) {}
 
 QmcSampler::~QmcSampler() = default;
 
@@ -15,8 +14,8 @@ ParamSet QmcSampler::suggest(const StudyView& /*study*/, const SearchSpace& spac
   const auto& params = space.parameters();
   if (params.empty()) return {};
   if (!sequence_ || sequence_->dims() != params.size())
-    sequence_ = std::make_unique<QmcSequence>(options_.qmc_type, params.size(),
-                                              options_.scramble, seed_);
+    sequence_ =
+        std::make_unique<QmcSequence>(options_.qmc_type, params.size(), options_.scramble, seed_);
   const std::vector<double> u = sequence_->point(trial_number);
   ParamSet chosen;
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -26,8 +25,8 @@ ParamSet QmcSampler::suggest(const StudyView& /*study*/, const SearchSpace& spac
   return chosen;
 }
 
-QmcOptions read_qmc_options(const OrderedJson& block, const std::string& path,
-                            std::size_t n_params, SpecChecker& c) {
+QmcOptions read_qmc_options(const OrderedJson& block, const std::string& path, std::size_t n_params,
+                            SpecChecker& c) {
   QmcOptions out;
   if (!block.is_object()) return out;
   if (const OrderedJson* m = SpecChecker::member(block, "qmc_type")) {

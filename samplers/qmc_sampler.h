@@ -36,8 +36,8 @@ struct QmcOptions {
 // Reads the QMC keys of the "sampler" object `block` at `path` and reports their problems (a
 // Sobol sequence over more than 1,024 parameters among them) with JSON paths to `checker`. The
 // one reader of these keys: the checker and the factory both call it.
-QmcOptions read_qmc_options(const OrderedJson& block, const std::string& path,
-                            std::size_t n_params, SpecChecker& checker);
+QmcOptions read_qmc_options(const OrderedJson& block, const std::string& path, std::size_t n_params,
+                            SpecChecker& checker);
 
 // "qmc": the options above.
 SamplerRegistration qmc_sampler_registration();

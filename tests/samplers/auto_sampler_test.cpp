@@ -69,12 +69,13 @@ TEST_CASE("auto leaves conditional and categorical-heavy spaces to tpe", "[sampl
 TEST_CASE("auto makes the sampler it picks and that sampler runs", "[samplers][auto]") {
   const SamplerRegistration* r = find_sampler("auto");
   REQUIRE(r != nullptr);
-  for (const auto& [space, budget] :
-       std::vector<std::pair<SearchSpace, int>>{{discrete_space(), 30}, {continuous_space(2), 50}}) {
+  for (const auto& [space, budget] : std::vector<std::pair<SearchSpace, int>>{
+           {discrete_space(), 30}, {continuous_space(2), 50}}) {
     const StudySpec spec = spec_of(space, budget);
     auto sampler = r->make(SamplerArgs{spec, 7, 1});
     std::vector<Trial> trials;
-    run_trials(*sampler, space, [](const ParamSet&) { return 1.0; }, 12, trials);
+    run_trials(
+        *sampler, space, [](const ParamSet&) { return 1.0; }, 12, trials);
     for (const auto& t : trials) CHECK(space.check(t.params).empty());
     const SamplerPlan plan = plan_sampler(spec);
     CHECK(plan.detail.find("auto picked " + plan.name) == 0);

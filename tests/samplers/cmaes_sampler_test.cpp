@@ -48,8 +48,9 @@ void run_batches(Sampler& sampler, const SearchSpace& space, const Objective& f,
     for (int b = 0; b < parallel; ++b) {
       const int number = static_cast<int>(trials.size());
       const StudyView view(Direction::kMinimize, trials);
-      trials.push_back(make_trial(number, TrialState::kRunning,
-                                  sampler.suggest(view, space, static_cast<std::uint64_t>(number))));
+      trials.push_back(
+          make_trial(number, TrialState::kRunning,
+                     sampler.suggest(view, space, static_cast<std::uint64_t>(number))));
     }
     for (std::size_t i = first; i < trials.size(); ++i) {
       trials[i].state = TrialState::kComplete;
@@ -60,8 +61,7 @@ void run_batches(Sampler& sampler, const SearchSpace& space, const Objective& f,
 
 }  // namespace
 
-TEST_CASE("cma-es converges on a sphere and on an ill-conditioned ellipsoid",
-          "[samplers][cmaes]") {
+TEST_CASE("cma-es converges on a sphere and on an ill-conditioned ellipsoid", "[samplers][cmaes]") {
   std::vector<double> sphere_best, ellipsoid_best, random_best;
   for (std::uint64_t seed : {1, 2, 3}) {
     CmaEsSampler a(seed), b(seed);
@@ -132,8 +132,7 @@ TEST_CASE("cma-es margin keeps integers from getting stuck", "[samplers][cmaes]"
   CHECK(median(with_margin) < median(without));
 }
 
-TEST_CASE("cma-es restarts a converged run with a doubled population (ipop)",
-          "[samplers][cmaes]") {
+TEST_CASE("cma-es restarts a converged run with a doubled population (ipop)", "[samplers][cmaes]") {
   // A flat objective: the fitness history stalls, so the run stops and IPOP restarts it.
   auto flat = [](const ParamSet&) { return 1.0; };
   CmaEsOptions ipop;

@@ -227,7 +227,8 @@ TEST_CASE("gp nugget grows on noisy data and stays tiny on smooth data", "[sampl
   GaussianProcess a, b;
   a.fit(x, smooth, 1, {});
   b.fit(x, noisy, 1, {});
-  INFO("noise " << a.hyperparameters().noise_variance << " vs " << b.hyperparameters().noise_variance);
+  INFO("noise " << a.hyperparameters().noise_variance << " vs "
+                << b.hyperparameters().noise_variance);
   CHECK(a.hyperparameters().noise_variance < 1e-3);
   CHECK(b.hyperparameters().noise_variance > 0.03);
   CHECK(b.hyperparameters().noise_variance < 0.3);  // the true noise variance is 0.09
@@ -265,8 +266,9 @@ TEST_CASE("gp spreads the suggestions of parallel trials (kriging believer)", "[
   double closest = INFINITY;
   for (std::size_t i = 0; i < batch.size(); ++i)
     for (std::size_t j = i + 1; j < batch.size(); ++j)
-      closest = std::min(closest, std::hypot(batch[i].at("x1").as_double() - batch[j].at("x1").as_double(),
-                                             batch[i].at("x2").as_double() - batch[j].at("x2").as_double()));
+      closest = std::min(closest,
+                         std::hypot(batch[i].at("x1").as_double() - batch[j].at("x1").as_double(),
+                                    batch[i].at("x2").as_double() - batch[j].at("x2").as_double()));
   CHECK(closest > 0.05);  // of a 15 x 15 box
 }
 

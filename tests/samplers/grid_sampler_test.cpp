@@ -74,17 +74,17 @@ TEST_CASE("grid gives each conditional branch its own points only", "[samplers][
   REQUIRE(grid_point_count(space, gamma_values()) == 7u);
   GridSampler sampler(3, gamma_values());
   std::vector<Trial> trials;
-  run_trials(sampler, space, [](const ParamSet&) { return 0.0; }, 7, trials);
+  run_trials(
+      sampler, space, [](const ParamSet&) { return 0.0; }, 7, trials);
   std::set<std::string> seen;
   for (const auto& t : trials) seen.insert(key(t.params));
-  const std::vector<ParamSet> points = {
-      {{"kernel", "rbf"}, {"gamma", 0.1}},
-      {{"kernel", "rbf"}, {"gamma", 1.0}},
-      {{"kernel", "poly"}, {"degree", 2}, {"gamma", 0.1}},
-      {{"kernel", "poly"}, {"degree", 2}, {"gamma", 1.0}},
-      {{"kernel", "poly"}, {"degree", 3}, {"gamma", 0.1}},
-      {{"kernel", "poly"}, {"degree", 3}, {"gamma", 1.0}},
-      {{"kernel", "linear"}}};
+  const std::vector<ParamSet> points = {{{"kernel", "rbf"}, {"gamma", 0.1}},
+                                        {{"kernel", "rbf"}, {"gamma", 1.0}},
+                                        {{"kernel", "poly"}, {"degree", 2}, {"gamma", 0.1}},
+                                        {{"kernel", "poly"}, {"degree", 2}, {"gamma", 1.0}},
+                                        {{"kernel", "poly"}, {"degree", 3}, {"gamma", 0.1}},
+                                        {{"kernel", "poly"}, {"degree", 3}, {"gamma", 1.0}},
+                                        {{"kernel", "linear"}}};
   std::set<std::string> expected;
   for (const auto& p : points) expected.insert(key(p));
   CHECK(seen == expected);
@@ -127,7 +127,8 @@ TEST_CASE("grid order is shuffled by the seed", "[samplers][grid]") {
   auto order = [&](std::uint64_t seed) {
     GridSampler sampler(seed, {});
     std::vector<Trial> trials;
-    run_trials(sampler, space, [](const ParamSet&) { return 0.0; }, 36, trials);
+    run_trials(
+        sampler, space, [](const ParamSet&) { return 0.0; }, 36, trials);
     std::vector<ParamSet> out;
     for (const auto& t : trials) out.push_back(t.params);
     return out;
@@ -145,7 +146,8 @@ TEST_CASE("grid of billions of points costs no memory and still never repeats",
   REQUIRE(grid_point_count(space, {}) == 20000000000ULL);
   GridSampler sampler(1, {});
   std::vector<Trial> trials;
-  run_trials(sampler, space, [](const ParamSet&) { return 0.0; }, 200, trials);
+  run_trials(
+      sampler, space, [](const ParamSet&) { return 0.0; }, 200, trials);
   std::set<std::string> seen;
   for (const auto& t : trials) seen.insert(key(t.params));
   CHECK(seen.size() == 200);
@@ -170,8 +172,7 @@ TEST_CASE("grid values replace the space's points and are checked", "[samplers][
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].path == "space.gamma");
   CHECK(issues[0].message.find("sampler.values.gamma") != std::string::npos);
-  issues = issues_of(R"({"values": {"gamma": [0.1, 100, 0.1], "gama": [1], "degree": []}})",
-                     space);
+  issues = issues_of(R"({"values": {"gamma": [0.1, 100, 0.1], "gama": [1], "degree": []}})", space);
   REQUIRE(issues.size() == 4);
   CHECK(issues[0].path == "sampler.values.gamma[1]");  // outside [1e-3, 10]
   CHECK(issues[1].path == "sampler.values.gamma[2]");  // duplicate

@@ -59,8 +59,7 @@ std::vector<std::vector<double>> points_of(Sampler& sampler, int d, int n, int f
 // Cells of a k x k partition of the first two coordinates that hold no point.
 int empty_cells(const std::vector<std::vector<double>>& x, int k) {
   std::set<int> hit;
-  for (const auto& p : x)
-    hit.insert(static_cast<int>(p[0] * k) * k + static_cast<int>(p[1] * k));
+  for (const auto& p : x) hit.insert(static_cast<int>(p[0] * k) * k + static_cast<int>(p[1] * k));
   return k * k - static_cast<int>(hit.size());
 }
 
