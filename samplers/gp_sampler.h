@@ -22,10 +22,10 @@
 //      sees grid points); wider ones are searched continuously and rounded at the end.
 //   5. Conditional parameters (and categoricals when the model has no numeric part) come from
 //      the independent sampler.
-// Cost: one suggestion is O(n^3) in the n modelled trials. The hyperparameters are refitted on
-// every suggestion while n <= 100 and then on a schedule (every ~5% growth of n), always on a
-// prefix of the history so that the result depends on the history alone; beyond
-// max_observations trials the model keeps the best quarter and the most recent rest.
+// Cost: one suggestion is O(n^3) in the n modelled trials (n <= max_observations: beyond it the
+// model keeps the best quarter and the most recent rest). The hyperparameters are refitted on
+// every suggestion while n <= 100, then each time n has grown by ~5%, always on a prefix of the
+// history (so that the result depends on the history alone) and on at most 100 of its trials.
 //
 // Deterministic: draws come from trial_seed(seed, trial number); the same seed, history and
 // trial number give the same suggestion. Not thread-safe (as every Sampler); the class caches

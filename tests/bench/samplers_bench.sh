@@ -61,7 +61,7 @@ if [ "$skip" != "--skip-references" ]; then
         > "$out/optuna-$s.jsonl"
   done
   /usr/bin/python3 "$here/sklearn_gp_reference.py" --bench-dir "$shared" \
-      > "$out/sklearn-gp.jsonl" 2>/dev/null
+      2>/dev/null | grep '^{' > "$out/sklearn-gp.jsonl"  # scipy's L-BFGS-B prints to stdout
 fi
 
 cat "$out"/hpo-random.jsonl "$out"/hpo-tpe.jsonl "$out"/hpo-qmc-sobol.jsonl \
