@@ -208,3 +208,20 @@ TEST_CASE("cma-es checker names the problem of each option", "[samplers][cmaes]"
 }
 
 }  // namespace hpo::testing
+
+namespace hpo::testing {
+
+TEST_CASE("cma-es runs on a single parameter and maximizes when the study does",
+          "[samplers][cmaes]") {
+  SearchSpace space;
+  space.add({"x", Distribution::float_range(-1.0, 1.0), {}});
+  auto f = [](const ParamSet& p) { return -std::pow(p.at("x").as_double() - 0.3, 2); };
+  CmaEsSampler cma(1);
+  std::vector<Trial> trials;
+  run_trials(cma, space, f, 80, trials, Direction::kMaximize);
+  double best = -INFINITY;
+  for (const auto& t : trials) best = std::max(best, *t.value);
+  CHECK(best > -1e-4);
+}
+
+}  // namespace hpo::testing

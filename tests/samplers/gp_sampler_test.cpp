@@ -312,3 +312,19 @@ TEST_CASE("gp checker names the problem of each option", "[samplers][gp]") {
 }
 
 }  // namespace hpo::testing
+
+namespace hpo::testing {
+
+TEST_CASE("gp maximizes a 1-D objective when the study maximizes", "[samplers][gp]") {
+  SearchSpace space;
+  space.add({"x", Distribution::float_range(-1.0, 1.0), {}});
+  auto f = [](const ParamSet& p) { return -std::pow(p.at("x").as_double() - 0.3, 2); };
+  GpSampler gp(1);
+  std::vector<Trial> trials;
+  run_trials(gp, space, f, 20, trials, Direction::kMaximize);
+  double best = -INFINITY;
+  for (const auto& t : trials) best = std::max(best, *t.value);
+  CHECK(best > -1e-4);
+}
+
+}  // namespace hpo::testing
