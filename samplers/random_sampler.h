@@ -40,6 +40,13 @@ SamplerRegistration random_sampler_registration();
 // when log, choices not empty).
 ParamValue draw_from_prior(const Distribution& d, Rng& rng);
 
+// The value of `d` at quantile u in [0, 1) of its prior, mapped by the same rules as
+// draw_from_prior (u uniform on [0, 1) gives exactly the prior): a float at low + u (high - low)
+// (on the log axis for log), a grid point k = floor(u * points) (a log int: the cell holding
+// the log-axis point), a choice floor(u * choices). Quasi-random samplers feed it their
+// low-discrepancy coordinates. REQUIRES: d is valid, 0 <= u < 1 (u = 1 is clamped).
+ParamValue prior_quantile(const Distribution& d, double u);
+
 // Draws every active parameter of `space` in order from `rng` (what RandomSampler does for one
 // trial). Shared with TPE, whose startup trials are exactly the random sampler's.
 ParamSet draw_params(const SearchSpace& space, Rng& rng);

@@ -10,7 +10,9 @@
 // Contract for every sampler (tests/samplers checks each one):
 //   - the result holds exactly the parameters active under the chosen values, each inside
 //     its distribution (bounds, step grid, choices);
-//   - FAIL trials are ignored; RUNNING trials may be used (constant liar);
+//   - FAIL trials are ignored (a grid still counts a failed trial's point as run, as Optuna's
+//     GridSampler does, so that a point that always fails cannot loop forever); RUNNING trials
+//     may be used (constant liar);
 //   - deterministic: the same seed, space, history and trial_number give the same result;
 //     a different seed gives a different sequence.
 // Samplers never see storage. Not thread-safe: one caller at a time.

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,24 @@ struct SamplerArgs {
   int parallelism = 1;      // trials that run at once (e.g. TPE's constant liar)
 };
 
+// What a sampler will do for one spec, for `hpo validate` and the first lines of `hpo run`.
+struct SamplerPlan {
+  // The sampler that runs: the spec's own, or the one "auto" picks for this space and budget.
+  // The engine stores it with the study, so that a resume keeps the same sampler.
+  std::string name;
+  // A grid's number of points (when the plan is a grid): the study ends once all have run.
+  std::optional<std::uint64_t> grid_points;
+  // One line for people, empty when there is nothing to add: "grid of 24 points",
+  // "auto picked gp: 4 numeric parameters, no categorical, budget 100 trials".
+  std::string detail;
+};
+
 struct SamplerRegistration {
   ComponentInfo info;
   std::function<std::unique_ptr<Sampler>(const SamplerArgs& args)> make;
+  // Optional: what this sampler will do for `spec` (auto's pick, a grid's size); without it
+  // the plan is just the sampler's name. REQUIRES: the spec passed the sampler's checker.
+  std::function<SamplerPlan(const StudySpec& spec)> plan;
 };
 
 // Every registered sampler, in the order `hpo --help` lists them.
@@ -39,5 +55,9 @@ const std::vector<SamplerRegistration>& sampler_registry();
 
 // The registration named `name`; nullptr when there is none.
 const SamplerRegistration* find_sampler(const std::string& name);
+
+// The plan of the sampler `spec` names (its registration's plan hook, or just its name).
+// REQUIRES: the spec passed its checks (so the sampler exists).
+SamplerPlan plan_sampler(const StudySpec& spec);
 
 }  // namespace hpo

@@ -1,6 +1,7 @@
-// Normal-distribution helpers for the Parzen estimators (internal): probability mass of
-// intervals, in log space where accuracy in the tails matters and in linear space where speed
-// does, and sampling from a truncated normal. Pure functions (sampling uses the caller's Rng);
+// Normal-distribution helpers for the Parzen estimators, CMA-ES's margin and GP's expected
+// improvement (internal): the CDF and its inverse, probability mass of intervals, in log space
+// where accuracy in the tails matters and in linear space where speed does, and sampling from a
+// truncated normal. Pure functions (sampling uses the caller's Rng);
 // thread-safe.
 #pragma once
 
@@ -9,6 +10,13 @@
 namespace hpo {
 
 inline constexpr double kLogSqrt2Pi = 0.91893853320467274178;  // log(sqrt(2 pi))
+
+// Phi(z), the standard normal CDF.
+double normal_cdf(double z);
+
+// Phi^-1(p), the standard normal quantile, to ~1e-15 relative accuracy (Acklam's rational
+// approximation refined by one Halley step). REQUIRES: 0 < p < 1.
+double normal_quantile(double p);
 
 // log Phi(z), the log of the standard normal CDF, accurate far into both tails.
 double log_ndtr(double z);

@@ -1,20 +1,25 @@
 // hpo-bench: benchmarks that print figures (never assertions), run beside the reference
-// scripts of ../shared/bench. One function per subcommand; main() only dispatches.
+// scripts of ../shared/bench. One function per subcommand; main() only dispatches. SAMPLER is
+// any registered sampler (random, tpe, grid, qmc, cmaes, gp, auto), made through the registry
+// as `hpo run` makes it, with the options of --options JSON (--tpe JSON is the old spelling).
 //
-//   hpo-bench speed --sampler tpe|random --history N [--multivariate|--univariate] [--asks 20]
-//                   [--seed 0]
+//   hpo-bench speed --sampler SAMPLER --history N [--options JSON]
+//                   [--multivariate|--univariate] [--asks 20] [--seed 0]
 //   hpo-bench speed --sweep [--sampler tpe] [--multivariate|--univariate]
 //       Time one suggestion given N finished trials over the 10 mixed parameters of
-//       optuna_tpe_speed.py; one JSON line per history size (median over --asks suggestions).
-//       TPE is multivariate by default (TpeOptions); --univariate is Optuna's default mode.
-//   hpo-bench quality --problem NAME --sampler tpe|random [--multivariate|--univariate] [--group]
-//                     [--tpe JSON] --seeds A-B --budget N --method LABEL [--parallel K]
+//       optuna_tpe_speed.py; one JSON line per history size (median and slowest of --asks
+//       suggestions, wall and CPU). TPE is multivariate by default (TpeOptions); --univariate is
+//       Optuna's default mode.
+//   hpo-bench quality --problem NAME --sampler SAMPLER [--options JSON]
+//                     [--multivariate|--univariate] [--group] --seeds A-B --budget N
+//                     --method LABEL [--parallel K]
 //       Run the sampler on a problem of problems.py (or a development problem, see `problems`)
 //       and print one JSON line per seed in the format of ../shared/bench/README.md.
 //   hpo-bench suite [--seeds A-B] [--budget N] [--set public|dev|all] [--problems a,b]
 //                   [--parallel K] --config LABEL=JSON [--config LABEL=JSON ...]
-//       Mean normalized regret of TPE configurations (JSON: sampler options, {"random": true}
-//       for random search) against hpo's random search, on public and development problems.
+//       Mean normalized regret of sampler configurations (JSON: the sampler's options, with
+//       "sampler": NAME for another sampler than TPE, {"random": true} for random search)
+//       against hpo's random search, on public and development problems.
 //   hpo-bench problems
 //       List the problems.
 //   hpo-bench eval NAME JSON
@@ -116,13 +121,16 @@ double median(std::vector<double> v) {
 }
 
 // A sampler built from the command line: --sampler NAME (any registered sampler) with the
-// options of --tpe JSON (and --multivariate, --group), through the sampler registry as `hpo run`
-// makes it.
+// options of --options JSON (and --multivariate, --group), through the sampler registry as
+// `hpo run` makes it, for a study of `space` with `budget` trials (what grid and auto look at).
 std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::json& options,
-                                      std::uint64_t seed) {
+                                      std::uint64_t seed, const SearchSpace& space,
+                                      std::optional<int> budget = std::nullopt) {
   const SamplerRegistration* registration = find_sampler(kind);
   if (registration == nullptr) throw std::runtime_error("unknown sampler " + kind);
   StudySpec spec;
+  spec.space = space;
+  spec.budget.trials = budget;
   spec.sampler.name = kind;
   spec.sampler.block = OrderedJson(options);
   spec.sampler.block["name"] = kind;
@@ -133,8 +141,8 @@ std::unique_ptr<Sampler> make_sampler(const std::string& kind, const nlohmann::j
   return registration->make(SamplerArgs{spec, seed, 1});
 }
 
-nlohmann::json tpe_options_from(const Options& o) {
-  nlohmann::json j = nlohmann::json::parse(o.get("tpe", "{}"));
+nlohmann::json sampler_options_from(const Options& o) {
+  nlohmann::json j = nlohmann::json::parse(o.get("options", o.get("tpe", "{}")));
   if (o.flag("multivariate")) j["multivariate"] = true;
   if (o.flag("univariate")) j["multivariate"] = false;
   if (o.flag("group")) j["group"] = true;
@@ -193,7 +201,7 @@ Trial finished_trial(int number, ParamSet params, double value) {
   return t;
 }
 
-nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& tpe_json,
+nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& options_json,
                                 int history, int asks, std::uint64_t seed) {
   const SearchSpace space = speed_space();
   std::vector<Trial> trials;
@@ -204,7 +212,7 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
     const double v = speed_objective(p);
     trials.push_back(finished_trial(i, std::move(p), v));
   }
-  auto sampler = make_sampler(kind, tpe_json, seed);
+  auto sampler = make_sampler(kind, options_json, seed, space);
   std::vector<double> us, cpu_us;
   for (int a = 0; a < asks; ++a) {
     const int number = static_cast<int>(trials.size());
@@ -220,7 +228,8 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
   std::vector<double> sorted = us;
   std::sort(sorted.begin(), sorted.end());
   SpecChecker ignored;
-  const bool multivariate = read_tpe_options(OrderedJson(tpe_json), "sampler", ignored).multivariate;
+  const bool multivariate =
+      read_tpe_options(OrderedJson(options_json), "sampler", ignored).multivariate;
   std::string label = "hpo-" + kind + (kind == "tpe" ? (multivariate ? "-multivariate" : "-univariate") : "");
   auto round1 = [](double x) { return std::round(x * 10.0) / 10.0; };
   return {{"sampler", label},
@@ -228,23 +237,25 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& t
           {"params", space.size()},
           {"us_per_suggest", round1(sorted[sorted.size() / 2])},
           {"us_min", round1(sorted.front())},
+          {"us_max", round1(sorted.back())},
           {"cpu_us_per_suggest", round1(median(cpu_us))},
+          {"cpu_us_max", round1(*std::max_element(cpu_us.begin(), cpu_us.end()))},
           {"asks", asks}};
 }
 
 int cmd_speed(const Args& args) {
   const Options o(args);
   const std::string kind = o.get("sampler", "tpe");
-  const nlohmann::json tpe_json = tpe_options_from(o);
+  const nlohmann::json options_json = sampler_options_from(o);
   const int asks = static_cast<int>(o.number("asks", 20));
   const auto seed = static_cast<std::uint64_t>(o.number("seed", 0));
   if (o.flag("sweep")) {
     for (int n : {100, 200, 500, 1000, 2000, 5000, 10000})
-      std::cout << time_suggestions(kind, tpe_json, n, asks, seed).dump() << std::endl;
+      std::cout << time_suggestions(kind, options_json, n, asks, seed).dump() << std::endl;
     return 0;
   }
   const int history = static_cast<int>(o.number("history", 1000));
-  std::cout << time_suggestions(kind, tpe_json, history, asks, seed).dump() << std::endl;
+  std::cout << time_suggestions(kind, options_json, history, asks, seed).dump() << std::endl;
   return 0;
 }
 
@@ -329,6 +340,48 @@ const std::vector<Problem>& problems() {
                             const double along = (x + y) / std::sqrt(2.0) - 1.0;
                             const double across = (x - y) / std::sqrt(2.0);
                             return along * along + ratio * across * across;
+                          },
+                          0.0});
+    }
+    {
+      // Small and fully discrete (3 x 5 x 5 = 75 points) with interactions: what a grid covers
+      // when the budget allows it (the auto rule's grid case).
+      SearchSpace s;
+      s.add({"opt", Distribution::categorical({"adam", "sgd", "rmsprop"}), {}});
+      s.add({"layers", Distribution::int_range(1, 5), {}});
+      s.add({"drop", Distribution::float_range(0.0, 0.5, false, 0.125), {}});
+      p.push_back(Problem{"discrete_small", false, std::move(s),
+                          [](const ParamSet& q) {
+                            const std::string opt = q.at("opt").as_string();
+                            const double layers = q.at("layers").as_double();
+                            const double drop = q.at("drop").as_double();
+                            const double best_layers = opt == "sgd" ? 4.0 : 2.0;
+                            const double pen = opt == "adam" ? 0.0 : opt == "sgd" ? 0.3 : 0.15;
+                            const double d = drop - 0.0625 * layers;
+                            return 0.1 * (layers - best_layers) * (layers - best_layers) +
+                                   4.0 * d * d + pen;  // min 0: adam, 2 layers, drop 0.125
+                          },
+                          0.0});
+    }
+    {
+      // The same 75 points with unstructured values (a fixed pseudo-random table, 0 at one
+      // point): no model can do better than trying everything, which a grid does without
+      // repeats.
+      SearchSpace s;
+      s.add({"opt", Distribution::categorical({"adam", "sgd", "rmsprop"}), {}});
+      s.add({"layers", Distribution::int_range(1, 5), {}});
+      s.add({"drop", Distribution::float_range(0.0, 0.5, false, 0.125), {}});
+      p.push_back(Problem{"discrete_table", false, std::move(s),
+                          [](const ParamSet& q) {
+                            const std::string opt = q.at("opt").as_string();
+                            const auto layers = q.at("layers").as_int();
+                            const auto drop = std::llround(q.at("drop").as_double() * 8);
+                            const auto cell = static_cast<std::uint64_t>(
+                                (opt == "adam" ? 0 : opt == "sgd" ? 1 : 2) * 25 +
+                                (layers - 1) * 5 + drop);
+                            if (cell == 58) return 0.0;  // rmsprop, 2 layers, drop 0.375
+                            Rng rng(cell * 7919 + 13);
+                            return 0.1 + rng.uniform();
                           },
                           0.0});
     }
@@ -509,13 +562,14 @@ int cmd_quality(const Args& args) {
   const Options o(args);
   const Problem& problem = find_problem(o.get("problem", ""));
   const std::string kind = o.get("sampler", "tpe");
-  const nlohmann::json tpe_json = tpe_options_from(o);
+  const nlohmann::json options_json = sampler_options_from(o);
   const auto [first_seed, last_seed] = parse_range(o.get("seeds", "0-9"));
   const int budget = static_cast<int>(o.number("budget", 100));
   const int parallel = static_cast<int>(o.number("parallel", 1));
   const std::string method = o.get("method", "hpo-" + kind);
   for (int seed = first_seed; seed <= last_seed; ++seed) {
-    auto sampler = make_sampler(kind, tpe_json, static_cast<std::uint64_t>(seed));
+    auto sampler =
+        make_sampler(kind, options_json, static_cast<std::uint64_t>(seed), problem.space, budget);
     const RunResult r = run_study(problem, *sampler, budget, parallel);
     nlohmann::json best_at = nlohmann::json::object();
     for (int c : checkpoints(budget)) best_at[std::to_string(c)] = r.best_so_far[c - 1];
@@ -566,9 +620,10 @@ int cmd_suite(const Args& args) {
       for (int seed = first_seed; seed <= last_seed; ++seed) {
         nlohmann::json opts = configs[c].second;
         const bool random = opts.value("random", false);
+        const std::string kind = opts.value("sampler", random ? "random" : "tpe");
         opts.erase("random");
-        auto sampler =
-            make_sampler(random ? "random" : "tpe", opts, static_cast<std::uint64_t>(seed));
+        opts.erase("sampler");
+        auto sampler = make_sampler(kind, opts, static_cast<std::uint64_t>(seed), p.space, budget);
         const RunResult r = run_study(p, *sampler, budget, parallel);
         for (std::size_t k = 0; k < cps.size(); ++k)
           per_cp[k].push_back(std::max(0.0, r.best_so_far[cps[k] - 1] - p.optimum) + 1e-12);
@@ -637,9 +692,10 @@ int cmd_problems(const Args&) {
 
 void usage() {
   std::cerr << "usage: hpo-bench <speed|quality|suite|problems> [options]\n"
-               "  speed   --sampler tpe|random --history N [--multivariate|--univariate] [--sweep]\n"
-               "  quality --problem NAME --sampler tpe|random [--multivariate|--univariate] --seeds A-B\n"
-               "          --budget N --method LABEL\n"
+               "  speed   --sampler NAME --history N [--options JSON] [--multivariate|--univariate]\n"
+               "          [--sweep]\n"
+               "  quality --problem NAME --sampler NAME [--options JSON] [--multivariate|--univariate]\n"
+               "          --seeds A-B --budget N --method LABEL\n"
                "  suite   --config LABEL=JSON ... [--seeds A-B] [--budget N] [--set public|dev]\n"
                "  problems\n"
                "  eval    NAME JSON\n"
