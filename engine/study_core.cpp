@@ -7,6 +7,7 @@
 #include "engine/factory.h"
 #include "engine/model/text.h"
 #include "engine/spec_diff.h"
+#include "samplers/sampler_registry.h"
 #include "hpo/errors.h"
 
 namespace hpo {
@@ -56,8 +57,22 @@ StudySpec StudyCore::stored_spec(const StudyRecord& record) {
 
 StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& options)
     : storage_(storage), spec_(std::move(spec)) {
+  const bool wants_auto = spec_.sampler.name == "auto";
   for (bool retried = false;; retried = true) {
     std::optional<StudyRecord> existing = storage_.find_study(spec_.name);
+    if (existing && wants_auto) {
+      // The sampler auto picked when the study was created stays its sampler.
+      const auto stored = existing->spec.find("sampler");
+      if (stored != existing->spec.end() && stored->is_object() && stored->contains("name") &&
+          (*stored)["name"].is_string() && (*stored)["name"] != "auto")
+        use_sampler((*stored)["name"].get<std::string>(),
+                    "auto picked " + (*stored)["name"].get<std::string>() +
+                        " when the study was created");
+    }
+    if (!existing && wants_auto) {
+      const SamplerPlan plan = plan_sampler(spec_);
+      use_sampler(plan.name, plan.detail);
+    }
     if (existing) {
       if (options.mode == OpenMode::kCreate)
         throw InputError("name", "a study named \"" + spec_.name + "\" exists already");
@@ -88,9 +103,19 @@ StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& option
     }
   }
   seed_ = spec_.sampler.seed.value_or(record_.sampler_seed);
+  if (sampler_detail_.empty()) sampler_detail_ = plan_sampler(spec_).detail;
   parallelism_ = options.parallelism;
   sampler_ = make_sampler(spec_, seed_, parallelism_);
   reload();
+}
+
+void StudyCore::use_sampler(const std::string& name, const std::string& why) {
+  spec_.sampler.name = name;
+  spec_.sampler.block["name"] = name;
+  if (!spec_.document.contains("sampler") || !spec_.document["sampler"].is_object())
+    spec_.document["sampler"] = nlohmann::json::object();
+  spec_.document["sampler"]["name"] = name;
+  sampler_detail_ = why;
 }
 
 void StudyCore::set_parallelism(int parallelism) {

@@ -6,6 +6,8 @@
 //     stored_spec()); a spec that changes the space, direction or metric is refused unless the
 //     caller allows it;
 //   - its sampler seed: the spec's, else the one drawn once when the study was created;
+//   - its sampler, when the spec says "auto": picked once, when the study is created, and
+//     recorded in its stored spec, so that a resume (or a changed budget) keeps it;
 //   - the cache of its trials that the sampler sees (and how it catches up with other
 //     processes sharing the study);
 //   - asking: a new trial is created first and its parameters are drawn for the number storage
@@ -86,6 +88,9 @@ class StudyCore {
   static StudySpec stored_spec(const StudyRecord& record);
 
   const StudySpec& spec() const { return spec_; }
+  // One line on the sampler for people ("auto picked gp: ...", "grid of 24 points"); empty
+  // when there is nothing to add.
+  const std::string& sampler_detail() const { return sampler_detail_; }
   const StudyRecord& record() const { return record_; }
   std::int64_t id() const { return record_.id; }
   std::uint64_t seed() const { return seed_; }
@@ -147,11 +152,14 @@ class StudyCore {
  private:
   void reload();
   void count(const Trial& trial, int delta);
+  // Runs sampler `name` instead of "auto", recording it in the spec the study stores.
+  void use_sampler(const std::string& name, const std::string& why);
 
   Storage& storage_;
   StudySpec spec_;
   StudyRecord record_;
   std::uint64_t seed_ = 0;
+  std::string sampler_detail_;
   int parallelism_ = 1;
   std::unique_ptr<Sampler> sampler_;
 

@@ -26,7 +26,7 @@ const char* to_string(StopReason reason) {
     case StopReason::kTimeout: return "timeout";
     case StopReason::kMaxFailed: return "too many failed trials";
     case StopReason::kInterrupted: return "interrupted";
-    case StopReason::kExhausted: return "sampler exhausted";
+    case StopReason::kExhausted: return "sampler exhausted: every point has run";
   }
   return "budget met";
 }
@@ -196,7 +196,8 @@ class StudyManager::Run final : public EventSink {
       }
       if (!core_.sampler_exhausted()) continue;  // another run reached the limit: count again
       if (running_.empty())
-        stop(StopReason::kExhausted, "the sampler has proposed everything it can");
+        stop(StopReason::kExhausted,
+             "the sampler has proposed everything it can (every grid point has run)");
       break;
     }
     if (!reason_ && running_.empty()) schedule_poll();

@@ -109,14 +109,16 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
   ConsoleProgress progress(stderr, live, spec.name);
   if (progress_mode != "none") run_options.progress = &progress;
 
-  std::fprintf(stderr, "hpo: study '%s' (%s %s, %s sampler, %s executor) -> %s\n",
-               spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
-               spec.sampler.name.c_str(), spec.executor ? spec.executor->kind.c_str() : "no",
-               storage_path.c_str());
   OpenOptions open;
   open.allow_spec_change = vm["allow-spec-change"].as<bool>();
   open.parallelism = run_options.parallelism.value_or(spec.parallelism);
   StudyCore core(*storage, spec, open);
+  std::fprintf(stderr, "hpo: study '%s' (%s %s, %s sampler, %s executor) -> %s\n",
+               spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
+               core.spec().sampler.name.c_str(),
+               spec.executor ? spec.executor->kind.c_str() : "no", storage_path.c_str());
+  if (!core.sampler_detail().empty())
+    std::fprintf(stderr, "hpo: %s\n", core.sampler_detail().c_str());
   StudyManager manager(core, std::move(run_options));
   const RunResult result = manager.run();
 

@@ -3,6 +3,7 @@
 
 #include "engine/cli/options.h"
 #include "engine/factory.h"
+#include "samplers/sampler_registry.h"
 #include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 
@@ -33,6 +34,9 @@ int validate_command(const Args& args) {
               spec.space.size(), spec.sampler.name.c_str(), spec.executor->kind.c_str());
   if (spec.budget.trials) std::printf(", %d trials", *spec.budget.trials);
   std::printf(", parallelism %d\n", spec.parallelism);
+  // What the sampler will do: auto's pick, a grid's size.
+  const SamplerPlan plan = plan_sampler(spec);
+  if (!plan.detail.empty()) std::printf("%s: %s\n", path.c_str(), plan.detail.c_str());
   return 0;
 }
 

@@ -35,8 +35,9 @@ struct Budget {
 };
 
 struct SamplerSpec {
-  // Which sampler (samplers/sampler_registry.h lists them). JSON key "name".
-  std::string name = "random";
+  // Which sampler (samplers/sampler_registry.h lists them). JSON key "name"; default "auto",
+  // which picks one from the space and the budget.
+  std::string name = "auto";
   // JSON key "seed"; nullopt: drawn once when the study is created and stored with it.
   std::optional<std::uint64_t> seed;
   // The "sampler" object as written ({} when the spec has none). The sampler reads its own

@@ -61,8 +61,9 @@ namespace hpo {
 
 // Which sampler a study defined in code uses (`hpo --help` lists them).
 struct SamplerConfig {
-  // Spec key "sampler.name": "random" (default), "tpe", ...
-  std::string name = "random";
+  // Spec key "sampler.name": "auto" (default: picks grid, gp or tpe from the space and the
+  // budget), "random", "tpe", "grid", "qmc", "cmaes", "gp".
+  std::string name = "auto";
   // Spec key "sampler.seed"; nullopt: drawn once when the study is created, and stored.
   std::optional<std::uint64_t> seed;
   // The sampler's own options as a JSON object, e.g. R"({"n_startup_trials": 5})"; checked

@@ -104,7 +104,7 @@ TEST_CASE("a minimal spec gets the documented defaults", "[engine][spec]") {
   const StudySpec spec = load_spec(kGood / "minimal.json");
   CHECK(spec.direction == Direction::kMinimize);
   CHECK(spec.metric == "val_loss");
-  CHECK(spec.sampler.name == "random");
+  CHECK(spec.sampler.name == "auto");
   CHECK_FALSE(spec.sampler.seed.has_value());
   CHECK(spec.sampler.block == OrderedJson::object());
   CHECK_FALSE(spec.budget.trials.has_value());

@@ -273,3 +273,44 @@ TEST_CASE("the quickstart study runs as the README's first command runs it", "[i
     CHECK(t.intermediate.size() >= 2);  // val_loss per epoch
   }
 }
+
+TEST_CASE("a grid study runs each point once and ends when the grid is exhausted",
+          "[integration][run][samplers]") {
+  TempDir dir;
+  write_file(dir / "study.json", objective_spec("grid", "ok", R"({
+    "space": {"x": {"type": "float", "low": -1, "high": 1, "step": 1},
+              "y": {"type": "int", "low": 0, "high": 2}},
+    "sampler": {"name": "grid"}, "budget": {"trials": 100}})"));
+  auto v = run_hpo({"validate", "study.json"}, dir.path());
+  CHECK(v.out.find("grid of 9 points") != std::string::npos);
+  auto r = run_hpo({"run", "study.json"}, dir.path());
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("sampler exhausted") != std::string::npos);
+  const auto trials = stored_trials(dir / "hpo.db", "grid");
+  CHECK(trials.size() == 9);
+  std::set<std::string> points;
+  for (const auto& t : trials) points.insert(hpo::params_to_json(t.params).dump());
+  CHECK(points.size() == 9);
+}
+
+TEST_CASE("auto picks a sampler when the study is created, says which, and keeps it",
+          "[integration][run][samplers]") {
+  TempDir dir;
+  nlohmann::json spec = nlohmann::json::parse(objective_spec("picked", "ok",
+                                                             R"({"budget": {"trials": 3}})"));
+  spec.erase("sampler");  // the default: auto
+  write_file(dir / "study.json", spec.dump());
+  auto r = run_hpo({"run", "study.json"}, dir.path());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("auto picked gp") != std::string::npos);
+  // With a budget too large for a GP, a new study would get TPE; this one keeps its GP.
+  r = run_hpo({"run", "study.json", "--trials", "5"}, dir.path());
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("gp sampler") != std::string::npos);
+  spec["budget"]["trials"] = 5000;
+  write_file(dir / "study.json", spec.dump());
+  r = run_hpo({"resume", "picked", "--trials", "6"}, dir.path());
+  CHECK(r.err.find("gp sampler") != std::string::npos);
+}
