@@ -568,7 +568,8 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
     body.size = kStreamChunk;
     body.more = true;
     s->conn->with_stream([&](auto& st) {
-      http::async_read(st, s->conn->buffer, *s->parser,
+      // read_some: hand over what arrived; a quiet stream must not wait for a full buffer.
+      http::async_read_some(st, s->conn->buffer, *s->parser,
                        [weak = weak_from_this(), s](error_code ec, std::size_t) {
                          const auto self = weak.lock();
                          if (!self || s->cancelled) return;

@@ -32,6 +32,7 @@ using Timer = asio::steady_timer;
 constexpr std::size_t kTailLines = 3;
 constexpr std::size_t kTailLineChars = 200;
 constexpr std::chrono::seconds kHarvestWait{10};   // for a followed log to end
+constexpr std::chrono::seconds kPodLag{5};         // for a finished Job's pod to be seen ended
 constexpr std::chrono::milliseconds kLogRetryMin{100};
 constexpr std::chrono::seconds kLogRetryMax{2};
 constexpr int kWatchTimeoutMin = 240;  // seconds; the server ends a watch then
@@ -85,6 +86,8 @@ struct Trial {
   bool admitted = false;
   bool pending_done = false;
   bool reattached = false;
+  bool pod_wait_armed = false;  // the Job ended; waiting for its pod's end to be seen
+  bool pod_wait_over = false;
   std::optional<StopCause> cause;
   bool kill_now = false;
   std::optional<TrialOutcome> stop_outcome;  // decided by a stop; delivered after the DELETE
@@ -296,7 +299,21 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     if (!ps.log_pod.empty() && ps.log_pod != t->log_pod && !t->cause)
       read_log(t, ps.log_pod, LogMode::kFollow);
     if (js.verdict != JobVerdict::kRunning) {
-      if (js.settled) harvest(t, ps);
+      if (!js.settled) return;
+      // The Job's watch may run ahead of the pods' watch: read the pod once it is seen to
+      // have ended (or after kPodLag, when it may be gone for good).
+      const bool pod_seen_ended = !ps.harvest_pod.empty() && ps.exit_code.has_value();
+      if (pod_seen_ended || t->pod_wait_over) return harvest(t, ps);
+      if (!t->pod_wait_armed) {
+        t->pod_wait_armed = true;
+        t->pending_timer.expires_after(kPodLag);
+        t->pending_timer.async_wait([weak = weak_from_this(), t](const error_code& ec) {
+          const auto self = weak.lock();
+          if (!self || ec || self->abandoned || t->phase != Phase::kActive) return;
+          t->pod_wait_over = true;
+          self->reconcile(t);
+        });
+      }
       return;
     }
     if (t->cause || js.suspended) return;

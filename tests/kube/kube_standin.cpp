@@ -20,6 +20,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -244,6 +246,7 @@ struct KubeStandin::Impl : std::enable_shared_from_this<Impl> {
   std::mt19937 rng;
   unsigned short port = 0;
   bool stopping = false;
+  const bool trace = std::getenv("HPO_STANDIN_TRACE") != nullptr;  // requests to stderr
 
   std::int64_t rv = 1;
   std::int64_t oldest_rv = 1;  // events after this one are kept
@@ -638,6 +641,8 @@ void KubeStandin::Impl::handle(const std::shared_ptr<Session>& s,
     r = error_reply(500, "InternalError", std::string("stand-in error: ") + e.what());
   }
   entry.status = streamed ? 200 : r.status;
+  if (trace) std::fprintf(stderr, "standin: %s %s -> %d%s\n", method.c_str(), target.c_str(),
+                          entry.status, streamed ? " (stream)" : "");
   log.push_back(entry);
   if (!streamed) s->write_reply(std::move(r), req.keep_alive());
 }
@@ -1848,6 +1853,15 @@ int KubeStandin::live_processes() const {
   int n = 0;
   for (const auto& [k, p] : impl_->pods) n += p->pid > 0 && !p->exited ? 1 : 0;
   return n;
+}
+
+}  // namespace hpo::testing
+
+namespace hpo::testing {
+
+std::size_t KubeStandin::open_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->sessions.size();
 }
 
 }  // namespace hpo::testing

@@ -132,6 +132,8 @@ class KubeStandin {
   void compact();
   // Local processes still running.
   int live_processes() const;
+  // Client connections the server holds open.
+  std::size_t open_connections() const;
 
   struct Impl;  // the server's state; public only for the server's own connection handlers
 
