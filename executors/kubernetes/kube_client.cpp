@@ -74,6 +74,7 @@ struct Conn {
   bool connected = false;
   bool closed = false;
   bool reused = false;  // has carried a complete exchange before
+  bool tls_failed = false;  // the handshake failed: the server is not trusted (no retry)
   std::uint64_t cert_generation = 0;
 };
 
@@ -84,6 +85,7 @@ struct Pending {
   KubeClient::Callback done;
   int attempt = 0;
   bool unauthorized_retried = false;
+  std::string sent_authorization;  // for on_unauthorized(): which credential was refused
 };
 
 struct Stream {
@@ -97,6 +99,7 @@ struct Stream {
   std::string error_body;
   bool cancelled = false;
   bool unauthorized_retried = false;
+  std::string sent_authorization;
 };
 
 std::string header_value(const http::fields& f, http::field name) {
@@ -289,9 +292,12 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
           ssl::stream_base::client, [weak, c, then](const error_code& hec) {
             const auto self = weak.lock();
             if (!self || self->abandoned || c->closed) return;
-            if (hec)
+            if (hec) {
+              c->tls_failed = hec.category() != asio::error::get_misc_category() &&
+                              hec != beast::error::timeout;
               return then(transport_error(
                   "TLS handshake with " + self->config().server + " failed", hec));
+            }
             c->connected = true;
             then("");
           });
@@ -398,6 +404,7 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     ++sent;
+    p->sent_authorization = std::string((*req)[http::field::authorization]);
     c->lowest().expires_after(options.request_timeout);
     c->with_stream([&](auto& s) {
       http::async_write(
@@ -451,8 +458,14 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
   void conn_failed(const std::shared_ptr<Conn>& c, const std::shared_ptr<Pending>& p,
                    const std::string& error) {
     const bool was_reused = c->reused;
+    const bool untrusted = c->tls_failed;
     c->close();
     --open;
+    if (untrusted) {  // retrying cannot make the certificate check pass
+      post_done(p, ApiResponse{0, "", "", error, ""});
+      dispatch();
+      return;
+    }
     if (was_reused && p->attempt == 0) {
       // The server closed an idle keep-alive connection: not the request's fault.
       ++p->attempt;
@@ -474,7 +487,8 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
       r.error = std::move(e.message);
       r.reason = std::move(e.reason);
     }
-    if (r.status == 401 && !p->unauthorized_retried && credentials.on_unauthorized()) {
+    if (r.status == 401 && !p->unauthorized_retried &&
+        credentials.on_unauthorized(p->sent_authorization)) {
       p->unauthorized_retried = true;
       enqueue(p);
       return;
@@ -529,6 +543,7 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
       return end_stream(s, ApiResponse{0, "", "", e.what(), ""});
     }
     ++sent;
+    s->sent_authorization = std::string((*req)[http::field::authorization]);
     s->conn->lowest().expires_after(options.request_timeout);
     s->conn->with_stream([&](auto& st) {
       http::async_write(st, *req, [weak = weak_from_this(), s, req](const error_code& ec,
@@ -608,7 +623,8 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
 
   void end_stream(const std::shared_ptr<Stream>& s, ApiResponse r) {
     if (s->conn) s->conn->close();
-    if (r.status == 401 && !s->unauthorized_retried && credentials.on_unauthorized()) {
+    if (r.status == 401 && !s->unauthorized_retried &&
+        credentials.on_unauthorized(s->sent_authorization)) {
       s->unauthorized_retried = true;
       s->error_body.clear();
       return open_stream(s);

@@ -84,7 +84,7 @@ bool flag(const Json& obj, const char* key) {
 
 fs::path resolve(const fs::path& dir, const std::string& p) {
   const fs::path path(p);
-  return path.is_absolute() ? path : dir / path;
+  return (path.is_absolute() ? path : dir / path).lexically_normal();
 }
 
 // The PEM text of `file_key` (a path) or `data_key` (base64), or "" when neither is set.

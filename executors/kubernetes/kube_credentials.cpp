@@ -187,14 +187,16 @@ KubeCredentials::ClientCert KubeCredentials::client_cert() {
   return {config_.client_cert_pem, config_.client_key_pem};
 }
 
-bool KubeCredentials::on_unauthorized() {
+bool KubeCredentials::on_unauthorized(const std::string& used) {
   bool may_help = false;
   if (config_.exec) {
-    exec_valid_ = false;
+    const bool current = !exec_valid_ || (exec_token_.empty() ? used.empty()
+                                                               : used == "Bearer " + exec_token_);
+    if (current) exec_valid_ = false;
     may_help = true;
   }
   if (!config_.token_file.empty()) {
-    token_loaded_ = false;
+    if (!token_loaded_ || used == "Bearer " + token_) token_loaded_ = false;
     may_help = true;
   }
   return may_help;

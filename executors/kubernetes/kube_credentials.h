@@ -45,10 +45,11 @@ class KubeCredentials {
   // Bumped whenever client_cert() changes.
   std::uint64_t generation() const { return generation_; }
 
-  // The server answered 401: forget cached credentials so that the next authorization()
-  // refreshes them. True when a refresh may help (a token file or an exec plugin); false for
-  // static credentials, whose 401 is final.
-  bool on_unauthorized();
+  // The server answered 401 to a request sent with `used` (its Authorization header): forget
+  // that credential so that the next authorization() refreshes it, unless it was refreshed
+  // since (concurrent requests fail together; the plugin runs once). True when a retry may
+  // help (a token file or an exec plugin); false for static credentials, whose 401 is final.
+  bool on_unauthorized(const std::string& used);
 
   // How many times the exec plugin ran (tests check the caching).
   int exec_runs() const { return exec_runs_; }

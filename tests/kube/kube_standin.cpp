@@ -81,6 +81,11 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
   return out;
 }
 
+// A query flag as Go's strconv.ParseBool reads it (the API server's parser).
+bool is_true(const std::string& v) {
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
+
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
   while (true) {
@@ -706,7 +711,7 @@ Reply KubeStandin::Impl::route(const std::shared_ptr<Session>& s, const std::str
                                const std::string& path, std::map<std::string, std::string>& q,
                                const http::request<http::string_body>& req, bool& streamed) {
   const auto parts = split(path.size() > 1 ? path.substr(1) : "", '/');
-  const bool watch = q.count("watch") && (q["watch"] == "1" || q["watch"] == "true");
+  const bool watch = q.count("watch") && is_true(q["watch"]);
   // /apis/batch/v1/namespaces/{ns}/jobs[/{name}]  and  /apis/batch/v1/jobs
   if (parts.size() >= 4 && parts[0] == "apis" && parts[1] == "batch" && parts[2] == "v1") {
     if (parts.size() == 4 && parts[3] == "jobs" && method == "GET")
@@ -967,7 +972,7 @@ Reply KubeStandin::Impl::start_watch(const std::shared_ptr<Session>& s, const st
     if (k == "metadata.name") w->field_name = v;
     if (k == "metadata.namespace") w->field_namespace = v;
   }
-  w->bookmarks = q["allowWatchBookmarks"] == "true" || q["allowWatchBookmarks"] == "1";
+  w->bookmarks = is_true(q["allowWatchBookmarks"]);
   const std::string from = q["resourceVersion"];
   const std::int64_t since = from.empty() ? 0 : std::stoll(from);
   const bool too_old = since != 0 && since < oldest_rv;
@@ -1121,7 +1126,7 @@ Reply KubeStandin::Impl::pod_log(const std::shared_ptr<Session>& s, const std::s
   if (q.count("limitBytes") && !q["limitBytes"].empty()) limit = std::stoll(q["limitBytes"]);
   if (limit >= 0 && static_cast<std::int64_t>(text.size()) > limit)
     text = text.substr(0, static_cast<std::size_t>(limit));
-  const bool follow = q["follow"] == "true" || q["follow"] == "1";
+  const bool follow = is_true(q["follow"]);
   if (!follow) return {200, text, "text/plain", {}};
   streamed = true;
   s->begin_stream("text/plain");
@@ -1250,7 +1255,7 @@ void KubeStandin::Impl::new_pod(JobRt& j) {
   } else {
     ref.obj["status"]["conditions"] = {{{"type", "PodScheduled"}, {"status", "True"}}};
     ref.obj["status"]["containerStatuses"] = {
-        {{"name", container}, {"ready", false}, {"restartCount", 0},
+        {{"name", container}, {"ready", false}, {"restartCount", 0}, {"imageID", ""},
          {"image", ref.obj["spec"]["containers"][0].value("image", "")},
          {"state",
           {{"waiting",
@@ -1280,7 +1285,7 @@ void KubeStandin::Impl::run_pod(PodRt& p) {
   p.obj["status"]["phase"] = "Running";
   p.obj["status"]["startTime"] = now_rfc3339();
   p.obj["status"]["containerStatuses"] = {
-      {{"name", container}, {"ready", true}, {"restartCount", 0}, {"started", true},
+      {{"name", container}, {"ready", true}, {"restartCount", 0}, {"imageID", ""}, {"started", true},
        {"image", p.obj["spec"]["containers"][0].value("image", "")},
        {"state", {{"running", {{"startedAt", now_rfc3339()}}}}}}};
   emit("pods", "MODIFIED", p.obj);
@@ -1491,7 +1496,7 @@ void KubeStandin::Impl::pod_finished(PodRt& p, int exit_code, const std::string&
     p.obj["status"]["message"] = "Pod was active on the node longer than the specified deadline";
   }
   p.obj["status"]["containerStatuses"] = {
-      {{"name", container}, {"ready", false}, {"restartCount", 0}, {"started", false},
+      {{"name", container}, {"ready", false}, {"restartCount", 0}, {"imageID", ""}, {"started", false},
        {"image", p.obj["spec"]["containers"][0].value("image", "")},
        {"state",
         {{"terminated",
