@@ -19,7 +19,8 @@
 namespace hpo::cli {
 namespace {
 
-constexpr const char* kK8sUsage = R"(usage: hpo k8s render SPEC [--params JSON] [--trial N] [--attempt N]
+constexpr const char* kK8sUsage =
+    R"(usage: hpo k8s render SPEC [--params JSON] [--trial N] [--attempt N]
 
 Prints, as JSON, the batch/v1 Job that trial N (default 0) of the study SPEC would create
 with its "kubernetes" executor: the template with the parameters substituted, the name,

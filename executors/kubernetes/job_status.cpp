@@ -94,8 +94,7 @@ PodsState inspect_pods(const std::vector<const Json*>& pods, const std::string& 
     const Json* state = cs ? member(*cs, "state") : nullptr;
     const bool running = state && member(*state, "running");
     const bool terminated = state && member(*state, "terminated");
-    if (running || terminated || phase == "Running" || phase == "Succeeded" ||
-        phase == "Failed") {
+    if (running || terminated || phase == "Running" || phase == "Succeeded" || phase == "Failed") {
       out.started = true;
       out.log_pod = name;
     }

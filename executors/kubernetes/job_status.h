@@ -33,8 +33,8 @@ struct JobState {
 JobState judge_job(const nlohmann::json& job);
 
 struct PodsState {
-  bool started = false;          // the primary container of some pod ran (or runs)
-  std::string waiting_reason;    // why the newest pod is not running yet ("" when unknown)
+  bool started = false;        // the primary container of some pod ran (or runs)
+  std::string waiting_reason;  // why the newest pod is not running yet ("" when unknown)
   std::string waiting_message;
   // The pod to read metrics from: the one that succeeded, else the newest; empty: none yet.
   std::string harvest_pod;
@@ -49,6 +49,7 @@ struct PodsState {
 
 // `pods` are the trial's pods (objects with metadata and status); `container` the primary
 // container's name (empty: the first).
-PodsState inspect_pods(const std::vector<const nlohmann::json*>& pods, const std::string& container);
+PodsState inspect_pods(const std::vector<const nlohmann::json*>& pods,
+                       const std::string& container);
 
 }  // namespace hpo

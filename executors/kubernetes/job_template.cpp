@@ -92,8 +92,8 @@ std::string join_path(const std::string& parent, const std::string& key) {
 
 // Substitutes every string of `node`; false (and `error`) on a broken placeholder. `drop` is
 // set when the string names an inactive parameter.
-bool substitute(Json& node, const ParamSet& params, const std::string& name,
-                const std::string& ns, const std::string& path, std::string& error, bool& drop) {
+bool substitute(Json& node, const ParamSet& params, const std::string& name, const std::string& ns,
+                const std::string& path, std::string& error, bool& drop) {
   drop = false;
   if (node.is_string()) {
     const std::string text = node.get<std::string>();
@@ -151,8 +151,7 @@ void set_env(Json& c, const std::string& name, const std::string& value) {
 // (the engine names checkpoint_dir after it: <trials>/<N>/checkpoint), else the trial number.
 std::string checkpoint_key(const TrialTask& task) {
   const std::string parent = task.checkpoint_dir.parent_path().filename().string();
-  if (!parent.empty() && parent.find_first_not_of("0123456789") == std::string::npos)
-    return parent;
+  if (!parent.empty() && parent.find_first_not_of("0123456789") == std::string::npos) return parent;
   return std::to_string(task.number);
 }
 
@@ -189,7 +188,7 @@ void check_strings(const OJson& node, const std::string& path,
       std::find(param_names->begin(), param_names->end(), node.begin().key()) !=
           param_names->end()) {
     report(path, "an unquoted {" + node.begin().key() + "} is a YAML mapping; quote it: \"{" +
-                    node.begin().key() + "}\"");
+                     node.begin().key() + "}\"");
     return;
   }
   for (auto it = node.begin(); it != node.end(); ++it)
@@ -200,8 +199,7 @@ void check_strings(const OJson& node, const std::string& path,
 
 std::string label_value(std::string_view text) {
   const bool valid = !text.empty() && text.size() <= 63 && is_alnum(text.front()) &&
-                     is_alnum(text.back()) &&
-                     std::all_of(text.begin(), text.end(), [](char ch) {
+                     is_alnum(text.back()) && std::all_of(text.begin(), text.end(), [](char ch) {
                        return is_alnum(ch) || ch == '-' || ch == '_' || ch == '.';
                      });
   if (valid) return std::string(text);
@@ -214,8 +212,8 @@ std::string job_name_for(const TrialTask& task) {
   key += std::to_string(task.trial_id);
   key += '\0';
   key += task.trial_dir.string();
-  const std::string tail = "-" + std::to_string(task.number) + "-" +
-                           std::to_string(task.attempt) + "-" + hex(fnv1a(key), 6);
+  const std::string tail = "-" + std::to_string(task.number) + "-" + std::to_string(task.attempt) +
+                           "-" + hex(fnv1a(key), 6);
   return slug(task.study, 63 - tail.size()) + tail;
 }
 
@@ -300,8 +298,8 @@ RenderedJob render_job(const nlohmann::ordered_json& job_template, const TrialTa
   if (!s.checkpoint_claim.empty()) {
     set_env(*primary, "HPO_CHECKPOINT_DIR", kCheckpointMountPath);
     if (!pod_spec["volumes"].is_array()) pod_spec["volumes"] = Json::array();
-    pod_spec["volumes"].push_back(
-        {{"name", "hpo-checkpoint"}, {"persistentVolumeClaim", {{"claimName", s.checkpoint_claim}}}});
+    pod_spec["volumes"].push_back({{"name", "hpo-checkpoint"},
+                                   {"persistentVolumeClaim", {{"claimName", s.checkpoint_claim}}}});
     if (!(*primary)["volumeMounts"].is_array()) (*primary)["volumeMounts"] = Json::array();
     (*primary)["volumeMounts"].push_back(
         {{"name", "hpo-checkpoint"},

@@ -50,8 +50,8 @@ struct JobRenderSettings {
   std::string job_namespace = "default";
   std::string container;  // the primary container's name; empty: the first one
   std::optional<std::chrono::milliseconds> timeout;  // -> activeDeadlineSeconds
-  std::string checkpoint_claim;  // PersistentVolumeClaim name; empty: none
-  std::string queue_name;        // Kueue LocalQueue; empty: none
+  std::string checkpoint_claim;                      // PersistentVolumeClaim name; empty: none
+  std::string queue_name;                            // Kueue LocalQueue; empty: none
   int ttl_seconds_after_finished = 86400;
 };
 
@@ -69,10 +69,10 @@ RenderedJob render_job(const nlohmann::ordered_json& job_template, const TrialTa
                        const JobRenderSettings& settings);
 
 // Reports the problems of a template to `checker`, at `path` ("executor.template", or
-// "executor.template_file" with `where` = "job.yaml", the file's name for messages): not a Job object, no containers, a
-// `container` that names none of them, a placeholder that does not parse or names no parameter
-// of `param_names` (not checked when nullptr), and the YAML trap of an unquoted {lr} (a flow
-// mapping).
+// "executor.template_file" with `where` = "job.yaml", the file's name for messages): not a Job
+// object, no containers, a `container` that names none of them, a placeholder that does not parse
+// or names no parameter of `param_names` (not checked when nullptr), and the YAML trap of an
+// unquoted {lr} (a flow mapping).
 void check_job_template(const nlohmann::ordered_json& job_template, const std::string& path,
                         const std::string& where, const std::string& container,
                         const std::vector<std::string>* param_names, SpecChecker& checker);

@@ -73,7 +73,7 @@ struct Conn {
   beast::flat_buffer buffer;
   bool connected = false;
   bool closed = false;
-  bool reused = false;  // has carried a complete exchange before
+  bool reused = false;      // has carried a complete exchange before
   bool tls_failed = false;  // the handshake failed: the server is not trusted (no retry)
   std::uint64_t cert_generation = 0;
 };
@@ -163,7 +163,10 @@ std::string url_encode(std::string_view text) {
 
 struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_context, KubeCredentials& creds, KubeClientOptions opts)
-      : io(io_context), credentials(creds), options(opts), resolver(io_context),
+      : io(io_context),
+        credentials(creds),
+        options(opts),
+        resolver(io_context),
         rng(std::random_device{}()) {}
 
   asio::io_context& io;
@@ -178,7 +181,7 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
 
   std::deque<std::shared_ptr<Pending>> queue;
   std::vector<std::shared_ptr<Conn>> idle;
-  std::size_t open = 0;      // pooled connections open or opening
+  std::size_t open = 0;       // pooled connections open or opening
   std::size_t in_flight = 0;  // requests on a connection or waiting to retry
   std::map<std::uint64_t, std::shared_ptr<Stream>> streams;
   std::vector<std::shared_ptr<asio::steady_timer>> timers;
@@ -204,8 +207,7 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
     try {
       auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
       ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       if (config().insecure_skip_tls_verify) {
         ctx->set_verify_mode(ssl::verify_none);
       } else {
@@ -283,24 +285,22 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
       const std::string& name = self->config().tls_server_name.empty()
                                     ? self->config().host
                                     : self->config().tls_server_name;
-      if (!is_ip_literal(name))
-        ::SSL_set_tlsext_host_name(c->tls->native_handle(), name.c_str());
+      if (!is_ip_literal(name)) ::SSL_set_tlsext_host_name(c->tls->native_handle(), name.c_str());
       if (!self->config().insecure_skip_tls_verify)
         c->tls->set_verify_callback(ssl::host_name_verification(name));
       c->lowest().expires_after(self->options.request_timeout);
-      c->tls->async_handshake(
-          ssl::stream_base::client, [weak, c, then](const error_code& hec) {
-            const auto self = weak.lock();
-            if (!self || self->abandoned || c->closed) return;
-            if (hec) {
-              c->tls_failed = hec.category() != asio::error::get_misc_category() &&
-                              hec != beast::error::timeout;
-              return then(transport_error(
-                  "TLS handshake with " + self->config().server + " failed", hec));
-            }
-            c->connected = true;
-            then("");
-          });
+      c->tls->async_handshake(ssl::stream_base::client, [weak, c, then](const error_code& hec) {
+        const auto self = weak.lock();
+        if (!self || self->abandoned || c->closed) return;
+        if (hec) {
+          c->tls_failed =
+              hec.category() != asio::error::get_misc_category() && hec != beast::error::timeout;
+          return then(
+              transport_error("TLS handshake with " + self->config().server + " failed", hec));
+        }
+        c->connected = true;
+        then("");
+      });
     };
     c->lowest().expires_after(options.request_timeout);
     if (is_ip_literal(config().host)) {
@@ -316,10 +316,9 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
           const auto self = weak.lock();
           if (!self || self->abandoned || c->closed) return;
           if (ec) return then(transport_error("cannot resolve " + self->config().host, ec));
-          c->lowest().async_connect(results,
-                                    [on_connected](const error_code& cec, const tcp::endpoint&) {
-                                      on_connected(cec);
-                                    });
+          c->lowest().async_connect(
+              results,
+              [on_connected](const error_code& cec, const tcp::endpoint&) { on_connected(cec); });
         });
   }
 
@@ -422,21 +421,22 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
     parser->body_limit(kMaxBody);
     if (p->method == "HEAD") parser->skip(true);
     c->with_stream([&](auto& s) {
-      http::async_read(
-          s, c->buffer, *parser,
-          [weak = weak_from_this(), c, p, parser](const error_code& ec, std::size_t) {
-            const auto self = weak.lock();
-            if (!self || self->abandoned || c->closed) return;
-            if (ec) return self->conn_failed(c, p, transport_error("reading the API's answer", ec));
-            auto& res = parser->get();
-            const bool keep = res.keep_alive();
-            c->reused = true;
-            if (keep)
-              self->release(c);
-            else
-              self->drop(c);
-            self->handle_answer(p, res);
-          });
+      http::async_read(s, c->buffer, *parser,
+                       [weak = weak_from_this(), c, p, parser](const error_code& ec, std::size_t) {
+                         const auto self = weak.lock();
+                         if (!self || self->abandoned || c->closed) return;
+                         if (ec)
+                           return self->conn_failed(
+                               c, p, transport_error("reading the API's answer", ec));
+                         auto& res = parser->get();
+                         const bool keep = res.keep_alive();
+                         c->reused = true;
+                         if (keep)
+                           self->release(c);
+                         else
+                           self->drop(c);
+                         self->handle_answer(p, res);
+                       });
     });
   }
 
@@ -500,8 +500,8 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
       } catch (const std::exception&) {
       }
     }
-    const bool retriable = r.status == 429 || r.status == 500 || r.status == 502 ||
-                           r.status == 503 || r.status == 504;
+    const bool retriable =
+        r.status == 429 || r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504;
     if (retriable) return retry_or_finish(p, std::move(r), retry_after);
     post_done(p, std::move(r));
   }
@@ -510,13 +510,15 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
                        std::optional<std::chrono::milliseconds> retry_after) {
     ++p->attempt;
     if (p->attempt >= options.max_attempts) {
-      if (r.status != 0) r.error += " (after " + std::to_string(p->attempt) + " tries)";
-      else r.error += " (after " + std::to_string(p->attempt) + " tries)";
+      if (r.status != 0)
+        r.error += " (after " + std::to_string(p->attempt) + " tries)";
+      else
+        r.error += " (after " + std::to_string(p->attempt) + " tries)";
       post_done(p, std::move(r));
       return;
     }
-    const auto delay = retry_after ? std::min(*retry_after, options.backoff_max)
-                                   : backoff(p->attempt - 1);
+    const auto delay =
+        retry_after ? std::min(*retry_after, options.backoff_max) : backoff(p->attempt - 1);
     after(delay, [weak = weak_from_this(), p] {
       if (const auto self = weak.lock()) self->enqueue(p);
     });
@@ -546,15 +548,15 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
     s->sent_authorization = std::string((*req)[http::field::authorization]);
     s->conn->lowest().expires_after(options.request_timeout);
     s->conn->with_stream([&](auto& st) {
-      http::async_write(st, *req, [weak = weak_from_this(), s, req](const error_code& ec,
-                                                                     std::size_t) {
-        const auto self = weak.lock();
-        if (!self || s->cancelled) return;
-        if (ec)
-          return self->end_stream(
-              s, ApiResponse{0, "", "", transport_error("sending to the API", ec), ""});
-        self->read_stream_header(s);
-      });
+      http::async_write(
+          st, *req, [weak = weak_from_this(), s, req](const error_code& ec, std::size_t) {
+            const auto self = weak.lock();
+            if (!self || s->cancelled) return;
+            if (ec)
+              return self->end_stream(
+                  s, ApiResponse{0, "", "", transport_error("sending to the API", ec), ""});
+            self->read_stream_header(s);
+          });
     });
   }
 
@@ -585,39 +587,39 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
     s->conn->with_stream([&](auto& st) {
       // read_some: hand over what arrived; a quiet stream must not wait for a full buffer.
       http::async_read_some(st, s->conn->buffer, *s->parser,
-                       [weak = weak_from_this(), s](error_code ec, std::size_t) {
-                         const auto self = weak.lock();
-                         if (!self || s->cancelled) return;
-                         if (ec == http::error::need_buffer) ec = {};
-                         const std::size_t n = kStreamChunk - s->parser->get().body().size;
-                         const int status = static_cast<int>(s->parser->get().result_int());
-                         if (n > 0) {
-                           if (status == 200) {
-                             s->on_data(std::string_view(s->chunk.get(), n));
-                             if (s->cancelled || self->abandoned) return;
-                           } else if (s->error_body.size() < kMaxErrorBody) {
-                             s->error_body.append(s->chunk.get(), n);
-                           }
-                         }
-                         if (ec) {
-                           ApiResponse r{status, s->error_body, "", "", ""};
-                           if (status == 200)
-                             r.error = transport_error("the stream broke", ec);
-                           else
-                             r.error = describe_api_error(status, s->error_body).message;
-                           return self->end_stream(s, std::move(r));
-                         }
-                         if (s->parser->is_done()) {
-                           ApiResponse r{status, s->error_body, "", "", ""};
-                           if (status < 200 || status >= 300) {
-                             ApiError e = describe_api_error(status, s->error_body);
-                             r.error = e.message;
-                             r.reason = e.reason;
-                           }
-                           return self->end_stream(s, std::move(r));
-                         }
-                         self->read_stream_body(s);
-                       });
+                            [weak = weak_from_this(), s](error_code ec, std::size_t) {
+                              const auto self = weak.lock();
+                              if (!self || s->cancelled) return;
+                              if (ec == http::error::need_buffer) ec = {};
+                              const std::size_t n = kStreamChunk - s->parser->get().body().size;
+                              const int status = static_cast<int>(s->parser->get().result_int());
+                              if (n > 0) {
+                                if (status == 200) {
+                                  s->on_data(std::string_view(s->chunk.get(), n));
+                                  if (s->cancelled || self->abandoned) return;
+                                } else if (s->error_body.size() < kMaxErrorBody) {
+                                  s->error_body.append(s->chunk.get(), n);
+                                }
+                              }
+                              if (ec) {
+                                ApiResponse r{status, s->error_body, "", "", ""};
+                                if (status == 200)
+                                  r.error = transport_error("the stream broke", ec);
+                                else
+                                  r.error = describe_api_error(status, s->error_body).message;
+                                return self->end_stream(s, std::move(r));
+                              }
+                              if (s->parser->is_done()) {
+                                ApiResponse r{status, s->error_body, "", "", ""};
+                                if (status < 200 || status >= 300) {
+                                  ApiError e = describe_api_error(status, s->error_body);
+                                  r.error = e.message;
+                                  r.reason = e.reason;
+                                }
+                                return self->end_stream(s, std::move(r));
+                              }
+                              self->read_stream_body(s);
+                            });
     });
   }
 
@@ -671,8 +673,7 @@ void KubeClient::request(const std::string& method, const std::string& target, s
   impl_->enqueue(std::move(p));
 }
 
-std::uint64_t KubeClient::stream(const std::string& target, DataCallback on_data,
-                                 Callback on_end) {
+std::uint64_t KubeClient::stream(const std::string& target, DataCallback on_data, Callback on_end) {
   auto s = std::make_shared<Stream>();
   s->id = ++impl_->next_stream;
   s->target = target;

@@ -88,14 +88,14 @@ fs::path resolve(const fs::path& dir, const std::string& p) {
 }
 
 // The PEM text of `file_key` (a path) or `data_key` (base64), or "" when neither is set.
-std::string pem_of(const Json& obj, const char* file_key, const char* data_key,
-                   const fs::path& dir, const std::string& what, const fs::path& config_file) {
+std::string pem_of(const Json& obj, const char* file_key, const char* data_key, const fs::path& dir,
+                   const std::string& what, const fs::path& config_file) {
   const std::string data = str(obj, data_key);
   if (!data.empty()) {
     auto decoded = base64_decode(data);
     if (!decoded)
-      throw ExecutorError("kubeconfig " + config_file.string() + ": " + data_key +
-                          " of the " + what + " is not valid base64");
+      throw ExecutorError("kubeconfig " + config_file.string() + ": " + data_key + " of the " +
+                          what + " is not valid base64");
     return *decoded;
   }
   const std::string file = str(obj, file_key);
@@ -103,8 +103,8 @@ std::string pem_of(const Json& obj, const char* file_key, const char* data_key,
   const fs::path path = resolve(dir, file);
   auto text = read_text(path);
   if (!text)
-    throw ExecutorError("kubeconfig " + config_file.string() + ": cannot read " + file_key +
-                        " " + path.string() + " of the " + what);
+    throw ExecutorError("kubeconfig " + config_file.string() + ": cannot read " + file_key + " " +
+                        path.string() + " of the " + what);
   return *text;
 }
 
@@ -259,12 +259,11 @@ KubeConfig load_kube_config(const KubeConfigRequest& r) {
   const Json& c = cl->second.value;
   const std::string server = str(c, "server");
   if (server.empty())
-    throw ExecutorError("kubeconfig " + cl->second.file.string() + ": cluster \"" +
-                        cluster_name + "\" has no server");
+    throw ExecutorError("kubeconfig " + cl->second.file.string() + ": cluster \"" + cluster_name +
+                        "\" has no server");
   set_server(cfg, server);
   if (!str(c, "proxy-url").empty())
-    throw ExecutorError("kubeconfig " + cl->second.file.string() + ": cluster \"" +
-                        cluster_name +
+    throw ExecutorError("kubeconfig " + cl->second.file.string() + ": cluster \"" + cluster_name +
                         "\" uses proxy-url, which hpo does not support (run `kubectl proxy` "
                         "and point a context at it)");
   cfg.ca_pem = pem_of(c, "certificate-authority", "certificate-authority-data", cl->second.dir,
@@ -290,10 +289,9 @@ KubeConfig load_kube_config(const KubeConfigRequest& r) {
     cfg.token = str(u, "token");
     if (const std::string tf = str(u, "tokenFile"); !tf.empty())
       cfg.token_file = resolve(us->second.dir, tf);
-    cfg.client_cert_pem = pem_of(u, "client-certificate", "client-certificate-data",
-                                 us->second.dir, what, file);
-    cfg.client_key_pem =
-        pem_of(u, "client-key", "client-key-data", us->second.dir, what, file);
+    cfg.client_cert_pem =
+        pem_of(u, "client-certificate", "client-certificate-data", us->second.dir, what, file);
+    cfg.client_key_pem = pem_of(u, "client-key", "client-key-data", us->second.dir, what, file);
     if (cfg.client_cert_pem.empty() != cfg.client_key_pem.empty())
       throw ExecutorError("kubeconfig " + file.string() + ": " + what +
                           " has a client certificate without its key, or a key without its "

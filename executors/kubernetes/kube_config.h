@@ -50,9 +50,9 @@ struct KubeConfig {
   std::string port;         // "443" by default for https, "80" for http
   std::string path_prefix;  // a server URL may carry a path ("/k8s/clusters/c-1"); no '/' at end
   // TLS.
-  std::string ca_pem;            // empty: the system's trust store
+  std::string ca_pem;  // empty: the system's trust store
   bool insecure_skip_tls_verify = false;
-  std::string tls_server_name;   // SNI and the name the certificate must carry
+  std::string tls_server_name;  // SNI and the name the certificate must carry
   // Credentials.
   std::string token;
   std::filesystem::path token_file;  // read again every minute and after a 401

@@ -164,8 +164,8 @@ std::string KubeCredentials::authorization() {
     if (!token_loaded_ || now - token_read_ >= kTokenFileRefresh) {
       auto text = read_file_text(config_.token_file);
       if (!text)
-        throw ExecutorError("cannot read the token file " + config_.token_file.string() +
-                            " (" + config_.source + ")");
+        throw ExecutorError("cannot read the token file " + config_.token_file.string() + " (" +
+                            config_.source + ")");
       std::string t = *text;
       while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
       token_ = t;
@@ -190,8 +190,8 @@ KubeCredentials::ClientCert KubeCredentials::client_cert() {
 bool KubeCredentials::on_unauthorized(const std::string& used) {
   bool may_help = false;
   if (config_.exec) {
-    const bool current = !exec_valid_ || (exec_token_.empty() ? used.empty()
-                                                               : used == "Bearer " + exec_token_);
+    const bool current =
+        !exec_valid_ || (exec_token_.empty() ? used.empty() : used == "Bearer " + exec_token_);
     if (current) exec_valid_ = false;
     may_help = true;
   }
@@ -256,8 +256,8 @@ void KubeCredentials::run_exec() {
   } catch (const Json::exception&) {
     throw ExecutorError("the " + who + " printed something that is not an ExecCredential");
   }
-  if (!cred.is_object() || cred.value("kind", "") != "ExecCredential" ||
-      !cred.contains("status") || !cred["status"].is_object())
+  if (!cred.is_object() || cred.value("kind", "") != "ExecCredential" || !cred.contains("status") ||
+      !cred["status"].is_object())
     throw ExecutorError("the " + who + " printed JSON without an ExecCredential status");
   if (cred.value("apiVersion", "") != e.api_version)
     throw ExecutorError("the " + who + " answered with apiVersion \"" +

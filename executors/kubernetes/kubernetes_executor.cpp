@@ -31,8 +31,8 @@ using Timer = asio::steady_timer;
 
 constexpr std::size_t kTailLines = 3;
 constexpr std::size_t kTailLineChars = 200;
-constexpr std::chrono::seconds kHarvestWait{10};   // for a followed log to end
-constexpr std::chrono::seconds kPodLag{5};         // for a finished Job's pod to be seen ended
+constexpr std::chrono::seconds kHarvestWait{10};  // for a followed log to end
+constexpr std::chrono::seconds kPodLag{5};        // for a finished Job's pod to be seen ended
 constexpr std::chrono::milliseconds kLogRetryMin{100};
 constexpr std::chrono::seconds kLogRetryMax{2};
 constexpr int kWatchTimeoutMin = 240;  // seconds; the server ends a watch then
@@ -100,11 +100,11 @@ struct Trial {
   std::string log_pod;
   LogMode log_mode = LogMode::kFollow;
   std::uint64_t log_stream = 0;
-  bool log_ended = false;       // the stream ended cleanly (the container's whole log)
-  bool log_truncated = false;   // limitBytes cut it
-  std::string log_note;         // why the log could not be read, for reasons
-  std::size_t lines = 0;        // lines delivered by the splitter on this pod's log
-  std::size_t skip = 0;         // lines already handled by an earlier connection
+  bool log_ended = false;      // the stream ended cleanly (the container's whole log)
+  bool log_truncated = false;  // limitBytes cut it
+  std::string log_note;        // why the log could not be read, for reasons
+  std::size_t lines = 0;       // lines delivered by the splitter on this pod's log
+  std::size_t skip = 0;        // lines already handled by an earlier connection
   std::uint64_t bytes = 0;
   int log_failures = 0;
   LineSplitter splitter;
@@ -132,11 +132,16 @@ struct Informer {
 }  // namespace
 
 struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_context, KubeConfig config, KubernetesOptions opts,
-       std::size_t slots, KubeClientOptions client_options)
-      : io(io_context), credentials(std::move(config)), options(std::move(opts)),
-        parallelism(slots), client(io_context, credentials, client_options),
-        client_options_(client_options), jobs(io_context), pods(io_context),
+  Impl(asio::io_context& io_context, KubeConfig config, KubernetesOptions opts, std::size_t slots,
+       KubeClientOptions client_options)
+      : io(io_context),
+        credentials(std::move(config)),
+        options(std::move(opts)),
+        parallelism(slots),
+        client(io_context, credentials, client_options),
+        client_options_(client_options),
+        jobs(io_context),
+        pods(io_context),
         rng(std::random_device{}()) {
     job_namespace = job_namespace_of(options, credentials.config().default_namespace);
     settings = render_settings(options, job_namespace);
@@ -182,8 +187,8 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       const std::string error = t->rendered.error;
       asio::post(io, [weak = weak_from_this(), t, error] {
         if (const auto self = weak.lock(); self && !self->abandoned)
-          self->finish(t, TrialOutcome::failed(FailureKind::kObjective,
-                                               "cannot build the Job: " + error));
+          self->finish(
+              t, TrialOutcome::failed(FailureKind::kObjective, "cannot build the Job: " + error));
       });
       return;
     }
@@ -205,31 +210,29 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     const std::string what = "Job " + job_namespace + "/" + t->rendered.name;
     if (r.status == 409) {
       // A create that timed out and was sent again, or a name taken by another trial.
-      client.request("GET", job_path(t->rendered.name), "",
-                     [weak = weak_from_this(), t, what](ApiResponse g) {
-                       const auto self = weak.lock();
-                       if (!self || self->abandoned || t->phase == Phase::kDone) return;
-                       Json job = Json::parse(g.body, nullptr, false);
-                       if (g.ok() && label(job, kTrialIdLabel) ==
-                                         std::to_string(t->task.trial_id) &&
-                           label(job, kStudyLabel) == label_value(t->task.study)) {
-                         self->created(t, job);
-                         return;
-                       }
-                       self->finish(t, TrialOutcome::failed(
-                                           FailureKind::kInfrastructure,
-                                           "cannot create " + what +
-                                               ": a Job of that name exists and belongs to "
-                                               "another trial"));
-                     });
+      client.request(
+          "GET", job_path(t->rendered.name), "", [weak = weak_from_this(), t, what](ApiResponse g) {
+            const auto self = weak.lock();
+            if (!self || self->abandoned || t->phase == Phase::kDone) return;
+            Json job = Json::parse(g.body, nullptr, false);
+            if (g.ok() && label(job, kTrialIdLabel) == std::to_string(t->task.trial_id) &&
+                label(job, kStudyLabel) == label_value(t->task.study)) {
+              self->created(t, job);
+              return;
+            }
+            self->finish(t, TrialOutcome::failed(FailureKind::kInfrastructure,
+                                                 "cannot create " + what +
+                                                     ": a Job of that name exists and belongs to "
+                                                     "another trial"));
+          });
       return;
     }
     if (!r.ok()) {
       const bool invalid = r.status == 422 || r.status == 400;
-      finish(t, TrialOutcome::failed(
-                    invalid ? FailureKind::kObjective : FailureKind::kInfrastructure,
-                    (invalid ? "the API rejected " : "cannot create ") + what + ": " +
-                        (r.status == 0 ? "the API is unreachable: " : "") + r.error));
+      finish(t,
+             TrialOutcome::failed(invalid ? FailureKind::kObjective : FailureKind::kInfrastructure,
+                                  (invalid ? "the API rejected " : "cannot create ") + what + ": " +
+                                      (r.status == 0 ? "the API is unreachable: " : "") + r.error));
       return;
     }
     created(t, Json::parse(r.body, nullptr, false));
@@ -262,11 +265,11 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       const auto self = weak.lock();
       if (!self || ec || self->abandoned || t->phase != Phase::kActive || t->cause) return;
       t->cause = StopCause::kTimedOut;
-      self->stop_trial(t,
-                       TrialOutcome::failed(FailureKind::kTimeout,
-                                            "timed out after " +
-                                                format_duration(*self->options.timeout)),
-                       false);
+      self->stop_trial(
+          t,
+          TrialOutcome::failed(FailureKind::kTimeout,
+                               "timed out after " + format_duration(*self->options.timeout)),
+          false);
     });
   }
 
@@ -338,11 +341,11 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     if (ps.started) return;
     const auto jt = jobs.objects.find(t->rendered.name);
     if (jt != jobs.objects.end() && judge_job(jt->second).suspended) return;
-    std::string why = ps.waiting_reason.empty() ? "no pod of it started"
-                                                : ps.waiting_reason +
-                                                      (ps.waiting_message.empty()
-                                                           ? ""
-                                                           : ": " + one_line(ps.waiting_message, 300));
+    std::string why =
+        ps.waiting_reason.empty()
+            ? "no pod of it started"
+            : ps.waiting_reason +
+                  (ps.waiting_message.empty() ? "" : ": " + one_line(ps.waiting_message, 300));
     t->cause = StopCause::kTimedOut;
     stop_trial(t,
                TrialOutcome::failed(FailureKind::kInfrastructure,
@@ -371,8 +374,8 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     t->log_ended = false;
     t->bytes = 0;
     t->splitter = LineSplitter();
-    std::string target = pods.base + "/" + pod + "/log?container=" +
-                         url_encode(t->rendered.container);
+    std::string target =
+        pods.base + "/" + pod + "/log?container=" + url_encode(t->rendered.container);
     if (mode == LogMode::kFollow) target += "&follow=true";
     if (mode == LogMode::kTail) target += "&tailLines=10000";
     if (mode != LogMode::kFollow)
@@ -412,9 +415,8 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       t->splitter.finish([&](std::string_view line) { on_log_line(t, line); });
       if (t->phase == Phase::kDone || t->phase == Phase::kDeleting) return;
       t->log_ended = true;
-      t->log_truncated =
-          t->log_mode == LogMode::kOnce &&
-          t->bytes >= static_cast<std::uint64_t>(options.log_limit_bytes);
+      t->log_truncated = t->log_mode == LogMode::kOnce &&
+                         t->bytes >= static_cast<std::uint64_t>(options.log_limit_bytes);
       if (t->log_truncated && t->phase == Phase::kHarvesting) {
         read_log(t, t->log_pod, LogMode::kTail);  // the first bytes lack the final values
         return;
@@ -490,8 +492,9 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       if (!options.metric.empty() && !t->metrics.count(options.metric)) {
         o = TrialOutcome::failed(FailureKind::kObjective,
                                  "metrics unavailable: the Job succeeded but its log reported "
-                                 "no '" + options.metric + "' (reported: " +
-                                     join_metric_names(t->metrics) + ")" + note);
+                                 "no '" +
+                                     options.metric +
+                                     "' (reported: " + join_metric_names(t->metrics) + ")" + note);
         o.metrics = t->metrics;
       } else {
         o = TrialOutcome::complete(t->metrics);
@@ -501,9 +504,9 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       const std::string condition =
           js.reason + (js.message.empty() ? "" : ": " + one_line(js.message, 300));
       if (js.reason == "DeadlineExceeded") {
-        o = TrialOutcome::failed(FailureKind::kTimeout,
-                                 "timed out: the Job ran past its activeDeadlineSeconds (" +
-                                     condition + ")");
+        o = TrialOutcome::failed(
+            FailureKind::kTimeout,
+            "timed out: the Job ran past its activeDeadlineSeconds (" + condition + ")");
       } else if (ps.terminated_reason == "OOMKilled") {
         o = TrialOutcome::failed(FailureKind::kSignal,
                                  "OOMKilled: the container ran out of memory (exit code " +
@@ -550,9 +553,8 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       if (!self || self->abandoned || t->phase != Phase::kDeleting) return;
       TrialOutcome o = std::move(*t->stop_outcome);
       if (!r.ok() && r.status != 404)
-        o.reason += std::string(o.reason.empty() ? "" : "; ") + "its Job " +
-                    self->job_namespace + "/" + t->rendered.name +
-                    " could not be deleted: " + r.error;
+        o.reason += std::string(o.reason.empty() ? "" : "; ") + "its Job " + self->job_namespace +
+                    "/" + t->rendered.name + " could not be deleted: " + r.error;
       self->finish(t, std::move(o));
     });
   }
@@ -583,10 +585,10 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     if (t->cause) {
       if (kill_now && !t->kill_now && t->phase == Phase::kDeleting) {
         t->kill_now = true;
-        client.request("DELETE",
-                       job_path(t->rendered.name) +
-                           "?propagationPolicy=Background&gracePeriodSeconds=0",
-                       "", [](ApiResponse) {});
+        client.request(
+            "DELETE",
+            job_path(t->rendered.name) + "?propagationPolicy=Background&gracePeriodSeconds=0", "",
+            [](ApiResponse) {});
       }
       return;
     }
@@ -683,9 +685,8 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& t : victims) {
       if (t->phase != Phase::kActive) continue;
       t->stop_outcome = TrialOutcome::failed(
-          FailureKind::kInfrastructure,
-          "cannot follow its Job: listing " + inf.kind + "s in namespace " + job_namespace +
-              " failed: " + why);
+          FailureKind::kInfrastructure, "cannot follow its Job: listing " + inf.kind +
+                                            "s in namespace " + job_namespace + " failed: " + why);
       t->phase = Phase::kDeleting;
       delete_job(t, false);
     }
@@ -694,27 +695,28 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
   void retry_informer(Informer& inf, bool relist) {
     if (!inf.active) return;
     const int n = std::min(inf.failures++, 10);
-    const auto cap = std::min<std::chrono::milliseconds>(options.poll_interval,
-                                                         std::chrono::seconds(30));
+    const auto cap =
+        std::min<std::chrono::milliseconds>(options.poll_interval, std::chrono::seconds(30));
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
     const auto base = std::min<long long>(100LL << n, cap.count());
     inf.timer.expires_after(std::chrono::milliseconds(static_cast<long long>(base * jitter(rng))));
-    inf.timer.async_wait([weak = weak_from_this(), &inf, gen = inf.gen, relist](const error_code& ec) {
-      const auto self = weak.lock();
-      if (!self || ec || self->abandoned || gen != inf.gen || !inf.active) return;
-      if (relist)
-        self->list(inf, "", std::make_shared<std::map<std::string, Json>>());
-      else
-        self->watch(inf);
-    });
+    inf.timer.async_wait(
+        [weak = weak_from_this(), &inf, gen = inf.gen, relist](const error_code& ec) {
+          const auto self = weak.lock();
+          if (!self || ec || self->abandoned || gen != inf.gen || !inf.active) return;
+          if (relist)
+            self->list(inf, "", std::make_shared<std::map<std::string, Json>>());
+          else
+            self->watch(inf);
+        });
   }
 
   void watch(Informer& inf) {
     std::uniform_int_distribution<int> timeout(kWatchTimeoutMin, kWatchTimeoutMax);
-    const std::string target = inf.base + "?labelSelector=" + selector +
-                               "&watch=1&allowWatchBookmarks=true&resourceVersion=" +
-                               url_encode(inf.rv) + "&timeoutSeconds=" +
-                               std::to_string(timeout(rng));
+    const std::string target =
+        inf.base + "?labelSelector=" + selector +
+        "&watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(inf.rv) +
+        "&timeoutSeconds=" + std::to_string(timeout(rng));
     inf.pending.clear();
     const unsigned gen = inf.gen;
     inf.stream = client.stream(
@@ -820,8 +822,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     if (where.rfind(kPrefix, 0) != 0) return Recovery::kGone;
     const auto slash = where.find('/');
     const auto at = where.find('@');
-    if (slash == std::string::npos || at == std::string::npos || slash > at)
-      return Recovery::kGone;
+    if (slash == std::string::npos || at == std::string::npos || slash > at) return Recovery::kGone;
     const std::string ns = where.substr(kPrefix.size(), slash - kPrefix.size());
     const std::string name = where.substr(slash + 1, at - slash - 1);
     if (where.substr(at + 1) != server() || ns != job_namespace || name.empty())
@@ -929,9 +930,9 @@ ExecutorRegistration kubernetes_executor_registration() {
   ExecutorRegistration r;
   r.info.name = "kubernetes";
   r.info.summary = "each trial a batch/v1 Job through the Kubernetes API (metrics from its log)";
-  r.info.keys = {"template",      "template_file",     "kubeconfig", "context",
-                 "namespace",     "container",         "pending_timeout", "cleanup",
-                 "checkpoint_volume", "queue_name",    "poll_interval", "log_limit_bytes",
+  r.info.keys = {"template",          "template_file", "kubeconfig",      "context",
+                 "namespace",         "container",     "pending_timeout", "cleanup",
+                 "checkpoint_volume", "queue_name",    "poll_interval",   "log_limit_bytes",
                  "ttl_after_finished"};
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_kubernetes_options(block.json, block.spec.base_dir, block.param_names, c);
@@ -946,7 +947,9 @@ ExecutorRegistration kubernetes_executor_registration() {
       req.context = o.context;
       load_kube_config(req);
     } catch (const ExecutorError& e) {
-      c.add(o.kubeconfig ? "executor.kubeconfig" : o.context.empty() ? "executor" : "executor.context",
+      c.add(o.kubeconfig        ? "executor.kubeconfig"
+            : o.context.empty() ? "executor"
+                                : "executor.context",
             e.what());
     }
   };

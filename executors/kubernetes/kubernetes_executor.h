@@ -47,8 +47,8 @@
 
 #include "executors/executor.h"
 #include "executors/executor_registry.h"
-#include "executors/kubernetes/kube_config.h"
 #include "executors/kubernetes/kube_client.h"
+#include "executors/kubernetes/kube_config.h"
 #include "executors/kubernetes/kubernetes_options.h"
 
 namespace boost::asio {

@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 bool is_dns_label(const std::string& s, std::size_t max = 63) {
   if (s.empty() || s.size() > max) return false;
   for (const char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
       return false;
   return s.front() != '-' && s.back() != '-';
 }
@@ -41,8 +41,9 @@ KubernetesOptions read_kubernetes_options(const OrderedJson& block, const fs::pa
   const OrderedJson* inline_template = SpecChecker::member(block, "template");
   const OrderedJson* file = SpecChecker::member(block, "template_file");
   if (inline_template == nullptr && file == nullptr)
-    c.add(path, "needs \"template\" (an inline Job) or \"template_file\" (a YAML or JSON Job "
-                "manifest)");
+    c.add(path,
+          "needs \"template\" (an inline Job) or \"template_file\" (a YAML or JSON Job "
+          "manifest)");
   if (inline_template != nullptr && file != nullptr)
     c.add(path + ".template_file", "cannot be combined with template");
 
@@ -56,8 +57,10 @@ KubernetesOptions read_kubernetes_options(const OrderedJson& block, const fs::pa
   get_string("checkpoint_volume", o.checkpoint_volume);
   get_string("queue_name", o.queue_name);
   if (!o.job_namespace.empty() && !is_dns_label(o.job_namespace))
-    c.add(path + ".namespace", "must be a DNS-1123 label (lower-case letters, digits and '-', "
-                               "at most 63), got " + OrderedJson(o.job_namespace).dump());
+    c.add(path + ".namespace",
+          "must be a DNS-1123 label (lower-case letters, digits and '-', "
+          "at most 63), got " +
+              OrderedJson(o.job_namespace).dump());
   if (!o.checkpoint_volume.empty() && !is_dns_subdomain(o.checkpoint_volume))
     c.add(path + ".checkpoint_volume",
           "must name a PersistentVolumeClaim (a DNS-1123 subdomain), got " +
@@ -79,7 +82,7 @@ KubernetesOptions read_kubernetes_options(const OrderedJson& block, const fs::pa
       o.log_limit_bytes = *n;
   if (const OrderedJson* m = SpecChecker::member(block, "cleanup")) {
     if (auto s = c.get_enum(*m, path + ".cleanup", {"delete", "keep_failed", "keep"})) {
-      o.cleanup = *s == "keep" ? CleanupPolicy::kKeep
+      o.cleanup = *s == "keep"          ? CleanupPolicy::kKeep
                   : *s == "keep_failed" ? CleanupPolicy::kKeepFailed
                                         : CleanupPolicy::kDelete;
     }
@@ -102,8 +105,8 @@ KubernetesOptions read_kubernetes_options(const OrderedJson& block, const fs::pa
         text << in.rdbuf();
         try {
           o.job_template = parse_yaml(text.str());
-          check_job_template(o.job_template, path + ".template_file",
-                             p.filename().string(), o.container, param_names, c);
+          check_job_template(o.job_template, path + ".template_file", p.filename().string(),
+                             o.container, param_names, c);
         } catch (const std::invalid_argument& e) {
           c.add(path + ".template_file",
                 o.template_file.filename().string() + " is not valid YAML or JSON: " + e.what());

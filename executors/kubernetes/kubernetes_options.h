@@ -35,19 +35,19 @@ namespace hpo {
 enum class CleanupPolicy { kDelete, kKeepFailed, kKeep };
 
 struct KubernetesOptions {
-  nlohmann::ordered_json job_template;  // "template", or "template_file" parsed
-  std::filesystem::path template_file;  // empty for an inline template
+  nlohmann::ordered_json job_template;              // "template", or "template_file" parsed
+  std::filesystem::path template_file;              // empty for an inline template
   std::optional<std::filesystem::path> kubeconfig;  // "kubeconfig"
   std::string context;                              // "context"
   std::string job_namespace;                        // "namespace"; empty: see above
   std::string container;                            // "container"
-  std::chrono::milliseconds pending_timeout{std::chrono::minutes(10)};  // "pending_timeout"
-  CleanupPolicy cleanup = CleanupPolicy::kDelete;                       // "cleanup"
-  std::string checkpoint_volume;                                        // "checkpoint_volume"
-  std::string queue_name;                                               // "queue_name"
-  std::chrono::milliseconds poll_interval{std::chrono::seconds(10)};    // "poll_interval"
-  std::int64_t log_limit_bytes = 10 << 20;                              // "log_limit_bytes"
-  std::chrono::milliseconds ttl_after_finished{std::chrono::hours(24)}; // "ttl_after_finished"
+  std::chrono::milliseconds pending_timeout{std::chrono::minutes(10)};   // "pending_timeout"
+  CleanupPolicy cleanup = CleanupPolicy::kDelete;                        // "cleanup"
+  std::string checkpoint_volume;                                         // "checkpoint_volume"
+  std::string queue_name;                                                // "queue_name"
+  std::chrono::milliseconds poll_interval{std::chrono::seconds(10)};     // "poll_interval"
+  std::int64_t log_limit_bytes = 10 << 20;                               // "log_limit_bytes"
+  std::chrono::milliseconds ttl_after_finished{std::chrono::hours(24)};  // "ttl_after_finished"
   // From the generic keys and the spec.
   std::optional<std::chrono::milliseconds> timeout;  // executor.timeout
   std::string metric;  // the objective metric: a Job that succeeds without it fails

@@ -53,7 +53,8 @@ Json plain_scalar(const std::string& s) {
 Json to_json(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Undefined:
+      return nullptr;
     case YAML::NodeType::Scalar:
       // "!" is yaml-cpp's tag for a quoted (non-plain) scalar.
       if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();

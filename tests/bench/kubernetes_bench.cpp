@@ -37,8 +37,8 @@ namespace hpo::bench {
 int kubernetes_main(const std::vector<std::string>& args) {
   namespace fs = std::filesystem;
   using Json = nlohmann::json;
-  std::map<std::string, std::string> opt = {{"trials", "1000"}, {"parallelism", "100"},
-                                            {"minor", "30"}};
+  std::map<std::string, std::string> opt = {
+      {"trials", "1000"}, {"parallelism", "100"}, {"minor", "30"}};
   for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
     if (args[i].rfind("--", 0) != 0 || !opt.count(args[i].substr(2)))
       throw std::runtime_error("unknown option " + args[i]);
@@ -54,28 +54,27 @@ int kubernetes_main(const std::vector<std::string>& args) {
   testing::KubeStandin standin(so);
   const fs::path kubeconfig =
       testing::write_kubeconfig(dir / "kubeconfig", standin.url(), "hpo", "", "");
-  Json spec = {
-      {"name", "k8s-bench"},
-      {"direction", "minimize"},
-      {"objective", {{"metric", "loss"}}},
-      {"space", {{"x", {{"type", "float"}, {"low", -5}, {"high", 5}}}}},
-      {"sampler", {{"name", "random"}, {"seed", 1}}},
-      {"budget", {{"trials", trials}}},
-      {"parallelism", parallelism},
-      {"executor",
-       {{"kind", "kubernetes"},
-        {"kubeconfig", kubeconfig.string()},
-        {"template",
-         {{"apiVersion", "batch/v1"},
-          {"kind", "Job"},
-          {"spec",
-           {{"template",
-             {{"spec",
-               {{"containers",
-                 {{{"name", "trial"},
-                   {"image", "bench"},
-                   {"command", {"/bin/echo"}},
-                   {"args", {"epoch=1 loss={x}"}}}}}}}}}}}}}}}};
+  Json spec = {{"name", "k8s-bench"},
+               {"direction", "minimize"},
+               {"objective", {{"metric", "loss"}}},
+               {"space", {{"x", {{"type", "float"}, {"low", -5}, {"high", 5}}}}},
+               {"sampler", {{"name", "random"}, {"seed", 1}}},
+               {"budget", {{"trials", trials}}},
+               {"parallelism", parallelism},
+               {"executor",
+                {{"kind", "kubernetes"},
+                 {"kubeconfig", kubeconfig.string()},
+                 {"template",
+                  {{"apiVersion", "batch/v1"},
+                   {"kind", "Job"},
+                   {"spec",
+                    {{"template",
+                      {{"spec",
+                        {{"containers",
+                          {{{"name", "trial"},
+                            {"image", "bench"},
+                            {"command", {"/bin/echo"}},
+                            {"args", {"epoch=1 loss={x}"}}}}}}}}}}}}}}}};
   std::ofstream(dir / "study.json") << spec.dump(2);
 
   const std::string hpo = HPO_BIN;
@@ -100,17 +99,22 @@ int kubernetes_main(const std::vector<std::string>& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error("hpo run failed with status " + std::to_string(status));
-  const double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-                     usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+  const double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec +
+                     usage.ru_stime.tv_usec / 1e6;
   const auto requests = standin.requests();
   std::map<std::string, int> by_kind;
   for (const auto& r : requests) {
     std::string kind = r.method + " ";
-    if (r.path.find("/log") != std::string::npos) kind += "log";
-    else if (r.query.find("watch=1") != std::string::npos) kind += "watch";
-    else if (r.path.find("/jobs") != std::string::npos) kind += "jobs";
-    else if (r.path.find("/pods") != std::string::npos) kind += "pods";
-    else kind += r.path;
+    if (r.path.find("/log") != std::string::npos)
+      kind += "log";
+    else if (r.query.find("watch=1") != std::string::npos)
+      kind += "watch";
+    else if (r.path.find("/jobs") != std::string::npos)
+      kind += "jobs";
+    else if (r.path.find("/pods") != std::string::npos)
+      kind += "pods";
+    else
+      kind += r.path;
     ++by_kind[kind];
   }
   Json out = {{"bench", "kubernetes"},

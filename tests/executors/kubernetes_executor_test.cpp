@@ -68,9 +68,10 @@ KubernetesOptions scripted_options() {
   return o;
 }
 
-TEST_CASE("a finished Job's log gives the metrics; without the objective it is metrics "
-          "unavailable",
-          "[executors][kubernetes]") {
+TEST_CASE(
+    "a finished Job's log gives the metrics; without the objective it is metrics "
+    "unavailable",
+    "[executors][kubernetes]") {
   H h;
   for (const int minor : {30, 31}) {
     PodScript good;
@@ -229,11 +230,11 @@ TEST_CASE("every injected fault is survived or reported with the API's reason",
   fast.backoff_base = 10ms;
   SECTION("429 with Retry-After, 500 and 503 on create are retried") {
     StandinExecutor ex(h.io, child_options({"out", "loss=1"}), 1, {}, fast);
-    ex.standin().add_fault({"POST", "/jobs", "", 1, Kind::kStatus, 429, 1, "TooManyRequests",
-                            "slow down"});
+    ex.standin().add_fault(
+        {"POST", "/jobs", "", 1, Kind::kStatus, 429, 1, "TooManyRequests", "slow down"});
     ex.standin().add_fault({"POST", "/jobs", "", 1, Kind::kStatus, 500});
-    ex.standin().add_fault({"POST", "/jobs", "", 1, Kind::kStatus, 503, std::nullopt,
-                            "ServiceUnavailable"});
+    ex.standin().add_fault(
+        {"POST", "/jobs", "", 1, Kind::kStatus, 503, std::nullopt, "ServiceUnavailable"});
     const auto start = std::chrono::steady_clock::now();
     const TrialOutcome o = h.run_one(ex);
     INFO(o.reason);
@@ -244,7 +245,8 @@ TEST_CASE("every injected fault is survived or reported with the API's reason",
   SECTION("a connection reset and a slow answer are retried or waited for") {
     StandinExecutor ex(h.io, child_options({"out", "loss=1"}), 1, {}, fast);
     ex.standin().add_fault({"POST", "/jobs", "", 1, Kind::kReset});
-    ex.standin().add_fault({"DELETE", "/jobs/", "", 1, Kind::kDelay, 0, std::nullopt, "", "", 300ms});
+    ex.standin().add_fault(
+        {"DELETE", "/jobs/", "", 1, Kind::kDelay, 0, std::nullopt, "", "", 300ms});
     const TrialOutcome o = h.run_one(ex);
     INFO(o.reason);
     CHECK(o.ok());
@@ -270,9 +272,8 @@ TEST_CASE("every injected fault is survived or reported with the API's reason",
       ex.standin().compact();
       ex.standin().add_fault({"GET", "/jobs", "watch=1", 1, Kind::kReset});
       const auto second = h.start(ex, {{"ms", 10}});
-      REQUIRE(h.run_until([&] {
-        return h.sink.outcome(first) != nullptr && h.sink.outcome(second) != nullptr;
-      }));
+      REQUIRE(h.run_until(
+          [&] { return h.sink.outcome(first) != nullptr && h.sink.outcome(second) != nullptr; }));
       CHECK(h.sink.outcome(first)->ok());
       CHECK(h.sink.outcome(second)->ok());
       CHECK(count_requests(ex.standin(), "GET", "/jobs", "watch=1") >= 2);
@@ -361,9 +362,8 @@ TEST_CASE("authentication: token, tokenFile rotation, client certificates, exec 
               .ok());
     CHECK(bearer_requests("first-token") >= 3);
     // Without the CA the server is not trusted: the trial fails, saying why.
-    const TrialOutcome o =
-        run_trial(write_kubeconfig(dir / "noca.yaml", standin.url(), "hpo", "",
-                                   "    token: first-token"));
+    const TrialOutcome o = run_trial(
+        write_kubeconfig(dir / "noca.yaml", standin.url(), "hpo", "", "    token: first-token"));
     CHECK(o.failure == FailureKind::kInfrastructure);
     CHECK_THAT(o.reason, Contains("TLS handshake") || Contains("certificate"));
   }
@@ -385,28 +385,28 @@ TEST_CASE("authentication: token, tokenFile rotation, client certificates, exec 
                                      "    client-certificate: " + pki.client_cert.string() +
                                          "\n    client-key: " + pki.client_key.string()))
               .ok());
-    CHECK(run_trial(write_kubeconfig(
-                        dir / "certdata.yaml", standin.url(), "hpo",
-                        "    certificate-authority-data: " + base64_file(pki.ca_cert),
-                        "    client-certificate-data: " + base64_file(pki.client_cert) +
-                            "\n    client-key-data: " + base64_file(pki.client_key)))
-              .ok());
+    CHECK(
+        run_trial(write_kubeconfig(dir / "certdata.yaml", standin.url(), "hpo",
+                                   "    certificate-authority-data: " + base64_file(pki.ca_cert),
+                                   "    client-certificate-data: " + base64_file(pki.client_cert) +
+                                       "\n    client-key-data: " + base64_file(pki.client_key)))
+            .ok());
     std::size_t with_cert = 0;
     for (const auto& r : standin.requests()) with_cert += r.client_cert && r.authorization.empty();
     CHECK(with_cert >= 6);
   }
   SECTION("an exec plugin runs once, is cached, and runs again after a 401") {
-    for (const std::string version : {"client.authentication.k8s.io/v1",
-                                      "client.authentication.k8s.io/v1beta1"}) {
+    for (const std::string version :
+         {"client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"}) {
       const fs::path pdir = dir / ("plugin-" + version.substr(version.size() - 2));
       fs::create_directories(pdir);
       write_exec_plugin(pdir, version);
       write_file(pdir / "token", "first-token");
       standin.set_tokens({"first-token"});
-      const fs::path cfg = write_kubeconfig(
-          pdir / "config", standin.url(), "hpo", ca,
-          "    exec:\n      apiVersion: " + version +
-              "\n      command: ./plugin.sh\n      interactiveMode: Never");
+      const fs::path cfg =
+          write_kubeconfig(pdir / "config", standin.url(), "hpo", ca,
+                           "    exec:\n      apiVersion: " + version +
+                               "\n      command: ./plugin.sh\n      interactiveMode: Never");
       KubeConfigRequest req;
       req.kubeconfig = cfg;
       KubernetesExecutor ex(h.io, load_kube_config(req), child_options({"out", "loss=2"}), 1);
@@ -451,9 +451,8 @@ TEST_CASE("resume: a running Job is re-attached, a finished one harvested, a van
   KubeConfigRequest req;
   req.kubeconfig = write_kubeconfig(dir / "config", standin.url(), "hpo", "", "");
   const KubeConfig config = load_kube_config(req);
-  const auto options =
-      child_options({"out", "step=1 loss=9", "sleep", "{ms}", "out", "step=2 loss=4", "out",
-                     "loss={ms}"});
+  const auto options = child_options(
+      {"out", "step=1 loss=9", "sleep", "{ms}", "out", "step=2 loss=4", "out", "loss={ms}"});
 
   // A first hpo starts three trials and dies (its executor goes away with them running).
   std::map<std::int64_t, std::string> where;
@@ -475,8 +474,8 @@ TEST_CASE("resume: a running Job is re-attached, a finished one harvested, a van
   }
   CHECK_THAT(where[1], Contains("job:hpo/") && Contains("@" + standin.url()));
   // While hpo is down, trial 2's Job finishes and trial 3's is deleted by someone.
-  const std::string name3 = where[3].substr(where[3].find('/') + 1,
-                                            where[3].find('@') - where[3].find('/') - 1);
+  const std::string name3 =
+      where[3].substr(where[3].find('/') + 1, where[3].find('@') - where[3].find('/') - 1);
   standin.delete_job("hpo", name3);
   REQUIRE(h.run_until([&] {
     for (const auto& j : standin.jobs("hpo"))

@@ -140,7 +140,9 @@ TEST_CASE("a Job's outcome comes from every condition, as 1.30 and 1.31 report i
   // Not conditions[0] alone: a False first entry, the verdict later.
   s = judge_job(job({{{"type", "Suspended"}, {"status", "False"}},
                      {{"type", "FailureTarget"}, {"status", "True"}, {"reason", "x"}},
-                     {{"type", "Failed"}, {"status", "True"}, {"reason", "DeadlineExceeded"},
+                     {{"type", "Failed"},
+                      {"status", "True"},
+                      {"reason", "DeadlineExceeded"},
                       {"message", "Job was active longer than specified deadline"}}}));
   CHECK(s.verdict == JobVerdict::kFailed);
   CHECK(s.reason == "DeadlineExceeded");

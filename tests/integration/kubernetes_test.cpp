@@ -73,8 +73,7 @@ TEST_CASE("hpo run: 200 trials at parallelism 50 as Kubernetes Jobs", "[integrat
 TEST_CASE("hpo validate and hpo k8s render read a Kubernetes spec without a cluster",
           "[integration][kubernetes]") {
   TempDir dir("hpo-it-k8s-render");
-  write_file(dir / "study.json",
-             kubernetes_spec("render-me", 4, 2, dir / "no-such-kubeconfig"));
+  write_file(dir / "study.json", kubernetes_spec("render-me", 4, 2, dir / "no-such-kubeconfig"));
   CommandResult r = run_hpo({"validate", "study.json"}, dir.path());
   INFO(r.err);
   CHECK(r.exit_code == 0);

@@ -12,8 +12,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -133,7 +133,8 @@ struct Selector {
   bool matches(const Json& labels) const {
     for (const auto& t : terms) {
       const bool has = labels.is_object() && labels.contains(t.key);
-      const std::string v = has && labels[t.key].is_string() ? labels[t.key].get<std::string>() : "";
+      const std::string v =
+          has && labels[t.key].is_string() ? labels[t.key].get<std::string>() : "";
       switch (t.op) {
         case Term::kEq:
           if (!has || v != t.value) return false;
@@ -155,9 +156,13 @@ struct Selector {
 
 Json status_body(int code, const std::string& reason, const std::string& message,
                  Json details = nullptr) {
-  Json s = {{"kind", "Status"},     {"apiVersion", "v1"}, {"metadata", Json::object()},
+  Json s = {{"kind", "Status"},
+            {"apiVersion", "v1"},
+            {"metadata", Json::object()},
             {"status", code < 300 ? "Success" : "Failure"},
-            {"message", message},   {"reason", reason},   {"code", code}};
+            {"message", message},
+            {"reason", reason},
+            {"code", code}};
   if (!details.is_null()) s["details"] = details;
   return s;
 }
@@ -165,8 +170,8 @@ Json status_body(int code, const std::string& reason, const std::string& message
 bool is_dns_subdomain(const std::string& s, std::size_t max) {
   if (s.empty() || s.size() > max) return false;
   for (const char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-' || c == '.'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
       return false;
   return std::isalnum(static_cast<unsigned char>(s.front())) &&
          std::isalnum(static_cast<unsigned char>(s.back()));
@@ -180,7 +185,9 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-Reply json_reply(int status, const Json& body) { return {status, body.dump(), "application/json", {}}; }
+Reply json_reply(int status, const Json& body) {
+  return {status, body.dump(), "application/json", {}};
+}
 Reply error_reply(int code, const std::string& reason, const std::string& message,
                   Json details = nullptr) {
   return json_reply(code, status_body(code, reason, message, std::move(details)));
@@ -240,7 +247,8 @@ struct Event {
 }  // namespace
 
 struct KubeStandin::Impl : std::enable_shared_from_this<Impl> {
-  explicit Impl(StandinOptions o) : options(std::move(o)), acceptor(io), rng(std::random_device{}()) {}
+  explicit Impl(StandinOptions o)
+      : options(std::move(o)), acceptor(io), rng(std::random_device{}()) {}
 
   StandinOptions options;
   asio::io_context io;
@@ -298,9 +306,9 @@ struct KubeStandin::Impl : std::enable_shared_from_this<Impl> {
   // ---- requests ------------------------------------------------------------------------
   void handle(const std::shared_ptr<Session>& s, http::request<http::string_body>& req,
               bool allow_faults = true);
-  Reply route(const std::shared_ptr<Session>& s, const std::string& method,
-              const std::string& path, std::map<std::string, std::string>& q,
-              const http::request<http::string_body>& req, bool& streamed);
+  Reply route(const std::shared_ptr<Session>& s, const std::string& method, const std::string& path,
+              std::map<std::string, std::string>& q, const http::request<http::string_body>& req,
+              bool& streamed);
   Reply discovery(const std::string& path);
   Reply create_job(const std::string& ns, const std::string& body);
   Reply list(const std::string& resource, const std::string& ns,
@@ -502,23 +510,24 @@ void Session::flush() {
   out.pop_front();
   const bool last = end_queued && out.empty() && *data == "0\r\n\r\n";
   with([&](auto& s) {
-    asio::async_write(s, asio::buffer(*data), [self, data, last](const error_code& ec, std::size_t) {
-      auto impl = self->impl.lock();
-      if (!impl) return;
-      std::lock_guard lock(impl->mu);
-      self->writing = false;
-      if (ec || last) {
-        self->close();
-        impl->sessions.erase(self);
-        return;
-      }
-      if (self->cut_after_first && data->rfind("HTTP/1.1", 0) != 0) {
-        self->reset();
-        impl->sessions.erase(self);
-        return;
-      }
-      self->flush();
-    });
+    asio::async_write(s, asio::buffer(*data),
+                      [self, data, last](const error_code& ec, std::size_t) {
+                        auto impl = self->impl.lock();
+                        if (!impl) return;
+                        std::lock_guard lock(impl->mu);
+                        self->writing = false;
+                        if (ec || last) {
+                          self->close();
+                          impl->sessions.erase(self);
+                          return;
+                        }
+                        if (self->cut_after_first && data->rfind("HTTP/1.1", 0) != 0) {
+                          self->reset();
+                          impl->sessions.erase(self);
+                          return;
+                        }
+                        self->flush();
+                      });
   });
 }
 
@@ -580,9 +589,9 @@ void KubeStandin::Impl::handle(const std::shared_ptr<Session>& s,
   const auto qpos = target.find('?');
   const std::string path = target.substr(0, qpos);
   const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
-  LoggedRequest entry{method, path, query,
-                      std::string(req[http::field::authorization]), s->client_cert_ok,
-                      req.body(), 0};
+  LoggedRequest entry{
+      method,     path, query, std::string(req[http::field::authorization]), s->client_cert_ok,
+      req.body(), 0};
   // Faults first.
   for (auto& f : faults) {
     if (!allow_faults) break;
@@ -628,8 +637,10 @@ void KubeStandin::Impl::handle(const std::shared_ptr<Session>& s,
   // all is refused too when auth is required.
   const std::string auth(req[http::field::authorization]);
   bool authorized = !auth_required();
-  if (auth.rfind("Bearer ", 0) == 0) authorized = options.tokens.count(auth.substr(7)) > 0;
-  else if (s->client_cert_ok) authorized = true;
+  if (auth.rfind("Bearer ", 0) == 0)
+    authorized = options.tokens.count(auth.substr(7)) > 0;
+  else if (s->client_cert_ok)
+    authorized = true;
   if (!authorized && path != "/healthz") {
     Reply r = error_reply(401, "Unauthorized", "Unauthorized");
     entry.status = 401;
@@ -646,8 +657,9 @@ void KubeStandin::Impl::handle(const std::shared_ptr<Session>& s,
     r = error_reply(500, "InternalError", std::string("stand-in error: ") + e.what());
   }
   entry.status = streamed ? 200 : r.status;
-  if (trace) std::fprintf(stderr, "standin: %s %s -> %d%s\n", method.c_str(), target.c_str(),
-                          entry.status, streamed ? " (stream)" : "");
+  if (trace)
+    std::fprintf(stderr, "standin: %s %s -> %d%s\n", method.c_str(), target.c_str(), entry.status,
+                 streamed ? " (stream)" : "");
   log.push_back(entry);
   if (!streamed) s->write_reply(std::move(r), req.keep_alive());
 }
@@ -669,39 +681,53 @@ Reply KubeStandin::Impl::discovery(const std::string& path) {
                                {"serverAddress", "127.0.0.1:" + std::to_string(port)}}}}});
   if (path == "/apis") {
     Json gv = {{"groupVersion", "batch/v1"}, {"version", "v1"}};
-    return json_reply(200, {{"kind", "APIGroupList"},
-                            {"apiVersion", "v1"},
-                            {"groups",
-                             {{{"name", "batch"}, {"versions", {gv}}, {"preferredVersion", gv}}}}});
+    return json_reply(
+        200, {{"kind", "APIGroupList"},
+              {"apiVersion", "v1"},
+              {"groups", {{{"name", "batch"}, {"versions", {gv}}, {"preferredVersion", gv}}}}});
   }
   auto resource = [](const char* name, const char* singular, const char* kind, Json verbs,
                      Json shortNames) {
-    Json r = {{"name", name},   {"singularName", singular}, {"namespaced", true},
-              {"kind", kind},   {"verbs", verbs}};
+    Json r = {{"name", name},
+              {"singularName", singular},
+              {"namespaced", true},
+              {"kind", kind},
+              {"verbs", verbs}};
     if (!shortNames.is_null()) r["shortNames"] = shortNames;
     return r;
   };
-  const Json all = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
+  const Json all = {"create", "delete", "deletecollection", "get",
+                    "list",   "patch",  "update",           "watch"};
   if (path == "/api/v1")
+    return json_reply(200, {{"kind", "APIResourceList"},
+                            {"groupVersion", "v1"},
+                            {"resources",
+                             {resource("pods", "pod", "Pod", all, Json{"po"}),
+                              resource("pods/log", "", "Pod", {"get"}, nullptr),
+                              {{"name", "namespaces"},
+                               {"singularName", "namespace"},
+                               {"namespaced", false},
+                               {"kind", "Namespace"},
+                               {"verbs", {"get", "list"}},
+                               {"shortNames", {"ns"}}}}}});
+  if (path == "/apis/batch/v1")
     return json_reply(
         200, {{"kind", "APIResourceList"},
-              {"groupVersion", "v1"},
+              {"apiVersion", "v1"},
+              {"groupVersion", "batch/v1"},
               {"resources",
-               {resource("pods", "pod", "Pod", all, Json{"po"}),
-                resource("pods/log", "", "Pod", {"get"}, nullptr),
-                {{"name", "namespaces"}, {"singularName", "namespace"}, {"namespaced", false},
-                 {"kind", "Namespace"}, {"verbs", {"get", "list"}}, {"shortNames", {"ns"}}}}}});
-  if (path == "/apis/batch/v1")
-    return json_reply(200, {{"kind", "APIResourceList"},
-                            {"apiVersion", "v1"},
-                            {"groupVersion", "batch/v1"},
-                            {"resources",
-                             {resource("jobs", "job", "Job", all, nullptr),
-                              resource("jobs/status", "", "Job", {"get", "patch", "update"},
-                                       nullptr)}}});
+               {resource("jobs", "job", "Job", all, nullptr),
+                resource("jobs/status", "", "Job", {"get", "patch", "update"}, nullptr)}}});
   if (path == "/openapi/v2" || path == "/swagger-2.0.0.pb-v1") {
     // OpenAPI v2 Document{swagger: "2.0", info{title: "Kubernetes", version: "v0.0.0"}}.
-    std::string doc = "\x0a\x03" "2.0" "\x12\x14" "\x0a\x0a" "Kubernetes" "\x12\x06" "v0.0.0";
+    std::string doc =
+        "\x0a\x03"
+        "2.0"
+        "\x12\x14"
+        "\x0a\x0a"
+        "Kubernetes"
+        "\x12\x06"
+        "v0.0.0";
     return {200, doc, "application/octet-stream", {}};
   }
   return error_reply(404, "NotFound", "the server could not find the requested resource");
@@ -879,8 +905,7 @@ Reply KubeStandin::Impl::create_job(const std::string& ns, const std::string& bo
   if (!pspec.contains("schedulerName")) pspec["schedulerName"] = "default-scheduler";
   for (auto& c : pspec["containers"]) {
     if (!c.contains("imagePullPolicy")) c["imagePullPolicy"] = "IfNotPresent";
-    if (!c.contains("terminationMessagePath"))
-      c["terminationMessagePath"] = "/dev/termination-log";
+    if (!c.contains("terminationMessagePath")) c["terminationMessagePath"] = "/dev/termination-log";
   }
   job["status"] = Json::object();
   auto rt = std::make_unique<JobRt>(io);
@@ -979,8 +1004,7 @@ Reply KubeStandin::Impl::start_watch(const std::shared_ptr<Session>& s, const st
   const std::string kind = resource == "jobs" ? "Job" : "Pod";
   const std::string api = resource == "jobs" ? "batch/v1" : "v1";
   const Json expired = status_body(
-      410, "Expired",
-      "too old resource version: " + from + " (" + std::to_string(oldest_rv) + ")");
+      410, "Expired", "too old resource version: " + from + " (" + std::to_string(oldest_rv) + ")");
   if (too_old && !options.expired_in_stream) return json_reply(410, expired);
   streamed = true;
   s->begin_stream("application/json");
@@ -1062,9 +1086,9 @@ Reply KubeStandin::Impl::delete_job_req(const std::string& ns, const std::string
     });
     return json_reply(202, answer);
   }
-  Reply r = json_reply(200, status_body(200, "", "",
-                                        {{"name", name}, {"group", "batch"}, {"kind", "jobs"},
-                                         {"uid", uid_}}));
+  Reply r = json_reply(
+      200, status_body(200, "", "",
+                       {{"name", name}, {"group", "batch"}, {"kind", "jobs"}, {"uid", uid_}}));
   if (policy.empty())
     r.headers.emplace_back("Warning",
                            "299 - \"child pods are preserved by default when jobs are deleted; "
@@ -1086,8 +1110,7 @@ Reply KubeStandin::Impl::pod_log(const std::shared_ptr<Session>& s, const std::s
   std::string container = q["container"];
   if (container.empty()) {
     if (containers.size() > 1)
-      return error_reply(400, "BadRequest",
-                         "a container name must be specified for pod " + name);
+      return error_reply(400, "BadRequest", "a container name must be specified for pod " + name);
     container = containers[0].value("name", "");
   }
   bool known = false;
@@ -1179,8 +1202,8 @@ void KubeStandin::Impl::start_job(JobRt& j) {
   }
   const Json& spec = j.obj["spec"];
   if (spec.contains("activeDeadlineSeconds") && spec["activeDeadlineSeconds"].is_number()) {
-    const std::string key = j.obj["metadata"].value("namespace", "") + "/" +
-                            j.obj["metadata"].value("name", "");
+    const std::string key =
+        j.obj["metadata"].value("namespace", "") + "/" + j.obj["metadata"].value("name", "");
     j.deadline.expires_after(std::chrono::seconds(spec["activeDeadlineSeconds"].get<long>()));
     j.deadline.async_wait([self = shared_from_this(), key](const error_code& ec) {
       std::lock_guard lock(self->mu);
@@ -1193,7 +1216,8 @@ void KubeStandin::Impl::start_job(JobRt& j) {
         if (pt != self->pods.end() && !pt->second->done)
           self->kill_pod(*pt->second, 0, "DeadlineExceeded");
       }
-      self->finish_job(j, false, "DeadlineExceeded", "Job was active longer than specified deadline");
+      self->finish_job(j, false, "DeadlineExceeded",
+                       "Job was active longer than specified deadline");
     });
   }
   new_pod(j);
@@ -1229,8 +1253,11 @@ void KubeStandin::Impl::new_pod(JobRt& j) {
   meta["uid"] = uid();
   meta["generateName"] = job + "-";
   meta["creationTimestamp"] = now_rfc3339();
-  meta["ownerReferences"] = {{{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"name", job},
-                              {"uid", jm.value("uid", "")}, {"controller", true},
+  meta["ownerReferences"] = {{{"apiVersion", "batch/v1"},
+                              {"kind", "Job"},
+                              {"name", job},
+                              {"uid", jm.value("uid", "")},
+                              {"controller", true},
                               {"blockOwnerDeletion", true}}};
   pod["metadata"] = meta;
   pod["spec"] = j.obj["spec"]["template"]["spec"];
@@ -1250,20 +1277,25 @@ void KubeStandin::Impl::new_pod(JobRt& j) {
   const std::string stuck = ref.scripted ? ref.script.stuck_reason : "";
   if (stuck == "Unschedulable") {
     ref.obj["status"]["conditions"] = {
-        {{"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"},
+        {{"type", "PodScheduled"},
+         {"status", "False"},
+         {"reason", "Unschedulable"},
          {"message", "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}}};
   } else {
     ref.obj["status"]["conditions"] = {{{"type", "PodScheduled"}, {"status", "True"}}};
     ref.obj["status"]["containerStatuses"] = {
-        {{"name", container}, {"ready", false}, {"restartCount", 0}, {"imageID", ""},
+        {{"name", container},
+         {"ready", false},
+         {"restartCount", 0},
+         {"imageID", ""},
          {"image", ref.obj["spec"]["containers"][0].value("image", "")},
          {"state",
-          {{"waiting",
-            stuck.empty() ? Json{{"reason", "ContainerCreating"}}
-                          : Json{{"reason", stuck},
-                                 {"message", "Back-off pulling image \"" +
-                                                 ref.obj["spec"]["containers"][0].value("image", "") +
-                                                 "\""}}}}}}};
+          {{"waiting", stuck.empty() ? Json{{"reason", "ContainerCreating"}}
+                                     : Json{{"reason", stuck},
+                                            {"message", "Back-off pulling image \"" +
+                                                            ref.obj["spec"]["containers"][0].value(
+                                                                "image", "") +
+                                                            "\""}}}}}}};
   }
   emit("pods", "ADDED", ref.obj);
   if (!stuck.empty()) return;
@@ -1285,7 +1317,11 @@ void KubeStandin::Impl::run_pod(PodRt& p) {
   p.obj["status"]["phase"] = "Running";
   p.obj["status"]["startTime"] = now_rfc3339();
   p.obj["status"]["containerStatuses"] = {
-      {{"name", container}, {"ready", true}, {"restartCount", 0}, {"imageID", ""}, {"started", true},
+      {{"name", container},
+       {"ready", true},
+       {"restartCount", 0},
+       {"imageID", ""},
+       {"started", true},
        {"image", p.obj["spec"]["containers"][0].value("image", "")},
        {"state", {{"running", {{"startedAt", now_rfc3339()}}}}}}};
   emit("pods", "MODIFIED", p.obj);
@@ -1319,8 +1355,9 @@ void KubeStandin::Impl::spawn(PodRt& p) {
     if (c.contains(key) && c[key].is_array())
       for (const auto& a : c[key]) argv.push_back(a.is_string() ? a.get<std::string>() : a.dump());
   if (argv.empty()) {
-    append_log(p, "hpo-kube-standin: the container has no command (the stand-in runs command + "
-                  "args; images are not run)\n");
+    append_log(p,
+               "hpo-kube-standin: the container has no command (the stand-in runs command + "
+               "args; images are not run)\n");
     return pod_finished(p, 127, "StartError");
   }
   const fs::path dir = options.work_dir / "pods" / p.name;
@@ -1334,8 +1371,7 @@ void KubeStandin::Impl::spawn(PodRt& p) {
         if (v.value("name", "") != m.value("name", "") || !v.contains("persistentVolumeClaim"))
           continue;
         fs::path local = options.work_dir / "pvc" /
-                         v["persistentVolumeClaim"].value("claimName", "") /
-                         m.value("subPath", "");
+                         v["persistentVolumeClaim"].value("claimName", "") / m.value("subPath", "");
         fs::create_directories(local);
         mounts.emplace_back(m.value("mountPath", ""), local.string());
       }
@@ -1347,7 +1383,8 @@ void KubeStandin::Impl::spawn(PodRt& p) {
     for (const auto& e : c["env"]) {
       std::string value = e.value("value", "");
       for (const auto& [mount, local] : mounts)
-        if (!mount.empty() && value.rfind(mount, 0) == 0) value = local + value.substr(mount.size());
+        if (!mount.empty() && value.rfind(mount, 0) == 0)
+          value = local + value.substr(mount.size());
       env.push_back(e.value("name", "") + "=" + value);
     }
   }
@@ -1365,8 +1402,8 @@ void KubeStandin::Impl::spawn(PodRt& p) {
   sigset_t none, all;
   ::sigemptyset(&none);
   ::sigfillset(&all);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+  ::posix_spawnattr_setflags(
+      &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   ::posix_spawnattr_setpgroup(&attr, 0);
   ::posix_spawnattr_setsigmask(&attr, &none);
   ::posix_spawnattr_setsigdefault(&attr, &all);
@@ -1396,19 +1433,19 @@ void KubeStandin::Impl::spawn(PodRt& p) {
 
 void KubeStandin::Impl::read_output(PodRt& p) {
   const std::string key = p.ns + "/" + p.name;
-  p.out.async_read_some(asio::buffer(p.buf), [self = shared_from_this(), key](const error_code& ec,
-                                                                                std::size_t n) {
-    std::lock_guard lock(self->mu);
-    auto it = self->pods.find(key);
-    if (it == self->pods.end() || self->stopping) return;
-    PodRt& p = *it->second;
-    if (n > 0) self->append_log(p, std::string_view(p.buf.data(), n));
-    if (!ec) return self->read_output(p);
-    error_code ignored;
-    p.out.close(ignored);
-    p.out_done = true;
-    self->maybe_pod_done(p);
-  });
+  p.out.async_read_some(asio::buffer(p.buf),
+                        [self = shared_from_this(), key](const error_code& ec, std::size_t n) {
+                          std::lock_guard lock(self->mu);
+                          auto it = self->pods.find(key);
+                          if (it == self->pods.end() || self->stopping) return;
+                          PodRt& p = *it->second;
+                          if (n > 0) self->append_log(p, std::string_view(p.buf.data(), n));
+                          if (!ec) return self->read_output(p);
+                          error_code ignored;
+                          p.out.close(ignored);
+                          p.out_done = true;
+                          self->maybe_pod_done(p);
+                        });
 }
 
 void KubeStandin::Impl::watch_exit(PodRt& p) {
@@ -1496,11 +1533,17 @@ void KubeStandin::Impl::pod_finished(PodRt& p, int exit_code, const std::string&
     p.obj["status"]["message"] = "Pod was active on the node longer than the specified deadline";
   }
   p.obj["status"]["containerStatuses"] = {
-      {{"name", container}, {"ready", false}, {"restartCount", 0}, {"imageID", ""}, {"started", false},
+      {{"name", container},
+       {"ready", false},
+       {"restartCount", 0},
+       {"imageID", ""},
+       {"started", false},
        {"image", p.obj["spec"]["containers"][0].value("image", "")},
        {"state",
         {{"terminated",
-          {{"exitCode", exit_code}, {"reason", why}, {"startedAt", p.obj["status"].value("startTime", now_rfc3339())},
+          {{"exitCode", exit_code},
+           {"reason", why},
+           {"startedAt", p.obj["status"].value("startTime", now_rfc3339())},
            {"finishedAt", now_rfc3339()}}}}}}};
   emit("pods", "MODIFIED", p.obj);
   job_pod_ended(p.ns + "/" + p.job, p, exit_code);
@@ -1531,8 +1574,7 @@ void KubeStandin::Impl::job_pod_ended(const std::string& job_key, PodRt& p, int 
         return finish_job(j, false, "PodFailurePolicy",
                           "Container " + p.obj["spec"]["containers"][0].value("name", "") +
                               " for pod " + p.ns + "/" + p.name + " failed with exit code " +
-                              std::to_string(exit_code) +
-                              " matching FailJob rule at index 0");
+                              std::to_string(exit_code) + " matching FailJob rule at index 0");
     }
   }
   if (j.failed <= spec.value("backoffLimit", 6)) {
@@ -1588,7 +1630,8 @@ void KubeStandin::Impl::kill_pod(PodRt& p, std::optional<int> grace, const std::
     ::killpg(p.pid, SIGTERM);
     ::killpg(p.pid, SIGCONT);
     const int g = grace.value_or(p.obj["spec"].value("terminationGracePeriodSeconds", 30));
-    const auto wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(g), options.max_grace);
+    const auto wait =
+        std::min<std::chrono::milliseconds>(std::chrono::seconds(g), options.max_grace);
     if (wait.count() == 0) {
       ::killpg(p.pid, SIGKILL);
     } else {
@@ -1623,8 +1666,8 @@ void KubeStandin::Impl::remove_pod(const std::string& key, std::optional<int> gr
     p->pidfd.close(ignored);
     p->obj["metadata"]["deletionTimestamp"] = now_rfc3339();
     emit("pods", "DELETED", p->obj);
-    const auto kill_at =
-        Clock::now() + std::min<std::chrono::milliseconds>(std::chrono::seconds(g), options.max_grace);
+    const auto kill_at = Clock::now() + std::min<std::chrono::milliseconds>(std::chrono::seconds(g),
+                                                                            options.max_grace);
     if (g == 0) ::killpg(p->pid, SIGKILL);
     dying.push_back({std::move(p), kill_at});
     reap_dying();
@@ -1733,7 +1776,8 @@ void accept_loop(const std::shared_ptr<KubeStandin::Impl>& impl) {
 
 }  // namespace
 
-KubeStandin::KubeStandin(StandinOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
+KubeStandin::KubeStandin(StandinOptions options)
+    : impl_(std::make_shared<Impl>(std::move(options))) {
   Impl& i = *impl_;
   if (!i.options.script && i.options.work_dir.empty())
     throw std::invalid_argument("KubeStandin: local processes need options.work_dir");
@@ -1772,8 +1816,8 @@ KubeStandin::~KubeStandin() { impl_->shutdown(); }
 unsigned short KubeStandin::port() const { return impl_->port; }
 
 std::string KubeStandin::url() const {
-  return std::string(impl_->options.tls ? "https" : "http") + "://127.0.0.1:" +
-         std::to_string(impl_->port);
+  return std::string(impl_->options.tls ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(impl_->port);
 }
 
 void KubeStandin::add_fault(FaultRule rule) {
@@ -1796,7 +1840,8 @@ void KubeStandin::clear_requests() {
   impl_->log.clear();
 }
 
-std::optional<nlohmann::json> KubeStandin::job(const std::string& ns, const std::string& name) const {
+std::optional<nlohmann::json> KubeStandin::job(const std::string& ns,
+                                               const std::string& name) const {
   std::lock_guard lock(impl_->mu);
   if (const Json* j = impl_->job_obj(ns + "/" + name)) return *j;
   return std::nullopt;

@@ -70,21 +70,21 @@ struct StandinOptions {
   std::filesystem::path client_ca_file;  // accept client certificates signed by it
   std::set<std::string> tokens;          // accepted bearer tokens
   int minor_version = 30;
-  std::size_t history = 100000;     // watch events kept
-  bool expired_in_stream = false;   // 410 as an ERROR event in a 200 stream
+  std::size_t history = 100000;    // watch events kept
+  bool expired_in_stream = false;  // 410 as an ERROR event in a 200 stream
   std::chrono::milliseconds bookmark_interval{1000};
   // Local processes when unset; else the script of each Job's pods.
   std::function<PodScript(const nlohmann::json& job)> script;
-  std::chrono::milliseconds pending_for{0};  // local processes: time Pending before running
-  std::filesystem::path work_dir;            // required for local processes
+  std::chrono::milliseconds pending_for{0};   // local processes: time Pending before running
+  std::filesystem::path work_dir;             // required for local processes
   std::chrono::milliseconds max_grace{2000};  // cap of a deleted pod's grace period
   unsigned short port = 0;                    // 0: any free port
 };
 
 struct FaultRule {
   enum class Kind { kStatus, kReset, kDelay, kCutStream };
-  std::string method;        // "" for any
-  std::string path_contains;  // matched against the path (query excluded)
+  std::string method;          // "" for any
+  std::string path_contains;   // matched against the path (query excluded)
   std::string query_contains;  // "" for any
   int count = 1;
   Kind kind = Kind::kStatus;

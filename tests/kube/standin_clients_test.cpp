@@ -46,17 +46,17 @@ Result sh(const std::string& command) {
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 Json job_manifest(const std::string& name, const std::string& script) {
-  return {{"apiVersion", "batch/v1"},
-          {"kind", "Job"},
-          {"metadata", {{"name", name}, {"labels", {{"suite", "clients"}}}}},
-          {"spec",
-           {{"backoffLimit", 0},
-            {"template",
-             {{"spec",
-               {{"restartPolicy", "Never"},
-                {"containers",
-                 {{{"name", "train"}, {"image", "busybox"},
-                   {"command", {"sh", "-c", script}}}}}}}}}}}};
+  return {
+      {"apiVersion", "batch/v1"},
+      {"kind", "Job"},
+      {"metadata", {{"name", name}, {"labels", {{"suite", "clients"}}}}},
+      {"spec",
+       {{"backoffLimit", 0},
+        {"template",
+         {{"spec",
+           {{"restartPolicy", "Never"},
+            {"containers",
+             {{{"name", "train"}, {"image", "busybox"}, {"command", {"sh", "-c", script}}}}}}}}}}}};
 }
 
 // The stand-in over TLS with a client certificate, as a cluster would be.
@@ -186,7 +186,8 @@ print(json.dumps({"before": len(jobs.items), "done": done, "log": log}))
 )PY";
   // Token auth this time (the kubeconfig's user switched to a bearer token).
   write_kubeconfig(c.kubeconfig, c.standin->url(), "hpo",
-                   "    certificate-authority: " + c.pki.ca_cert.string(), "    token: python-token");
+                   "    certificate-authority: " + c.pki.ca_cert.string(),
+                   "    token: python-token");
   const Json job = job_manifest("py", "echo step=1 loss=0.7; echo loss=0.25");
   const Result r = sh("timeout 60 " + python + " " + quote(script.string()) + " " +
                       quote(c.kubeconfig.string()) + " " + quote(job.dump()));
@@ -198,9 +199,10 @@ print(json.dumps({"before": len(jobs.items), "done": done, "log": log}))
   CHECK(out["log"] == "step=1 loss=0.7\nloss=0.25\n");
   bool watched_from_rv = false;
   for (const auto& req : c.standin->requests())
-    watched_from_rv = watched_from_rv || (req.query.find("watch=True") != std::string::npos ||
-                                          req.query.find("watch=true") != std::string::npos) &&
-                                             req.query.find("resourceVersion=") != std::string::npos;
+    watched_from_rv =
+        watched_from_rv || (req.query.find("watch=True") != std::string::npos ||
+                            req.query.find("watch=true") != std::string::npos) &&
+                               req.query.find("resourceVersion=") != std::string::npos;
   CHECK(watched_from_rv);
 }
 

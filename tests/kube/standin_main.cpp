@@ -36,15 +36,22 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--dir") dir = next();
-    else if (a == "--port") options.port = static_cast<unsigned short>(std::stoi(next()));
-    else if (a == "--tls") options.tls = true;
-    else if (a == "--token") token = next();
-    else if (a == "--minor") options.minor_version = std::stoi(next());
-    else if (a == "--pending-ms") options.pending_for = std::chrono::milliseconds(std::stoi(next()));
+    if (a == "--dir")
+      dir = next();
+    else if (a == "--port")
+      options.port = static_cast<unsigned short>(std::stoi(next()));
+    else if (a == "--tls")
+      options.tls = true;
+    else if (a == "--token")
+      token = next();
+    else if (a == "--minor")
+      options.minor_version = std::stoi(next());
+    else if (a == "--pending-ms")
+      options.pending_for = std::chrono::milliseconds(std::stoi(next()));
     else if (a == "-h" || a == "--help") {
-      std::puts("usage: hpo-kube-standin [--dir DIR] [--port N] [--tls] [--token TOKEN] "
-                "[--minor 30|31] [--pending-ms N]");
+      std::puts(
+          "usage: hpo-kube-standin [--dir DIR] [--port N] [--tls] [--token TOKEN] "
+          "[--minor 30|31] [--pending-ms N]");
       return 0;
     } else {
       std::fprintf(stderr, "hpo-kube-standin: unknown argument %s\n", a.c_str());

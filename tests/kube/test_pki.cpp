@@ -53,8 +53,8 @@ std::filesystem::path write_kubeconfig(const std::filesystem::path& file, const 
   std::ofstream out(file);
   out << "apiVersion: v1\nkind: Config\ncurrent-context: standin\n"
       << "clusters:\n- name: standin\n  cluster:\n    server: " << server << "\n"
-      << (cluster_extra.empty() ? "" : cluster_extra + "\n")
-      << "users:\n- name: standin\n  user:\n" << (user_yaml.empty() ? "    {}" : user_yaml) << "\n"
+      << (cluster_extra.empty() ? "" : cluster_extra + "\n") << "users:\n- name: standin\n  user:\n"
+      << (user_yaml.empty() ? "    {}" : user_yaml) << "\n"
       << "contexts:\n- name: standin\n  context:\n    cluster: standin\n    user: standin\n"
       << "    namespace: " << ns << "\n";
   return file;
@@ -65,8 +65,7 @@ std::string base64_file(const std::filesystem::path& file) {
   std::ostringstream ss;
   ss << in.rdbuf();
   const std::string data = ss.str();
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   for (std::size_t i = 0; i < data.size(); i += 3) {
     unsigned v = static_cast<unsigned char>(data[i]) << 16;
