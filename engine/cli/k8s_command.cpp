@@ -9,10 +9,11 @@
 
 #include "engine/cli/options.h"
 #include "engine/factory.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "engine/model/study_spec.h"
+#include "engine/model/json_codec.h"
 #include "engine/model/study_view.h"
-#include "engine/model/trial.h"
+#include "hpo/trial.h"
 #include "executors/kubernetes/kube_config.h"
 #include "executors/kubernetes/kubernetes_options.h"
 
@@ -78,7 +79,7 @@ int k8s_command(const Args& args) {
       if (!spec.space.find(name))
         throw InputError("--params", "unknown parameter \"" + name + "\"");
       try {
-        params[name] = ParamValue::from_json(value);
+        params[name] = param_from_json(value);
       } catch (const std::invalid_argument& e) {
         throw InputError("--params." + name, e.what());
       }

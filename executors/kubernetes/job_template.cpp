@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "engine/model/json_codec.h"
 #include "executors/command_template.h"
 #include "executors/subprocess_executor.h"
 

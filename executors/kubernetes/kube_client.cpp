@@ -23,7 +23,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 namespace hpo {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/kubernetes/yaml_json.h"
 
 namespace hpo {

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 
 extern char** environ;  // NOLINT: POSIX
 

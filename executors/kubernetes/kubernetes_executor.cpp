@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "engine/model/duration.h"
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/kubernetes/job_status.h"
 #include "executors/metric_parser.h"
 
@@ -75,8 +75,8 @@ std::string join_metric_names(const Metrics& m) {
 enum class Phase { kCreating, kActive, kHarvesting, kDeleting, kDone };
 enum class LogMode { kFollow, kOnce, kTail };
 
-struct Trial {
-  explicit Trial(asio::io_context& io) : timeout_timer(io), pending_timer(io), wait_timer(io) {}
+struct TrialRun {
+  explicit TrialRun(asio::io_context& io) : timeout_timer(io), pending_timer(io), wait_timer(io) {}
 
   TrialTask task;
   EventSink* sink = nullptr;
@@ -161,7 +161,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
   JobRenderSettings settings;
   std::string selector;  // labelSelector of the study, url-encoded
 
-  std::map<std::int64_t, std::shared_ptr<Trial>> trials;
+  std::map<std::int64_t, std::shared_ptr<TrialRun>> trials;
   std::map<std::string, std::int64_t> by_name;  // Job name -> trial id
   Informer jobs;
   Informer pods;
@@ -174,7 +174,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
   // ---- trials --------------------------------------------------------------------------
 
   void start(TrialTask task, EventSink& sink) {
-    auto t = std::make_shared<Trial>(io);
+    auto t = std::make_shared<TrialRun>(io);
     t->task = std::move(task);
     t->sink = &sink;
     const auto [it, inserted] = trials.emplace(t->task.trial_id, t);
@@ -197,7 +197,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     create(t);
   }
 
-  void create(const std::shared_ptr<Trial>& t) {
+  void create(const std::shared_ptr<TrialRun>& t) {
     client.request("POST", jobs.base, t->rendered.job.dump(),
                    [weak = weak_from_this(), t](ApiResponse r) {
                      const auto self = weak.lock();
@@ -206,7 +206,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
                    });
   }
 
-  void on_created(const std::shared_ptr<Trial>& t, ApiResponse r) {
+  void on_created(const std::shared_ptr<TrialRun>& t, ApiResponse r) {
     const std::string what = "Job " + job_namespace + "/" + t->rendered.name;
     if (r.status == 409) {
       // A create that timed out and was sent again, or a name taken by another trial.
@@ -238,7 +238,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     created(t, Json::parse(r.body, nullptr, false));
   }
 
-  void created(const std::shared_ptr<Trial>& t, const Json& job) {
+  void created(const std::shared_ptr<TrialRun>& t, const Json& job) {
     t->phase = Phase::kActive;
     t->last_job = job;
     t->sink->on_started(t->task.trial_id,
@@ -254,7 +254,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // The Job runs (or is admitted by Kueue): executor.timeout starts.
-  void admit(const std::shared_ptr<Trial>& t, std::optional<std::chrono::milliseconds> elapsed) {
+  void admit(const std::shared_ptr<TrialRun>& t, std::optional<std::chrono::milliseconds> elapsed) {
     if (t->admitted) return;
     t->admitted = true;
     if (!options.timeout) return;
@@ -280,7 +280,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     return out;
   }
 
-  void reconcile(const std::shared_ptr<Trial>& t) {
+  void reconcile(const std::shared_ptr<TrialRun>& t) {
     if (t->phase != Phase::kActive || abandoned) return;
     const auto it = jobs.objects.find(t->rendered.name);
     if (it == jobs.objects.end()) {
@@ -336,7 +336,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void pending_expired(const std::shared_ptr<Trial>& t) {
+  void pending_expired(const std::shared_ptr<TrialRun>& t) {
     const PodsState ps = inspect_pods(pods_of(t->rendered.name), t->rendered.container);
     if (ps.started) return;
     const auto jt = jobs.objects.find(t->rendered.name);
@@ -356,7 +356,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- logs ----------------------------------------------------------------------------
 
-  void read_log(const std::shared_ptr<Trial>& t, const std::string& pod, LogMode mode) {
+  void read_log(const std::shared_ptr<TrialRun>& t, const std::string& pod, LogMode mode) {
     if (t->log_stream != 0) client.cancel_stream(t->log_stream);
     t->log_stream = 0;
     ++t->timer_gen;
@@ -396,7 +396,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
         });
   }
 
-  void on_log_line(const std::shared_ptr<Trial>& t, std::string_view line) {
+  void on_log_line(const std::shared_ptr<TrialRun>& t, std::string_view line) {
     if (t->phase == Phase::kDone || t->phase == Phase::kDeleting) return;
     if (t->log_mode != LogMode::kTail && ++t->lines <= t->skip) return;
     t->tail.emplace_back(one_line(std::string(line.substr(0, kTailLineChars)), kTailLineChars));
@@ -408,7 +408,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       t->sink->on_intermediate(t->task.trial_id, *report->step, report->metrics);
   }
 
-  void on_log_end(const std::shared_ptr<Trial>& t, ApiResponse r) {
+  void on_log_end(const std::shared_ptr<TrialRun>& t, ApiResponse r) {
     t->log_stream = 0;
     if (t->phase == Phase::kDone || t->phase == Phase::kDeleting) return;
     if (r.ok()) {
@@ -451,7 +451,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- outcome ---------------------------------------------------------------------------
 
-  void harvest(const std::shared_ptr<Trial>& t, const PodsState& ps) {
+  void harvest(const std::shared_ptr<TrialRun>& t, const PodsState& ps) {
     t->phase = Phase::kHarvesting;
     t->timeout_timer.cancel();
     t->pending_timer.cancel();
@@ -473,7 +473,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     read_log(t, ps.harvest_pod, LogMode::kOnce);
   }
 
-  void conclude(const std::shared_ptr<Trial>& t) {
+  void conclude(const std::shared_ptr<TrialRun>& t) {
     if (t->phase != Phase::kHarvesting) return;
     t->harvest_waiting = false;
     ++t->timer_gen;
@@ -533,7 +533,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     delete_job(t, false);
   }
 
-  void stop_trial(const std::shared_ptr<Trial>& t, TrialOutcome outcome, bool kill_now) {
+  void stop_trial(const std::shared_ptr<TrialRun>& t, TrialOutcome outcome, bool kill_now) {
     t->stop_outcome = std::move(outcome);
     t->timeout_timer.cancel();
     t->pending_timer.cancel();
@@ -545,7 +545,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     delete_job(t, kill_now);
   }
 
-  void delete_job(const std::shared_ptr<Trial>& t, bool kill_now) {
+  void delete_job(const std::shared_ptr<TrialRun>& t, bool kill_now) {
     std::string target = job_path(t->rendered.name) + "?propagationPolicy=Background";
     if (kill_now) target += "&gracePeriodSeconds=0";
     client.request("DELETE", target, "", [weak = weak_from_this(), t](ApiResponse r) {
@@ -559,7 +559,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void finish(const std::shared_ptr<Trial>& t, TrialOutcome outcome) {
+  void finish(const std::shared_ptr<TrialRun>& t, TrialOutcome outcome) {
     if (t->phase == Phase::kDone) return;
     t->phase = Phase::kDone;
     t->timeout_timer.cancel();
@@ -580,7 +580,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
   void cancel(std::int64_t trial_id, StopCause cause, bool kill_now) {
     const auto it = trials.find(trial_id);
     if (it == trials.end()) return;
-    const std::shared_ptr<Trial> t = it->second;
+    const std::shared_ptr<TrialRun> t = it->second;
     if (t->phase == Phase::kDone) return;
     if (t->cause) {
       if (kill_now && !t->kill_now && t->phase == Phase::kDeleting) {
@@ -679,7 +679,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
   void fail_all_if_hopeless(Informer& inf, const std::string& why, const ApiResponse& r) {
     const bool hopeless = r.status == 401 || r.status == 403 || r.status == 404;
     if (!hopeless && inf.failures < 8) return;
-    std::vector<std::shared_ptr<Trial>> victims;
+    std::vector<std::shared_ptr<TrialRun>> victims;
     for (const auto& [id, t] : trials)
       if (t->phase == Phase::kActive) victims.push_back(t);
     for (const auto& t : victims) {
@@ -790,7 +790,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void notify(Informer& inf, const std::vector<std::string>& names) {
-    std::vector<std::shared_ptr<Trial>> touched;
+    std::vector<std::shared_ptr<TrialRun>> touched;
     for (const auto& name : names) {
       std::string job = name;
       if (&inf == &pods) {
@@ -841,7 +841,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     if (!answer.ok()) return Recovery::kGone;  // gone, or unknowable: run it again
     Json job = Json::parse(answer.body, nullptr, false);
     if (label(job, kTrialIdLabel) != std::to_string(task.trial_id)) return Recovery::kGone;
-    auto t = std::make_shared<Trial>(io);
+    auto t = std::make_shared<TrialRun>(io);
     t->task = task;
     t->sink = &sink;
     t->reattached = true;

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/kubernetes/yaml_json.h"
 
 namespace hpo {

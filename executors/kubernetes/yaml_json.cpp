@@ -50,7 +50,7 @@ Json plain_scalar(const std::string& s) {
   return s;
 }
 
-Json to_json(const YAML::Node& node) {
+Json yaml_to_json(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -61,14 +61,14 @@ Json to_json(const YAML::Node& node) {
       return plain_scalar(node.Scalar());
     case YAML::NodeType::Sequence: {
       Json out = Json::array();
-      for (const auto& item : node) out.push_back(to_json(item));
+      for (const auto& item : node) out.push_back(yaml_to_json(item));
       return out;
     }
     case YAML::NodeType::Map: {
       Json out = Json::object();
       for (const auto& kv : node) {
         const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
-        out[key] = to_json(kv.second);
+        out[key] = yaml_to_json(kv.second);
       }
       return out;
     }
@@ -80,7 +80,7 @@ Json to_json(const YAML::Node& node) {
 
 nlohmann::ordered_json parse_yaml(std::string_view text) {
   try {
-    return to_json(YAML::Load(std::string(text)));
+    return yaml_to_json(YAML::Load(std::string(text)));
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument("line " + std::to_string(e.mark.line + 1) + ", column " +
                                 std::to_string(e.mark.column + 1) + ": " + e.msg);

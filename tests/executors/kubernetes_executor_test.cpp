@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/kubernetes/kube_client.h"
 #include "executors/kubernetes/kube_config.h"
 #include "executors/kubernetes/kube_credentials.h"

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "engine/model/errors.h"
+#include "hpo/errors.h"
 #include "executors/kubernetes/job_status.h"
 #include "executors/kubernetes/job_template.h"
 #include "executors/kubernetes/kube_config.h"

@@ -1,6 +1,11 @@
 // `hpo run` with the Kubernetes executor, end to end: the real binary, a kubeconfig pointing
 // at the stand-in API server (hosted by this test process; it runs each Job's container,
 // hpo_it_objective, as a local process), and the results database read back.
+#include <utility>  // before Boost: Boost 1.74 with GCC 12 in C++20 needs it
+
+#include <signal.h>
+
+#include <boost/process.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -68,6 +73,50 @@ TEST_CASE("hpo run: 200 trials at parallelism 50 as Kubernetes Jobs", "[integrat
   WARN("200 trials in " << seconds.count() << " s, " << per_trial << " API requests per trial");
   CHECK(per_trial < 6);
   CHECK(seconds.count() < 60);
+}
+
+TEST_CASE("a killed hpo run re-attaches to its Jobs on resume instead of running them again",
+          "[integration][kubernetes][resume]") {
+  namespace bp = boost::process;
+  TempDir dir("hpo-it-k8s-resume");
+  StandinOptions so;
+  so.work_dir = dir / "cluster";
+  KubeStandin standin(so);
+  const fs::path kubeconfig = write_kubeconfig(dir / "kubeconfig", standin.url(), "hpo", "", "");
+  const fs::path gate = dir / "gate";
+  Json spec = Json::parse(kubernetes_spec("k8s-resume", 4, 2, kubeconfig));
+  // Trials wait for the gate, so that the first run dies while its Jobs run.
+  spec["executor"]["template"]["spec"]["template"]["spec"]["containers"][0]["command"] = {
+      "sh", "-c", "while [ ! -f " + gate.string() + " ]; do sleep 0.02; done; echo loss={x}"};
+  spec["executor"]["template"]["spec"]["template"]["spec"]["containers"][0].erase("args");
+  write_file(dir / "study.json", spec.dump(2));
+
+  bp::child first(std::string(HPO_BIN), bp::args({"run", "study.json", "--progress", "plain"}),
+                  bp::start_dir(dir.path().string()), bp::std_out > bp::null,
+                  bp::std_err > bp::null, bp::std_in < bp::null);
+  REQUIRE(wait_for([&] {
+    return running_and_started(dir / "hpo.db", "k8s-resume") == 2 && standin.live_processes() == 2;
+  }));
+  ::kill(first.id(), SIGKILL);
+  first.wait();
+  // While hpo is down both Jobs finish: the next run harvests them (the executor tests cover
+  // re-attaching to Jobs that still run).
+  write_file(gate, "");
+  REQUIRE(wait_for([&] { return standin.live_processes() == 0; }));
+
+  const CommandResult r = run_hpo({"run", "study.json", "--progress", "plain"}, dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out + r.err, Contains("re-attached to 2 trial(s)"));
+  const auto trials = stored_trials(dir / "hpo.db", "k8s-resume");
+  int complete = 0;
+  for (const auto& t : trials) complete += t.state == TrialState::kComplete;
+  CHECK(complete == 4);
+  CHECK(trials.size() == 4);  // the two re-attached trials did not run again
+  std::size_t creates = 0;
+  for (const auto& req : standin.requests()) creates += req.method == "POST";
+  CHECK(creates == 4);
+  CHECK(standin.jobs("hpo").empty());
 }
 
 TEST_CASE("hpo validate and hpo k8s render read a Kubernetes spec without a cluster",
