@@ -65,7 +65,7 @@ TEST_CASE("hpo run: 200 trials at parallelism 50 as Kubernetes Jobs", "[integrat
     const double x = t.params.at("x").as_double(), y = t.params.at("y").as_double();
     CHECK(*t.value == Approx((x - 1) * (x - 1) + (y + 2) * (y + 2)));
     CHECK(t.intermediate.size() == 3);  // epoch=1..3, streamed from the followed log
-    CHECK_THAT(t.user_attrs.at("hpo.where"), Contains("job:hpo/k8s-200-"));
+    CHECK_THAT(t.location, Contains("job:hpo/k8s-200-"));
   }
   CHECK(standin.jobs("hpo").empty());  // every Job deleted once read
   // One LIST and one watch per study, not per trial: a handful of requests per trial.
