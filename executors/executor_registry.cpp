@@ -1,5 +1,6 @@
 #include "executors/executor_registry.h"
 
+#include "executors/kubernetes/kubernetes_executor.h"
 #include "executors/subprocess_executor.h"
 #include "executors/threads_executor.h"
 
@@ -9,6 +10,7 @@ const std::vector<ExecutorRegistration>& executor_registry() {
   static const std::vector<ExecutorRegistration> kRegistry = {
       subprocess_executor_registration(),
       threads_executor_registration(),
+      kubernetes_executor_registration(),
   };
   return kRegistry;
 }

@@ -12,7 +12,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-program-options-dev libboost-filesystem-dev
   nlohmann-json3-dev libsqlite3-dev sqlite3 libeigen3-dev libtbb-dev catch2
-  python3 python3-sklearn
+  libssl-dev openssl libyaml-cpp-dev
+  python3 python3-sklearn python3-kubernetes
 )
 
 if [ "${HPO_SKIP_APT:-0}" != 1 ]; then

@@ -17,5 +17,6 @@ int validate_command(const Args& args);
 int status_command(const Args& args);
 int trials_command(const Args& args);
 int best_command(const Args& args);
+int k8s_command(const Args& args);
 
 }  // namespace hpo::cli

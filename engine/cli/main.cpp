@@ -29,6 +29,7 @@ Commands:
   status          list the studies in a results database with counts and best values
   trials STUDY    list the trials of a study (table, CSV or JSON)
   best STUDY      show the best trial of a study
+  k8s render SPEC print the Kubernetes Job a trial of SPEC would create (no cluster needed)
 
 Run `hpo <command> --help` for the options of a command.
 %s
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
     if (command == "status") return hpo::cli::status_command(args);
     if (command == "trials") return hpo::cli::trials_command(args);
     if (command == "best") return hpo::cli::best_command(args);
+    if (command == "k8s") return hpo::cli::k8s_command(args);
     std::fprintf(stderr, "hpo: unknown command '%s'\n\n", command.c_str());
     print_usage(stderr);
     return 2;

@@ -24,6 +24,9 @@
 //       List the problems.
 //   hpo-bench eval NAME JSON
 //       The problem's value at one point, to compare with `problems.py eval`.
+//   hpo-bench kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]
+//       `hpo run` with the Kubernetes executor against the stand-in API server: trials per
+//       second, API requests per trial, hpo's CPU seconds and peak RSS (kubernetes_bench.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -701,7 +704,8 @@ void usage() {
                "  eval    NAME JSON\n"
                "  overhead --trials N [--sampler random|tpe] [--storage sqlite|memory] [--parallelism P]\n"
                "  threads-overhead --trials N [--parallelism 1,2] [--sampler random|tpe]\n"
-               "          [--storage sqlite|memory] [--sync normal|full]\n";
+               "          [--storage sqlite|memory] [--sync normal|full]\n"
+               "  kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]\n";
 }
 
 }  // namespace
@@ -710,6 +714,7 @@ void usage() {
 namespace hpo::bench {
 int overhead_main(const std::vector<std::string>& args);          // overhead.cpp
 int threads_overhead_main(const std::vector<std::string>& args);  // threads_overhead.cpp
+int kubernetes_main(const std::vector<std::string>& args);        // kubernetes_bench.cpp
 }  // namespace hpo::bench
 
 int main(int argc, char** argv) {
@@ -723,6 +728,7 @@ int main(int argc, char** argv) {
       {"overhead", [](const hpo::Args& a) { return hpo::bench::overhead_main(a); }},
       {"threads-overhead",
        [](const hpo::Args& a) { return hpo::bench::threads_overhead_main(a); }},
+      {"kubernetes", [](const hpo::Args& a) { return hpo::bench::kubernetes_main(a); }},
   };
   if (argc < 2 || commands.find(argv[1]) == commands.end()) {
     hpo::usage();

@@ -3,9 +3,13 @@
 // "script", the action language of hpo_test_child (test_child.cpp):
 //   - subprocess: hpo_test_child with the script as its arguments;
 //   - threads: the objective `script_objective` of the hpo_test_plugin shared library
-//     (test_plugin.cpp), loaded through the real plugin loader, with the script as a parameter.
+//     (test_plugin.cpp), loaded through the real plugin loader, with the script as a parameter;
+//   - kubernetes: a Job whose container runs hpo_test_child with the script as its args,
+//     created through the real KubernetesExecutor against the stand-in API server
+//     (tests/kube), which runs containers as local processes.
 // {name} in a script element is the trial's parameter `name`.
-// A Kubernetes backend joins by adding a fixture with the same three members.
+// A backend joins by adding a fixture with the same three members (and, when parts of it live
+// on another thread of this process, a settle() that waits for them to close).
 #include <utility>  // before any Boost include (Boost 1.74 + GCC 12)
 
 #include <unistd.h>
@@ -30,6 +34,7 @@
 #include "executors/subprocess_executor.h"
 #include "executors/threads_executor.h"
 #include "tests/executors/executor_harness.h"
+#include "tests/executors/kubernetes_backend.h"
 
 namespace hpo::testing {
 namespace {
@@ -68,6 +73,28 @@ struct ThreadsBackend {
     return std::make_unique<ThreadsExecutor>(io, objective, s.parallelism, options);
   }
 };
+
+struct KubernetesBackend {
+  static constexpr const char* kName = "kubernetes";
+  std::unique_ptr<Executor> make(boost::asio::io_context& io, const Script& script,
+                                 const Settings& s) {
+    KubernetesOptions options;
+    options.job_template = job_template_for({HPO_TEST_CHILD}, script);
+    options.timeout = s.timeout;
+    return std::make_unique<StandinExecutor>(io, options, s.parallelism);
+  }
+  // The stand-in runs on a thread of this process: its side of closed connections goes a
+  // moment later.
+  static void settle(Executor& executor) {
+    REQUIRE(static_cast<StandinExecutor&>(executor).wait_connections_closed());
+  }
+};
+
+// Waits until what `executor` closed is closed on every side (see KubernetesBackend::settle).
+template <typename Backend>
+void settle(Executor& executor) {
+  if constexpr (requires { Backend::settle(executor); }) Backend::settle(executor);
+}
 
 // The most trials alive at one instant. A trial lives from its "<id> B" stamp to the later of
 // its "<id> E" stamp (an objective that outlived its timeout) and its on_finished (a process
@@ -116,7 +143,8 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 #define CONFORMANCE_CASE(name) \
-  TEMPLATE_TEST_CASE(name, "[executors][conformance]", SubprocessBackend, ThreadsBackend)
+  TEMPLATE_TEST_CASE(name, "[executors][conformance]", SubprocessBackend, ThreadsBackend, \
+                     KubernetesBackend)
 
 // ---------------------------------------------------------------------------------------------
 
@@ -352,12 +380,14 @@ CONFORMANCE_CASE("1,000 short trials leak no threads, descriptors or child proce
     REQUIRE(outcome.ok());
   }
 
+  settle<TestType>(*executor);
   const std::size_t fds_before = open_fd_count();
   const long threads_before = thread_count();
   target += 1000;
   while (executor->running() < kParallel) start_next();
   REQUIRE(h.run_until([&] { return h.sink.finished.size() == target; }, 120s));
 
+  settle<TestType>(*executor);
   CHECK(open_fd_count() == fds_before);
   CHECK(thread_count() == threads_before);
   CHECK(child_process_count() == 0);
