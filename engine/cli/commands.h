@@ -18,5 +18,7 @@ int status_command(const Args& args);
 int trials_command(const Args& args);
 int best_command(const Args& args);
 int k8s_command(const Args& args);
+int show_command(const Args& args);
+int compare_command(const Args& args);
 
 }  // namespace hpo::cli

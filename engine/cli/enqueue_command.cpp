@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "engine/cli/options.h"
-#include "engine/cli/trial_format.h"
+#include "engine/report/text_safety.h"
 #include "engine/factory.h"
 #include "engine/study_core.h"
 #include "hpo/errors.h"

@@ -26,9 +26,11 @@ Commands:
   resume STUDY    continue a stored study with the spec it last ran with
   enqueue STUDY   add trials with given parameters, run before sampled ones
   validate SPEC   check a study spec without running it
-  status          list the studies in a results database with counts and best values
-  trials STUDY    list the trials of a study (table, CSV or JSON)
+  status          list the studies in a results database: progress, counts, best values
+  trials STUDY    list the trials of a study, filtered and sorted (table, CSV or JSON)
   best STUDY      show the best trial of a study
+  show STUDY N    show everything about trial N: values, timings, attempts, logs, curve
+  compare STUDY...  compare studies side by side (also across databases: FILE:STUDY)
   k8s render SPEC print the Kubernetes Job a trial of SPEC would create (no cluster needed)
 
 Run `hpo <command> --help` for the options of a command.
@@ -95,6 +97,8 @@ int main(int argc, char** argv) {
     if (command == "status") return hpo::cli::status_command(args);
     if (command == "trials") return hpo::cli::trials_command(args);
     if (command == "best") return hpo::cli::best_command(args);
+    if (command == "show") return hpo::cli::show_command(args);
+    if (command == "compare") return hpo::cli::compare_command(args);
     if (command == "k8s") return hpo::cli::k8s_command(args);
     std::fprintf(stderr, "hpo: unknown command '%s'\n\n", command.c_str());
     print_usage(stderr);

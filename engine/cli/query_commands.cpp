@@ -1,252 +1,349 @@
 // hpo status | trials STUDY | best STUDY: read-only views of a results database. They never
 // create a database: a missing file is an error.
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <set>
+#include <thread>
 
-#include "engine/cli/options.h"
-#include "engine/cli/trial_format.h"
-#include "engine/factory.h"
+#include "engine/cli/study_access.h"
+#include "engine/report/study_space.h"
+#include "engine/report/study_summary.h"
+#include "engine/model/text.h"
+#include "engine/report/text_safety.h"
+#include "engine/report/trial_filter.h"
+#include "engine/report/trial_json.h"
+#include "engine/report/trial_table.h"
 #include "hpo/errors.h"
 
 namespace hpo::cli {
 namespace {
 
-constexpr const char* kStatusUsage = R"(usage: hpo status [--storage PATH]
+constexpr const char* kStatusUsage =
+    R"(usage: hpo status [--storage PATH | --spec FILE] [--watch [--interval S]]
 
-Lists the studies in the results database with their trial counts by state and best value.)";
+Lists the studies in the results database: sampler, progress against budget.trials, trial
+counts by state, and the best value with its trial. With --watch the table is redrawn every
+--interval seconds (default 2) until Ctrl-C, while runs elsewhere write to the database.)";
 
 constexpr const char* kTrialsUsage = R"(usage: hpo trials STUDY [options]
 
-Lists the trials of STUDY. JSON objects carry number, state, value, params, intermediate
-(step -> value), metrics, started, finished, duration_s, reason, attempt, retry_of and
-trial_dir.)";
+Lists the trials of STUDY (or of the --spec file's study).
 
-constexpr const char* kBestUsage = R"(usage: hpo best STUDY [--format table|json]
+  --where 'NAME OP VALUE'   keep trials where a parameter (or value, number, duration,
+                            attempt, or a metric) compares so; OP is = != < <= > >=;
+                            VALUE a number, true/false, 'quoted' or a bare word. Repeat
+                            --where to require several. A trial without NAME never matches.
+  --columns a,b,c           columns: number state value best_intermediate duration started
+                            finished attempt retry_of reason trial_dir location, params (all),
+                            metrics (all), intermediate (one per step), or a parameter or
+                            metric name. Defaults: the table shows number, state, value, best
+                            intermediate, duration, parameters and reason; CSV and JSON carry
+                            everything.
+
+CSV has one column per parameter (params_NAME), metric (metrics_NAME) and intermediate step
+(intermediate_STEP, by step). JSON objects carry number, state, value, best_intermediate,
+params, metrics, intermediate ([{step, value}] by step), started, finished, duration_s,
+reason, attempt, retry_of, trial_dir and location.)";
+
+constexpr const char* kBestUsage =
+    R"(usage: hpo best STUDY [--format table|json] [--storage PATH | --spec FILE]
 
 Shows the best COMPLETE trial of STUDY (by the study's direction).)";
 
-void add_storage_option(po::options_description& options) {
-  options.add_options()("storage", po::value<std::string>(),
-                        "results database (SQLite file); default $HPO_STORAGE, else ./hpo.db");
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+// What `hpo status` keeps per study between refreshes, so that --watch on a large study reads
+// only the trials that may have changed: everything numbered from the lowest trial that was not
+// finished last time (finished trials never change).
+struct StatusTracker {
+  int first_open = 0;
+  std::optional<int> best_number;
+  std::optional<double> best_value;
+};
+
+std::string progress_cell(const StudyRecord& study, const TrialCounts& c) {
+  const int done = c.complete + c.pruned;
+  const int budget = budget_trials(study);
+  if (budget <= 0) return std::to_string(done);
+  const int pct = std::min(100, done * 100 / budget);
+  return std::to_string(done) + "/" + std::to_string(budget) + " (" + std::to_string(pct) + "%)";
 }
 
-std::unique_ptr<Storage> open_from(const po::variables_map& vm) {
-  std::optional<std::filesystem::path> cli;
-  if (vm.count("storage")) cli = vm["storage"].as<std::string>();
-  return open_storage(resolve_storage_path(cli, nullptr), /*must_exist=*/true);
-}
-
-StudyRecord require_study(Storage& storage, const std::string& name) {
-  auto study = storage.find_study(name);
-  if (study) return *study;
-  std::string known;
-  for (const auto& s : storage.list_studies()) known += (known.empty() ? "" : ", ") + s.name;
-  throw InputError("no study named '" + name + "' in this database (studies: " +
-                   (known.empty() ? "none" : known) + ")");
-}
-
-std::optional<Trial> best_of(const std::vector<Trial>& trials, Direction direction) {
-  const Trial* best = best_trial(trials, direction);
-  if (best == nullptr) return std::nullopt;
-  return *best;
-}
-
-std::string check_format(const std::string& format, std::initializer_list<const char*> allowed) {
-  for (const char* a : allowed)
-    if (format == a) return format;
-  std::string list;
-  for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-  throw InputError("--format", "must be one of " + list + ", got '" + format + "'");
-}
-
-std::string duration_cell(const Trial& t) {
-  auto d = t.duration_s();
-  if (!d) return "-";
+std::string value_cell(const std::optional<double>& v) {
+  if (!v) return "-";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2fs", *d);
+  std::snprintf(buf, sizeof buf, "%.6g", *v);
   return buf;
 }
 
-std::string truncate(const std::string& s, std::size_t n) {
-  std::string one_line = s;
-  std::replace(one_line.begin(), one_line.end(), '\n', ' ');
-  return one_line.size() <= n ? one_line : one_line.substr(0, n - 3) + "...";
+std::string status_table(Storage& storage, std::map<std::int64_t, StatusTracker>& trackers) {
+  std::vector<std::vector<std::string>> rows{{"STUDY", "OBJECTIVE", "SAMPLER", "PROGRESS", "TRIALS",
+                                              "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING",
+                                              "BEST", "BEST#"}};
+  for (const auto& study : storage.list_studies()) {
+    StatusTracker& tracker = trackers[study.id];
+    const std::vector<Trial> recent =
+        storage.get_trials(study.id, std::nullopt, tracker.first_open);
+    std::optional<int> open;
+    for (const Trial& t : recent) {
+      if (!is_finished(t.state)) {
+        if (!open) open = t.number;
+        continue;
+      }
+      if (t.state != TrialState::kComplete || !t.value) continue;
+      if (!tracker.best_value || is_better(study.direction, *t.value, *tracker.best_value) ||
+          (*t.value == *tracker.best_value && t.number < *tracker.best_number)) {
+        tracker.best_value = t.value;
+        tracker.best_number = t.number;
+      }
+    }
+    if (open) {
+      tracker.first_open = *open;
+    } else if (!recent.empty()) {
+      tracker.first_open = recent.back().number + 1;
+    }
+    const TrialCounts c = storage.count_trials(study.id);
+    rows.push_back({clean_text(study.name),
+                    std::string(to_string(study.direction)) + " " + clean_text(study.metric),
+                    sampler_label(study), progress_cell(study, c), std::to_string(c.total()),
+                    std::to_string(c.complete), std::to_string(c.pruned), std::to_string(c.fail),
+                    std::to_string(c.running), std::to_string(c.waiting),
+                    value_cell(tracker.best_value),
+                    tracker.best_number ? "#" + std::to_string(*tracker.best_number) : "-"});
+  }
+  if (rows.size() == 1) return "no studies yet\n";
+  return render_table(rows);
+}
+
+std::string clock_text() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
 }
 
 }  // namespace
 
 int status_command(const Args& args) {
   po::options_description options("Options");
-  add_storage_option(options);
+  // clang-format off
+  options.add_options()
+      ("watch,w", po::bool_switch(), "redraw the table every --interval seconds until Ctrl-C")
+      ("interval", po::value<double>()->default_value(2.0), "seconds between redraws with --watch")
+      ("count", po::value<int>(), "with --watch: stop after N redraws");
+  // clang-format on
+  add_storage_options(options);
   auto vm = parse_args(args, kStatusUsage, options, {});
   if (!vm) return 0;
-  auto storage = open_from(*vm);
-  std::vector<std::vector<std::string>> rows{{"STUDY", "DIRECTION", "METRIC", "TRIALS",
-                                              "COMPLETE", "PRUNED", "FAIL", "RUNNING",
-                                              "WAITING", "BEST", "BEST#"}};
-  for (const auto& study : storage->list_studies()) {
-    auto trials = storage->get_trials(study.id);
-    std::map<TrialState, int> counts;
-    for (const auto& t : trials) ++counts[t.state];
-    auto best = best_of(trials, study.direction);
-    rows.push_back({study.name, to_string(study.direction), study.metric,
-                    std::to_string(trials.size()), std::to_string(counts[TrialState::kComplete]),
-                    std::to_string(counts[TrialState::kPruned]),
-                    std::to_string(counts[TrialState::kFail]),
-                    std::to_string(counts[TrialState::kRunning]),
-                    std::to_string(counts[TrialState::kWaiting]),
-                    best ? cell_value(best->value) : "-",
-                    best ? std::to_string(best->number) : "-"});
+  const double interval = (*vm)["interval"].as<double>();
+  if (!(interval >= 0.05) || interval > 86400)
+    throw InputError("--interval", "must be between 0.05 and 86400 seconds");
+  const bool watch = (*vm)["watch"].as<bool>();
+  std::optional<int> count;
+  if (vm->count("count")) {
+    count = (*vm)["count"].as<int>();
+    if (*count < 1) throw InputError("--count", "must be >= 1");
   }
-  if (rows.size() == 1) {
-    std::puts("no studies yet");
+  const StudyLocation location = locate(*vm);
+  auto storage = open_results(location.storage);
+  std::map<std::int64_t, StatusTracker> trackers;
+  if (!watch) {
+    std::fputs(status_table(*storage, trackers).c_str(), stdout);
     return 0;
   }
-  std::fputs(render_table(rows).c_str(), stdout);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const bool tty = ::isatty(::fileno(stdout)) == 1;
+  for (int n = 1; g_stop == 0; ++n) {
+    const std::string table = status_table(*storage, trackers);
+    char footer[160];
+    std::snprintf(footer, sizeof footer, "%s · %s · every %gs, Ctrl-C stops\n",
+                  location.storage.string().c_str(), clock_text().c_str(), interval);
+    if (tty) {
+      std::fputs("\x1b[H\x1b[2J", stdout);  // home, clear screen
+      std::fputs(table.c_str(), stdout);
+      std::fputs(footer, stdout);
+    } else {
+      std::printf("--- %s", footer);
+      std::fputs(table.c_str(), stdout);
+    }
+    std::fflush(stdout);
+    if (count && n >= *count) break;
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(interval));
+    while (g_stop == 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   return 0;
 }
 
 int trials_command(const Args& args) {
   po::options_description options("Options");
+  // clang-format off
   options.add_options()
-      ("study", po::value<std::string>()->required(), "study name")
-      ("state", po::value<std::string>(), "only trials in this state: WAITING, RUNNING, COMPLETE, PRUNED or FAIL")
-      ("sort", po::value<std::string>()->default_value("number"), "number | value (best first)")
-      ("limit", po::value<int>(), "at most N trials")
+      ("study", po::value<std::string>(), "study name (default: the --spec file's)")
+      ("state", po::value<std::string>(),
+       "only trials in this state: WAITING, RUNNING, COMPLETE, PRUNED or FAIL")
+      ("where", po::value<std::vector<std::string>>()->composing(),
+       "'NAME OP VALUE', e.g. 'lr < 0.01' or 'optimizer = adam' (repeatable)")
+      ("sort", po::value<std::string>()->default_value("number"),
+       "number | value (best first) | duration (longest first)")
+      ("reverse", po::bool_switch(), "reverse the sort order")
+      ("limit", po::value<int>(), "at most N trials (after sorting)")
+      ("columns", po::value<std::string>(), "comma-separated columns (see above)")
       ("format", po::value<std::string>()->default_value("table"), "table | csv | json");
-  add_storage_option(options);
+  // clang-format on
+  add_storage_options(options);
   po::positional_options_description pos;
   pos.add("study", 1);
   auto vm = parse_args(args, kTrialsUsage, options, pos);
   if (!vm) return 0;
 
-  std::optional<TrialState> state;
+  TrialFilter filter;
   if (vm->count("state")) {
-    state = parse_trial_state((*vm)["state"].as<std::string>());
-    if (!state)
+    filter.state = parse_trial_state((*vm)["state"].as<std::string>());
+    if (!filter.state)
       throw InputError("--state", "must be WAITING, RUNNING, COMPLETE, PRUNED or FAIL, got '" +
                                       (*vm)["state"].as<std::string>() + "'");
   }
   const std::string sort = (*vm)["sort"].as<std::string>();
-  if (sort != "number" && sort != "value")
-    throw InputError("--sort", "must be number or value, got '" + sort + "'");
-  const std::string format = check_format((*vm)["format"].as<std::string>(), {"table", "csv", "json"});
-  std::optional<int> limit;
+  auto sort_key = parse_trial_sort(sort);
+  if (!sort_key)
+    throw InputError("--sort", "must be number, value or duration, got '" + sort + "'");
+  filter.sort = *sort_key;
+  filter.reverse = (*vm)["reverse"].as<bool>();
+  const std::string format =
+      check_format((*vm)["format"].as<std::string>(), {"table", "csv", "json"});
   if (vm->count("limit")) {
-    limit = (*vm)["limit"].as<int>();
-    if (*limit < 0) throw InputError("--limit", "must be >= 0");
+    const int limit = (*vm)["limit"].as<int>();
+    if (limit < 0) throw InputError("--limit", "must be >= 0");
+    filter.limit = static_cast<std::size_t>(limit);
   }
+  std::vector<WhereClause> where;
+  if (vm->count("where"))
+    for (const auto& text : (*vm)["where"].as<std::vector<std::string>>())
+      where.push_back(parse_where(text));  // syntax errors before the database is opened
 
-  auto storage = open_from(*vm);
-  const StudyRecord study = require_study(*storage, (*vm)["study"].as<std::string>());
-  std::vector<Trial> trials = storage->get_trials(study.id, state);
-  if (sort == "value") {
-    std::stable_sort(trials.begin(), trials.end(), [&](const Trial& a, const Trial& b) {
-      if (a.value && b.value) return is_better(study.direction, *a.value, *b.value);
-      return a.value.has_value() && !b.value.has_value();
-    });
+  const StudyLocation location = locate(*vm);
+  std::optional<std::string> given;
+  if (vm->count("study")) given = (*vm)["study"].as<std::string>();
+  const std::string name = study_name(given, location);
+  auto storage = open_results(location.storage);
+  const StudyRecord study = require_study(*storage, name, location.storage);
+  std::vector<Trial> all = storage->get_trials(study.id);
+  if (!where.empty()) {
+    std::set<std::string> params;
+    std::set<std::string> metrics;
+    const SearchSpace space = effective_space(study, all);  // outlives the loop
+    for (const Parameter& p : space.parameters()) params.insert(p.name);
+    for (const Trial& t : all)
+      for (const auto& [m, v] : t.metrics) metrics.insert(m);
+    const std::vector<std::string> param_names(params.begin(), params.end());
+    const std::vector<std::string> metric_names(metrics.begin(), metrics.end());
+    for (WhereClause& w : where) resolve_where(w, param_names, metric_names);
+    filter.where = std::move(where);
   }
-  if (limit && trials.size() > static_cast<std::size_t>(*limit)) trials.resize(*limit);
+  const std::vector<Trial> trials = filter.apply(std::move(all), study.direction);
 
-  std::vector<std::string> param_names;
-  {
-    std::set<std::string> seen;
-    for (const auto& t : trials)
-      for (const auto& [name, value] : t.params)
-        if (seen.insert(name).second) param_names.push_back(name);
-    std::sort(param_names.begin(), param_names.end());
+  std::optional<std::vector<std::string>> columns;
+  if (vm->count("columns")) {
+    columns = split_columns((*vm)["columns"].as<std::string>());
+    if (columns->empty()) throw InputError("--columns", "names no column");
   }
-
   if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& t : trials) out.push_back(trial_to_json(t));
+    for (const auto& t : trials) {
+      nlohmann::json j = trial_to_json(t, study.direction);
+      if (columns) {
+        // --columns picks keys of the JSON objects (params and metrics stay objects).
+        nlohmann::json picked = nlohmann::json::object();
+        for (const auto& c : *columns) {
+          const std::string key = c == "duration" ? "duration_s" : c;
+          if (!j.contains(key)) {
+            std::string keys;
+            for (const auto& [k, v] : j.items()) keys += (keys.empty() ? "" : ", ") + k;
+            throw InputError("--columns", "no key '" + c + "' in the JSON form; keys are " + keys);
+          }
+          picked[key] = j[key];
+        }
+        j = std::move(picked);
+      }
+      out.push_back(std::move(j));
+    }
     std::cout << json_text(out, 2) << "\n";
     return 0;
   }
   if (format == "csv") {
-    std::vector<std::string> header{"number", "state", "value", "duration_s", "started",
-                                    "finished", "attempt"};
-    for (const auto& p : param_names) header.push_back("param_" + p);
-    header.push_back("reason");
-    std::cout << csv_line(header) << "\n";
-    for (const auto& t : trials) {
-      auto d = t.duration_s();
-      std::vector<std::string> row{std::to_string(t.number), to_string(t.state),
-                                   t.value ? format_double(*t.value) : "",
-                                   d ? format_double(*d) : "",
-                                   t.started ? format_time(*t.started) : "",
-                                   t.finished ? format_time(*t.finished) : "",
-                                   std::to_string(t.attempt)};
-      for (const auto& p : param_names) {
-        auto it = t.params.find(p);
-        row.push_back(it == t.params.end() ? "" : it->second.to_string());
-      }
-      row.push_back(t.reason);
-      std::cout << csv_line(row) << "\n";
-    }
+    std::cout << to_csv(build_trial_table(trials, study.direction, study.metric,
+                                          columns ? *columns : default_export_columns()));
     return 0;
   }
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header{"#", "STATE", study.metric, "DURATION"};
-  for (const auto& p : param_names) header.push_back(p);
-  header.push_back("REASON");
-  rows.push_back(header);
-  for (const auto& t : trials) {
-    std::vector<std::string> row{std::to_string(t.number), to_string(t.state),
-                                 cell_value(t.value), duration_cell(t)};
-    for (const auto& p : param_names) {
-      auto it = t.params.find(p);
-      std::string cell = it == t.params.end() ? "-" : it->second.to_string();
-      if (it != t.params.end() && it->second.is_double()) cell = cell_value(it->second.as_double());
-      row.push_back(cell);
-    }
-    row.push_back(truncate(t.reason, 70));
-    rows.push_back(row);
-  }
-  std::fputs(render_table(rows).c_str(), stdout);
+  const TrialTable table = build_trial_table(trials, study.direction, study.metric,
+                                             columns ? *columns : default_text_columns(trials));
+  std::fputs(to_text(table).c_str(), stdout);
   if (trials.empty()) std::puts("(no trials)");
   return 0;
 }
 
 int best_command(const Args& args) {
   po::options_description options("Options");
+  // clang-format off
   options.add_options()
-      ("study", po::value<std::string>()->required(), "study name")
+      ("study", po::value<std::string>(), "study name (default: the --spec file's)")
       ("format", po::value<std::string>()->default_value("table"), "table | json");
-  add_storage_option(options);
+  // clang-format on
+  add_storage_options(options);
   po::positional_options_description pos;
   pos.add("study", 1);
   auto vm = parse_args(args, kBestUsage, options, pos);
   if (!vm) return 0;
   const std::string format = check_format((*vm)["format"].as<std::string>(), {"table", "json"});
 
-  auto storage = open_from(*vm);
-  const StudyRecord study = require_study(*storage, (*vm)["study"].as<std::string>());
-  auto best = best_of(storage->get_trials(study.id, TrialState::kComplete), study.direction);
-  if (!best) {
-    std::fprintf(stderr, "hpo best: study '%s' has no COMPLETE trial yet\n", study.name.c_str());
+  const StudyLocation location = locate(*vm);
+  std::optional<std::string> given;
+  if (vm->count("study")) given = (*vm)["study"].as<std::string>();
+  const std::string name = study_name(given, location);
+  auto storage = open_results(location.storage);
+  const StudyRecord study = require_study(*storage, name, location.storage);
+  const std::vector<Trial> complete = storage->get_trials(study.id, TrialState::kComplete);
+  const Trial* best = best_trial(complete, study.direction);
+  if (best == nullptr) {
+    std::fprintf(stderr, "hpo best: study '%s' has no COMPLETE trial yet\n",
+                 clean_text(study.name).c_str());
     return 1;
   }
   if (format == "json") {
-    std::cout << json_text(trial_to_json(*best), 2) << "\n";
+    std::cout << json_text(trial_to_json(*best, study.direction), 2) << "\n";
     return 0;
   }
-  std::printf("study:    %s (%s %s)\n", study.name.c_str(), to_string(study.direction),
-              study.metric.c_str());
+  std::printf("study:    %s (%s %s)\n", clean_text(study.name).c_str(), to_string(study.direction),
+              clean_text(study.metric).c_str());
   std::printf("trial:    #%d\n", best->number);
   std::printf("value:    %s\n", format_double(*best->value).c_str());
-  std::printf("duration: %s\n", duration_cell(*best).c_str());
+  if (auto b = best_intermediate(*best, study.direction))
+    std::printf("best intermediate: %s at step %lld\n", format_double(b->value).c_str(),
+                static_cast<long long>(b->step));
+  if (auto d = best->duration_s()) std::printf("duration: %.2fs\n", *d);
   std::printf("params:\n");
-  for (const auto& [name, value] : best->params)
-    std::printf("  %s = %s\n", name.c_str(), value.to_string().c_str());
+  for (const auto& [pname, value] : best->params)
+    std::printf("  %s = %s\n", pname.c_str(), clean_text(value.to_string()).c_str());
   if (best->metrics.size() > 1) {
     std::printf("metrics:\n");
-    for (const auto& [name, value] : best->metrics)
-      std::printf("  %s = %s\n", name.c_str(), format_double(value).c_str());
+    for (const auto& [mname, value] : best->metrics)
+      std::printf("  %s = %s\n", clean_text(mname).c_str(), format_double(value).c_str());
   }
-  if (!best->trial_dir.empty()) std::printf("logs:     %s\n", best->trial_dir.c_str());
+  if (!best->trial_dir.empty()) std::printf("logs:     %s\n", clean_text(best->trial_dir).c_str());
   return 0;
 }
 

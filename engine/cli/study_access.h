@@ -1,0 +1,42 @@
+// How the read-only subcommands (status, trials, best, show, compare, export, report,
+// dashboard) find their results database and study:
+//   database: --storage PATH > the "storage" of --spec FILE > $HPO_STORAGE > ./hpo.db;
+//   study:    the STUDY argument > the "name" of --spec FILE.
+// They never create a database: a missing file is an InputError.
+#pragma once
+
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/cli/options.h"
+#include "storage/storage.h"
+
+namespace hpo::cli {
+
+// Adds --storage PATH and --spec FILE.
+void add_storage_options(po::options_description& options);
+
+// The database the options name (see above), and the study name --spec gives, if any.
+struct StudyLocation {
+  std::filesystem::path storage;
+  std::optional<std::string> spec_study;
+};
+StudyLocation locate(const po::variables_map& vm);
+
+// Opens the database at `path`; InputError when it does not exist.
+std::unique_ptr<Storage> open_results(const std::filesystem::path& path);
+
+// The study named `name` in `storage`; InputError listing the studies there when none is.
+StudyRecord require_study(Storage& storage, const std::string& name,
+                          const std::filesystem::path& path);
+
+// The STUDY argument `given`, else the spec's name; InputError when neither is there.
+std::string study_name(const std::optional<std::string>& given, const StudyLocation& location);
+
+// `format` when it is one of `allowed`; InputError on the path "--format" otherwise.
+std::string check_format(const std::string& format, std::initializer_list<const char*> allowed);
+
+}  // namespace hpo::cli

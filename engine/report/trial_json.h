@@ -1,0 +1,36 @@
+// The JSON and text forms of one trial, shared by `hpo trials --format json`, `hpo best`,
+// `hpo show`, the report and the dashboard. Stateless functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hpo/trial.h"
+#include "hpo/trial_state.h"
+
+namespace hpo {
+
+// "2026-11-28T12:00:00.123Z" (UTC).
+std::string format_time(TimePoint t);
+
+// One intermediate report: the step and the objective metric's value there.
+struct StepValue {
+  std::int64_t step = 0;
+  double value = 0.0;
+};
+
+// The best intermediate value of `trial` in `direction` (the earliest step among equals);
+// NaN values are ignored; nullopt when there is none.
+std::optional<StepValue> best_intermediate(const Trial& trial, Direction direction);
+
+// {number, state, value, best_intermediate: {step, value} | null, params, metrics,
+//  intermediate: [{step, value}, ...] (by step, as numbers), started, finished, duration_s,
+//  reason, attempt, retry_of, trial_dir, location, user_attrs}. Absent values are null; a NaN
+// is null. Strings are as stored: serialize with json_text() (text_safety.h), which replaces
+// invalid UTF-8.
+nlohmann::json trial_to_json(const Trial& trial, Direction direction);
+
+}  // namespace hpo
