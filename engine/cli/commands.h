@@ -20,5 +20,6 @@ int best_command(const Args& args);
 int k8s_command(const Args& args);
 int show_command(const Args& args);
 int compare_command(const Args& args);
+int export_command(const Args& args);
 
 }  // namespace hpo::cli

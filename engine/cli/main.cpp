@@ -31,6 +31,7 @@ Commands:
   best STUDY      show the best trial of a study
   show STUDY N    show everything about trial N: values, timings, attempts, logs, curve
   compare STUDY...  compare studies side by side (also across databases: FILE:STUDY)
+  export STUDY    write the trials as CSV, JSON or an Optuna database (-o FILE)
   k8s render SPEC print the Kubernetes Job a trial of SPEC would create (no cluster needed)
 
 Run `hpo <command> --help` for the options of a command.
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
     if (command == "best") return hpo::cli::best_command(args);
     if (command == "show") return hpo::cli::show_command(args);
     if (command == "compare") return hpo::cli::compare_command(args);
+    if (command == "export") return hpo::cli::export_command(args);
     if (command == "k8s") return hpo::cli::k8s_command(args);
     std::fprintf(stderr, "hpo: unknown command '%s'\n\n", command.c_str());
     print_usage(stderr);

@@ -1,4 +1,5 @@
-// Small RAII wrappers over the SQLite C API, used by SqliteStorage only (not part of the public
+// Small RAII wrappers over the SQLite C API, used by SqliteStorage and by the Optuna export
+// (engine/report/optuna_export.cpp), which writes a SQLite file of its own (not part of the public
 // storage API):
 //   DbHandle     an open sqlite3 connection, closed by its deleter;
 //   Statement    one prepared statement with bind / step / column helpers;

@@ -1,5 +1,5 @@
 // The read-only commands on a seeded results database: trials with filters, show, status (and
-// --watch while another process writes), best with --spec, compare across databases.
+// --watch while another process writes), best with --spec, compare across databases, export.
 #include <unistd.h>
 
 #include <csignal>
@@ -239,4 +239,62 @@ TEST_CASE("hpo compare puts studies side by side, also from another database",
   auto missing = run_hpo({"compare", "tpe-study", "nowhere.db:x"}, dir.path());
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("no results database at 'nowhere.db'") != std::string::npos);
+}
+
+TEST_CASE("hpo export writes CSV and JSON tables and never overwrites without --force",
+          "[integration][results]") {
+  TempDir dir;
+  seed_study(dir / "hpo.db", "e", {.complete = 6});
+  auto csv = run_hpo({"export", "e", "--format", "csv", "-o", "e.csv"}, dir.path());
+  REQUIRE(csv.exit_code == 0);
+  const std::string text = read_file(dir / "e.csv");
+  CHECK(std::count(text.begin(), text.end(), '\n') >=
+        12);  // header + 11 trials (one reason has no newline)
+  CHECK(header_of(text)[0] == "number");
+  auto json_out = run_hpo({"export", "e", "--format", "json", "-o", "e.json"}, dir.path());
+  REQUIRE(json_out.exit_code == 0);
+  const auto records = nlohmann::ordered_json::parse(read_file(dir / "e.json"));
+  REQUIRE(records.size() == 11);
+  CHECK(records[0].begin().key() == "number");  // columns in table order
+  CHECK(records[0]["params_x"].is_number());
+  CHECK(records[6]["value"].is_null());  // FAIL
+
+  write_file(dir / "e.csv", "keep me");
+  auto refused = run_hpo({"export", "e", "--format", "csv", "-o", "e.csv"}, dir.path());
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("'e.csv' exists; give --force") != std::string::npos);
+  CHECK(read_file(dir / "e.csv") == "keep me");
+  CHECK(
+      run_hpo({"export", "e", "--format", "csv", "-o", "e.csv", "--force"}, dir.path()).exit_code ==
+      0);
+  CHECK(read_file(dir / "e.csv") != "keep me");
+  CHECK(run_hpo({"export", "e", "--format", "xml", "-o", "e.xml"}, dir.path()).exit_code == 2);
+  CHECK_FALSE(fs::exists(dir / "e.xml"));
+  auto to_stdout = run_hpo({"export", "e", "--format", "csv", "-o", "-"}, dir.path());
+  CHECK(to_stdout.out.rfind("number,state,value", 0) == 0);
+
+  // pandas reads both as they are, to the same frame.
+  if (std::system("/usr/bin/python3 -c 'import pandas' 2>/dev/null") != 0) {
+    WARN("python3-pandas is not installed: skipping the pandas check");
+    return;
+  }
+  write_file(dir / "check.py", R"(
+import pandas as pd, sys
+c = pd.read_csv("e.csv"); j = pd.read_json("e.json")
+assert list(c.columns) == list(j.columns), (list(c.columns), list(j.columns))
+assert c.shape == (11, len(c.columns)), c.shape
+for col in ["value", "params_x", "params_m", "intermediate_1", "metrics_acc"]:
+    assert c[col].dtype == "float64", (col, c[col].dtype)
+assert c["params_m"].isna().any() and c["params_m"].notna().any()
+assert (c["number"] == j["number"]).all()
+print("pandas ok", c.shape)
+)");
+  bp::ipstream out;
+  bp::child py("/usr/bin/python3", bp::args({"check.py"}), bp::start_dir(dir.path().string()),
+               bp::std_out > out, bp::std_err > bp::null);
+  std::string line;
+  std::getline(out, line);
+  py.wait();
+  CHECK(py.exit_code() == 0);
+  CHECK(line.rfind("pandas ok", 0) == 0);
 }
