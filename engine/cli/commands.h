@@ -21,5 +21,7 @@ int k8s_command(const Args& args);
 int show_command(const Args& args);
 int compare_command(const Args& args);
 int export_command(const Args& args);
+int report_command(const Args& args);
+int dashboard_command(const Args& args);
 
 }  // namespace hpo::cli

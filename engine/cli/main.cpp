@@ -32,6 +32,8 @@ Commands:
   show STUDY N    show everything about trial N: values, timings, attempts, logs, curve
   compare STUDY...  compare studies side by side (also across databases: FILE:STUDY)
   export STUDY    write the trials as CSV, JSON or an Optuna database (-o FILE)
+  report STUDY    write a self-contained HTML report with plots (-o FILE.html)
+  dashboard       serve the reports live from the results database while studies run
   k8s render SPEC print the Kubernetes Job a trial of SPEC would create (no cluster needed)
 
 Run `hpo <command> --help` for the options of a command.
@@ -101,6 +103,8 @@ int main(int argc, char** argv) {
     if (command == "show") return hpo::cli::show_command(args);
     if (command == "compare") return hpo::cli::compare_command(args);
     if (command == "export") return hpo::cli::export_command(args);
+    if (command == "report") return hpo::cli::report_command(args);
+    if (command == "dashboard") return hpo::cli::dashboard_command(args);
     if (command == "k8s") return hpo::cli::k8s_command(args);
     std::fprintf(stderr, "hpo: unknown command '%s'\n\n", command.c_str());
     print_usage(stderr);
