@@ -14,6 +14,8 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev sqlite3 libeigen3-dev libtbb-dev catch2
   libssl-dev openssl libyaml-cpp-dev
   python3 python3-sklearn python3-kubernetes
+  # tests of hpo export (Optuna round trip, pandas) and of the report and dashboard in a browser
+  python3-optuna python3-pandas chromium
 )
 
 if [ "${HPO_SKIP_APT:-0}" != 1 ]; then
