@@ -40,6 +40,8 @@ Lists the trials of STUDY (or of the --spec file's study).
                             attempt, or a metric) compares so; OP is = != < <= > >=;
                             VALUE a number, true/false, 'quoted' or a bare word. Repeat
                             --where to require several. A trial without NAME never matches.
+                            A VALUE the parameter cannot hold (a word for a float, a
+                            categorical's non-choice) is an error that lists what it can.
   --columns a,b,c           columns: number state value best_intermediate duration started
                             finished attempt retry_of reason trial_dir location, params (all),
                             metrics (all), intermediate (one per step), or a parameter or
@@ -243,15 +245,12 @@ int trials_command(const Args& args) {
   const StudyRecord study = require_study(*storage, name, location.storage);
   std::vector<Trial> all = storage->get_trials(study.id);
   if (!where.empty()) {
-    std::set<std::string> params;
     std::set<std::string> metrics;
-    const SearchSpace space = effective_space(study, all);  // outlives the loop
-    for (const Parameter& p : space.parameters()) params.insert(p.name);
     for (const Trial& t : all)
       for (const auto& [m, v] : t.metrics) metrics.insert(m);
-    const std::vector<std::string> param_names(params.begin(), params.end());
     const std::vector<std::string> metric_names(metrics.begin(), metrics.end());
-    for (WhereClause& w : where) resolve_where(w, param_names, metric_names);
+    const SearchSpace space = effective_space(study, all);
+    for (WhereClause& w : where) resolve_where(w, space, metric_names);
     filter.where = std::move(where);
   }
   const std::vector<Trial> trials = filter.apply(std::move(all), study.direction);

@@ -69,6 +69,46 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// = as WhereClause::matches reads it: by value when the kinds compare, else by text form (so
+// 'optimizer = 1' and 'flag = "true"' mean what they say).
+bool same_value(const ParamValue& actual, const ParamValue& literal) {
+  if (auto c = compare(actual, literal)) return *c == 0;
+  return actual.to_string() == literal.to_string();
+}
+
+// A parameter's literal that no stored or sampled value could satisfy is a mistake (a typo in
+// a choice, a word against a number): say so rather than list no trials.
+void check_against(const WhereClause& clause, const Parameter& p) {
+  const Distribution& d = p.distribution;
+  if (d.type != ParamType::kCategorical) {
+    if (!clause.literal.is_number())
+      bad(clause.text, "'" + p.name + "' is " + (d.type == ParamType::kInt ? "an int" : "a float") +
+                           " parameter; compare it with a number");
+    return;
+  }
+  std::vector<std::string> names;
+  std::string list;
+  for (const ParamValue& c : d.choices) {
+    names.push_back(c.to_string());
+    list += (list.empty() ? "" : ", ") + c.to_string();
+  }
+  const bool ordering = clause.op != CompareOp::kEq && clause.op != CompareOp::kNe;
+  if (!ordering) {
+    if (std::any_of(d.choices.begin(), d.choices.end(),
+                    [&](const ParamValue& c) { return same_value(c, clause.literal); }))
+      return;
+    bad(clause.text, "'" + clause.literal.to_string() + "' is not a choice of '" + p.name + "'" +
+                         did_you_mean(clause.literal.to_string(), names) + " (choices: " + list +
+                         ")");
+  }
+  if (std::none_of(d.choices.begin(), d.choices.end(), [&](const ParamValue& c) {
+        return compare(c, clause.literal).has_value();
+      }))
+    bad(clause.text, "'" + p.name + "' has no choice that orders with " +
+                         (clause.literal.is_number() ? "a number" : "a string") +
+                         " (choices: " + list + ")");
+}
+
 }  // namespace
 
 const char* to_string(CompareOp op) {
@@ -167,8 +207,10 @@ WhereClause parse_where(std::string_view text) {
   return clause;
 }
 
-void resolve_where(WhereClause& clause, const std::vector<std::string>& param_names,
+void resolve_where(WhereClause& clause, const SearchSpace& space,
                    const std::vector<std::string>& metric_names) {
+  std::vector<std::string> param_names;
+  for (const Parameter& p : space.parameters()) param_names.push_back(p.name);
   using Field = WhereClause::Field;
   const std::string& name = clause.name;
   bool found = true;
@@ -207,8 +249,11 @@ void resolve_where(WhereClause& clause, const std::vector<std::string>& param_na
   if (ordering && clause.literal.is_bool())
     bad(clause.text,
         std::string("'") + to_string(clause.op) + "' compares numbers or strings, not true/false");
-  if (clause.field != Field::kParam && !clause.literal.is_number())
+  if (clause.field == Field::kParam) {
+    check_against(clause, *space.find(name));
+  } else if (!clause.literal.is_number()) {
     bad(clause.text, "'" + name + "' is a number; compare it with a number");
+  }
 }
 
 bool WhereClause::matches(const Trial& trial) const {
@@ -239,10 +284,9 @@ bool WhereClause::matches(const Trial& trial) const {
   }
   if (!actual) return false;
   if (auto c = compare(*actual, literal)) return holds(op, *c);
-  // Different kinds: a string literal against a number or a boolean compares the text forms
-  // (so 'optimizer = 1' and 'flag = "true"' mean what they say); ordering does not apply.
+  // Different kinds: = and != compare the text forms (same_value); ordering does not apply.
   if (op != CompareOp::kEq && op != CompareOp::kNe) return false;
-  const bool equal = actual->to_string() == literal.to_string();
+  const bool equal = same_value(*actual, literal);
   return op == CompareOp::kEq ? equal : !equal;
 }
 

@@ -9,8 +9,12 @@
 //   OP     =  ==  !=  <  <=  >  >=
 //   VALUE  a number (1e-3), true/false, a quoted string ('adam' or "adam"), or a bare word.
 // Numbers compare as numbers (an int parameter equals 32 and 32.0), strings as text (< is
-// byte order), booleans with = and != only. A trial that lacks NAME (an inactive conditional
-// parameter, a trial without value) matches no expression, not even !=, as NULL in SQL.
+// byte order), booleans with = and != only; a quoted literal against a number or boolean
+// compares the text forms with = and != ('batch = "32"'). A trial that lacks NAME (an inactive
+// conditional parameter, a trial without value) matches no expression, not even !=, as NULL in
+// SQL. An expression that could match no trial whatever the values is refused when resolved
+// against the study's space: a float or int parameter against a non-number, a categorical one
+// against a value that is none of its choices (= and !=) or that orders with none of them.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "hpo/param_value.h"
+#include "hpo/search_space.h"
 #include "hpo/trial.h"
 #include "hpo/trial_state.h"
 
@@ -48,10 +53,12 @@ struct WhereClause {
 // the expression and says what was expected where.
 WhereClause parse_where(std::string_view text);
 
-// Decides what `clause.name` refers to, given the study's parameter names and the metric names
-// its trials reported. Throws InputError ("--where") naming the expression and the names it
-// could have meant when it matches none, or when an ordering operator meets a boolean.
-void resolve_where(WhereClause& clause, const std::vector<std::string>& param_names,
+// Decides what `clause.name` refers to, given the study's space (effective_space(): it holds
+// every stored value) and the metric names its trials reported. Throws InputError ("--where")
+// naming the expression and the names it could have meant when it matches none; when an
+// ordering operator meets a boolean; when a field or float/int parameter meets a non-number;
+// when a categorical parameter meets a value that is not one of its choices (listed).
+void resolve_where(WhereClause& clause, const SearchSpace& space,
                    const std::vector<std::string>& metric_names);
 
 enum class TrialSort {

@@ -116,6 +116,14 @@ TEST_CASE("hpo trials explains a bad filter, sort, column or state with exit 2",
   auto unknown = run_hpo({"trials", "s", "--where", "lrr < 0.1"}, dir.path());
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.find("did you mean \"lr\"") != std::string::npos);
+  // A value the parameter can never hold is a mistake, not an empty list.
+  auto word = run_hpo({"trials", "s", "--where", "lr < abc"}, dir.path());
+  CHECK(word.exit_code == 2);
+  CHECK(word.err.find("'lr' is a float parameter; compare it with a number") != std::string::npos);
+  auto typo = run_hpo({"trials", "s", "--where", "opt = momentun"}, dir.path());
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.find("'momentun' is not a choice of 'opt' (did you mean \"momentum\"?) "
+                      "(choices: sgd, momentum)") != std::string::npos);
   CHECK(run_hpo({"trials", "s", "--sort", "speed"}, dir.path()).exit_code == 2);
   auto col = run_hpo({"trials", "s", "--columns", "number,valeu"}, dir.path());
   CHECK(col.exit_code == 2);

@@ -6,6 +6,7 @@
 #include "tests/report/report_test_util.h"
 
 using hpo::CompareOp;
+using hpo::Distribution;
 using hpo::InputError;
 using hpo::ParamSet;
 using hpo::parse_where;
@@ -25,10 +26,30 @@ std::string error_of(const std::string& text) {
   return "";
 }
 
+hpo::SearchSpace test_space() {
+  hpo::SearchSpace space;
+  space.add({"batch", Distribution::categorical({std::int64_t{16}, std::int64_t{32}}), {}});
+  space.add({"lr", Distribution::float_range(1e-4, 1, true), {}});
+  space.add({"layers", Distribution::int_range(1, 4), {}});
+  space.add({"optimizer", Distribution::categorical({"sgd", "momentum", "adam"}), {}});
+  space.add({"flag", Distribution::categorical({true, false}), {}});
+  space.add({"momentum", Distribution::float_range(0.5, 0.99), {}});
+  return space;
+}
+
 WhereClause resolved(const std::string& text) {
   WhereClause w = parse_where(text);
-  resolve_where(w, {"batch", "lr", "optimizer", "flag", "momentum"}, {"accuracy"});
+  resolve_where(w, test_space(), {"accuracy"});
   return w;
+}
+
+std::string resolve_error(const std::string& text) {
+  try {
+    resolved(text);
+  } catch (const InputError& e) {
+    return e.issues().front().to_string();
+  }
+  return "";
 }
 
 }  // namespace
@@ -82,10 +103,32 @@ TEST_CASE("resolving a where-expression finds parameters, fields and metrics, or
     const std::string m = e.issues().front().to_string();
     CHECK(m.find("'lrr < 1'") != std::string::npos);
     CHECK(m.find("did you mean \"lr\"") != std::string::npos);
-    CHECK(m.find("parameters: batch, lr, optimizer, flag, momentum") != std::string::npos);
+    CHECK(m.find("parameters: batch, lr, layers, optimizer, flag, momentum") !=
+          std::string::npos);
   }
   CHECK_THROWS_AS(resolved("flag < true"), InputError);
   CHECK_THROWS_AS(resolved("value = fast"), InputError);
+}
+
+TEST_CASE("a where-expression that no value of the parameter could satisfy is refused",
+          "[report][where]") {
+  CHECK(resolve_error("lr < abc") ==
+        "--where: 'lr < abc': 'lr' is a float parameter; compare it with a number");
+  CHECK(resolve_error("layers = '2'").find("'layers' is an int parameter") != std::string::npos);
+  CHECK(resolve_error("optimizer = adamm") ==
+        "--where: 'optimizer = adamm': 'adamm' is not a choice of 'optimizer' (did you mean "
+        "\"adam\"?) (choices: sgd, momentum, adam)");
+  CHECK(resolve_error("batch != 64").find("'64' is not a choice of 'batch'") != std::string::npos);
+  CHECK(resolve_error("optimizer < 3") ==
+        "--where: 'optimizer < 3': 'optimizer' has no choice that orders with a number (choices: "
+        "sgd, momentum, adam)");
+  // What can match is accepted: a choice as a number, as quoted text, or an ordering.
+  CHECK(resolve_error("batch = 32").empty());
+  CHECK(resolve_error("batch = '32'").empty());
+  CHECK(resolve_error("batch < 20").empty());
+  CHECK(resolve_error("flag = true").empty());
+  CHECK(resolve_error("optimizer < b").empty());
+  CHECK(resolve_error("layers = 2.5").empty());  // a number: it just matches no trial
 }
 
 TEST_CASE("where-expressions compare numbers as numbers, strings as text and absent as no match",
@@ -132,7 +175,9 @@ TEST_CASE("TrialFilter keeps matching trials, sorts stably and limits", "[report
   hpo::TrialFilter where;
   where.state = TrialState::kComplete;
   WhereClause w = parse_where("x > 1.5");
-  resolve_where(w, {"x"}, {});
+  hpo::SearchSpace x_space;
+  x_space.add({"x", Distribution::float_range(0, 10), {}});
+  resolve_where(w, x_space, {});
   where.where.push_back(w);
   auto kept = where.apply(trials, hpo::Direction::kMinimize);
   REQUIRE(kept.size() == 3);
