@@ -13,6 +13,30 @@ namespace {
 
 const json kSpace = json::parse(R"({"x": {"type": "float", "low": 0, "high": 10}})");
 
+// TrialQueries that counts the trials it hands out: what a refresh read from the database.
+class CountingQueries : public hpo::TrialQueries {
+ public:
+  explicit CountingQueries(hpo::TrialQueries& inner) : inner_(inner) {}
+  hpo::TrialCounts count_trials(std::int64_t study_id) override {
+    return inner_.count_trials(study_id);
+  }
+  std::vector<hpo::Trial> get_trials(std::int64_t study_id, std::optional<hpo::TrialState> state,
+                                     int from_number) override {
+    auto trials = inner_.get_trials(study_id, state, from_number);
+    read += trials.size();
+    return trials;
+  }
+  std::optional<hpo::Trial> get_trial(std::int64_t trial_id) override {
+    auto trial = inner_.get_trial(trial_id);
+    if (trial) ++read;
+    return trial;
+  }
+  std::size_t read = 0;
+
+ private:
+  hpo::TrialQueries& inner_;
+};
+
 }  // namespace
 
 TEST_CASE("the dashboard lists studies, reads a study when asked and follows new trials",
@@ -75,23 +99,23 @@ TEST_CASE("the dashboard refreshes a 100,000-trial study incrementally", "[repor
     const auto t = *storage.create_trial(study.id, n);
     storage.finish_trial(t.id, hpo::TrialState::kComplete, (i % 997) * 0.5, {}, "");
   }
-  hpo::DashboardData data(storage, storage, {});
+  CountingQueries queries(storage);
+  hpo::DashboardData data(queries, storage, {});
   data.refresh();
   data.study_json("big");
   data.refresh();  // the first read: every trial
+  CHECK(queries.read == 100000);
   CHECK(json::parse(*data.study_json("big"))["summary"]["counts"]["total"] == 100000);
   add_complete(storage, study.id, {{"x", 1.0}}, -1.0);
-  const auto start = std::chrono::steady_clock::now();
+  queries.read = 0;
   data.refresh();  // one new trial: read alone, the document rebuilt
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(queries.read == 1);
   const json doc = json::parse(*data.study_json("big"));
   CHECK(doc["summary"]["counts"]["total"] == 100001);
   CHECK(doc["summary"]["best"]["value"] == -1.0);
-  CHECK(seconds < 5);  // about 0.3 s; the page polls every 2 s
-  const auto page_start = std::chrono::steady_clock::now();
+  // What the page receives stays bounded: the plots downsampled, one table page.
+  CHECK(doc.dump().size() < 1000000);
   const json page = json::parse(*data.trials_page_json("big", "value", false, 0, 100));
   CHECK(page["rows"].size() == 100);
   CHECK(page["rows"][0][0] == 100000);
-  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - page_start).count() < 5);
 }

@@ -144,7 +144,7 @@ TEST_CASE("features encode ranges linearly, log ranges in log space and choices 
   CHECK_FALSE(hpo::encode_feature(Distribution::categorical({"a", "b"}), "z").has_value());
 }
 
-TEST_CASE("importance over many trials thins them and stays fast", "[report][importance]") {
+TEST_CASE("importance over many trials thins them to a bounded sample", "[report][importance]") {
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> u(0, 1);
   std::vector<Trial> trials;
@@ -152,11 +152,7 @@ TEST_CASE("importance over many trials thins them and stays fast", "[report][imp
     const double x = u(rng);
     trials.push_back(make_trial(i, x * x, ParamSet{{"x", x}, {"y", 0.5}, {"opt", "a"}}));
   }
-  const auto start = std::chrono::steady_clock::now();
   const ImportanceResult r = hpo::parameter_importance(space_xyz(), trials);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  CHECK(r.trials_used == 1000);
+  CHECK(r.trials_used == 1000);  // thinned: the forest's cost does not grow with the study
   CHECK(r.params[0].name == "x");
-  CHECK(seconds < 10);  // about 0.3 s on one core; generous for loaded CI machines
 }

@@ -57,12 +57,8 @@ TEST_CASE("the report document stays small for a 100,000-trial study", "[report]
   const auto record = make_record("big", kSpace);
   const auto trials = many(100000);
   const auto space = hpo::effective_space(record, trials);
-  const auto start = std::chrono::steady_clock::now();
-  hpo::ImportanceResult importance;  // measured on its own in importance_test
+  hpo::ImportanceResult importance;  // tested on its own in importance_test
   const json doc = hpo::build_report_data(record, trials, space, importance, {.table_rows = 50});
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  CHECK(seconds < 5);
   CHECK(doc["history"]["total"] == 100000);
   CHECK(doc["history"]["number"].size() <= 2002);
   CHECK(doc["sample"]["number"].size() == 1000);
