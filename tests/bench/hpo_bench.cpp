@@ -705,7 +705,8 @@ void usage() {
                "  overhead --trials N [--sampler random|tpe] [--storage sqlite|memory] [--parallelism P]\n"
                "  threads-overhead --trials N [--parallelism 1,2] [--sampler random|tpe]\n"
                "          [--storage sqlite|memory] [--sync normal|full]\n"
-               "  kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]\n";
+               "  kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]\n"
+               "  results-db --out FILE [--study NAME] [--trials 100000] [--steps 10] [--seed 1]\n";
 }
 
 }  // namespace
@@ -715,6 +716,7 @@ namespace hpo::bench {
 int overhead_main(const std::vector<std::string>& args);          // overhead.cpp
 int threads_overhead_main(const std::vector<std::string>& args);  // threads_overhead.cpp
 int kubernetes_main(const std::vector<std::string>& args);        // kubernetes_bench.cpp
+int results_db_main(const std::vector<std::string>& args);        // results_db.cpp
 }  // namespace hpo::bench
 
 int main(int argc, char** argv) {
@@ -729,6 +731,7 @@ int main(int argc, char** argv) {
       {"threads-overhead",
        [](const hpo::Args& a) { return hpo::bench::threads_overhead_main(a); }},
       {"kubernetes", [](const hpo::Args& a) { return hpo::bench::kubernetes_main(a); }},
+      {"results-db", [](const hpo::Args& a) { return hpo::bench::results_db_main(a); }},
   };
   if (argc < 2 || commands.find(argv[1]) == commands.end()) {
     hpo::usage();
