@@ -145,6 +145,26 @@ TEST_CASE("hpo report writes one self-contained page that draws every plot witho
     INFO("request " << u);
     CHECK((u == url || u.rfind("data:", 0) == 0));
   }
+
+  // A study with no COMPLETE trial (failed, pruned, waiting, running ones) and an empty one:
+  // every card says why it has no plot, and nothing throws.
+  seed_study(dir / "hpo.db", "none-complete", {.complete = 0});
+  seed_study(dir / "hpo.db", "empty", {.complete = 0, .extras = false});
+  for (const auto& [study, rows] : {std::pair{"none-complete", 5}, std::pair{"empty", 0}}) {
+    INFO("study " << study);
+    const std::string file = std::string(study) + ".html";
+    REQUIRE(run_hpo({"report", study, "-o", file}, dir.path()).exit_code == 0);
+    HeadlessChromium edge(*chromium, dir / ("profile-" + std::string(study)), 1280, 1600);
+    edge.navigate("file://" + (dir / file).string());
+    REQUIRE(edge.wait_until("document.body.getAttribute('data-renders') === '1'"));
+    const json seen = edge.evaluate(kPlotPixels);
+    INFO("plots: " << seen.dump() << "\nerrors:" << joined(edge.errors()));
+    CHECK(seen["rows"] == rows);
+    CHECK(seen["history"] == -1);  // no canvas: a note instead
+    CHECK(edge.evaluate("document.getElementById('history-note').textContent") ==
+          "no COMPLETE trial yet");
+    CHECK(edge.errors().empty());
+  }
 }
 
 TEST_CASE("hpo dashboard serves read-only JSON on loopback and refuses what it should",
