@@ -47,7 +47,9 @@ ImportanceResult parameter_importance(const SearchSpace& space, const std::vecto
     const bool varies = p.distribution.type == ParamType::kCategorical
                             ? p.distribution.choices.size() > 1
                             : p.distribution.high > p.distribution.low;
-    if (everywhere && varies && !complete.empty()) {
+    // With no COMPLETE trial nothing is skipped: the note says why there is no importance.
+    if (complete.empty()) continue;
+    if (everywhere && varies) {
       used.push_back(&p);
     } else {
       result.skipped.push_back(p.name);

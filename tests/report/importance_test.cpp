@@ -129,6 +129,15 @@ TEST_CASE("parameter importance skips conditional parameters and says why it can
   CHECK(importance_of(r, "x") > 0.5);
 
   CHECK(hpo::parameter_importance(space, {trials[0]}).note == "needs at least 2 COMPLETE trials");
+  // No COMPLETE trial: the note says why, and no parameter is blamed as skipped.
+  std::vector<Trial> failed = trials;
+  for (Trial& t : failed) {
+    t.state = hpo::TrialState::kFail;
+    t.value.reset();
+  }
+  const ImportanceResult none = hpo::parameter_importance(space, failed);
+  CHECK(none.note == "needs at least 2 COMPLETE trials");
+  CHECK(none.skipped.empty());
   std::vector<Trial> flat = trials;
   for (Trial& t : flat) t.value = 1.0;
   CHECK(hpo::parameter_importance(space, flat).params.empty());
