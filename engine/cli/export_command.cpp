@@ -60,13 +60,10 @@ int export_command(const Args& args) {
   std::optional<OutputFile> file;
   if (output != "-") file.emplace(output, force);
 
-  const StudyLocation location = locate(*vm);
-  std::optional<std::string> given;
-  if (vm->count("study")) given = (*vm)["study"].as<std::string>();
-  const std::string name = study_name(given, location);
-  auto storage = open_results(location.storage);
-  const StudyRecord study = require_study(*storage, name, location.storage);
-  const std::vector<Trial> trials = storage->get_trials(study.id);
+  const OpenedStudy opened = open_study(*vm, study_arg(*vm));
+  const StudyRecord& study = opened.study;
+  Storage& storage = *opened.storage;
+  const std::vector<Trial> trials = storage.get_trials(study.id);
 
   if (format == "optuna") {
     const OptunaExportStats stats =

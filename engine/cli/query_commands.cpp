@@ -237,13 +237,10 @@ int trials_command(const Args& args) {
     for (const auto& text : (*vm)["where"].as<std::vector<std::string>>())
       where.push_back(parse_where(text));  // syntax errors before the database is opened
 
-  const StudyLocation location = locate(*vm);
-  std::optional<std::string> given;
-  if (vm->count("study")) given = (*vm)["study"].as<std::string>();
-  const std::string name = study_name(given, location);
-  auto storage = open_results(location.storage);
-  const StudyRecord study = require_study(*storage, name, location.storage);
-  std::vector<Trial> all = storage->get_trials(study.id);
+  const OpenedStudy opened = open_study(*vm, study_arg(*vm));
+  const StudyRecord& study = opened.study;
+  Storage& storage = *opened.storage;
+  std::vector<Trial> all = storage.get_trials(study.id);
   if (!where.empty()) {
     std::set<std::string> metrics;
     for (const Trial& t : all)
@@ -309,13 +306,10 @@ int best_command(const Args& args) {
   if (!vm) return 0;
   const std::string format = check_format((*vm)["format"].as<std::string>(), {"table", "json"});
 
-  const StudyLocation location = locate(*vm);
-  std::optional<std::string> given;
-  if (vm->count("study")) given = (*vm)["study"].as<std::string>();
-  const std::string name = study_name(given, location);
-  auto storage = open_results(location.storage);
-  const StudyRecord study = require_study(*storage, name, location.storage);
-  const std::vector<Trial> complete = storage->get_trials(study.id, TrialState::kComplete);
+  const OpenedStudy opened = open_study(*vm, study_arg(*vm));
+  const StudyRecord& study = opened.study;
+  Storage& storage = *opened.storage;
+  const std::vector<Trial> complete = storage.get_trials(study.id, TrialState::kComplete);
   const Trial* best = best_trial(complete, study.direction);
   if (best == nullptr) {
     std::fprintf(stderr, "hpo best: study '%s' has no COMPLETE trial yet\n",

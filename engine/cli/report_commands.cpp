@@ -60,13 +60,10 @@ int report_command(const Args& args) {
   auto vm = parse_args(args, kReportUsage, options, pos);
   if (!vm) return 0;
   OutputFile file((*vm)["output"].as<std::string>(), (*vm)["force"].as<bool>());
-  const StudyLocation location = locate(*vm);
-  std::optional<std::string> given;
-  if (vm->count("study")) given = (*vm)["study"].as<std::string>();
-  const std::string name = study_name(given, location);
-  auto storage = open_results(location.storage);
-  const StudyRecord study = require_study(*storage, name, location.storage);
-  const std::vector<Trial> trials = storage->get_trials(study.id);
+  const OpenedStudy opened = open_study(*vm, study_arg(*vm));
+  const StudyRecord& study = opened.study;
+  Storage& storage = *opened.storage;
+  const std::vector<Trial> trials = storage.get_trials(study.id);
   const SearchSpace space = effective_space(study, trials);
   const ImportanceResult importance = parameter_importance(space, trials);
   file.write(render_report_html(build_report_data(study, trials, space, importance)));

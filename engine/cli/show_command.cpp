@@ -129,19 +129,17 @@ int show_command(const Args& args) {
   if (vm->count("args")) positional = (*vm)["args"].as<std::vector<std::string>>();
   if (positional.empty() || positional.size() > 2)
     throw InputError("usage: hpo show STUDY TRIAL (or hpo show --spec FILE TRIAL)");
-  const StudyLocation location = locate(*vm);
-  std::optional<std::string> given;
-  if (positional.size() == 2) given = positional[0];
-  const std::string name = study_name(given, location);
   const std::string& trial_text = positional.back();
   char* end = nullptr;
   const long number = std::strtol(trial_text.c_str(), &end, 10);
   if (trial_text.empty() || *end != '\0' || number < 0)
     throw InputError("TRIAL", "must be a trial number (0, 1, ...), got '" + trial_text + "'");
 
-  auto storage = open_results(location.storage);
-  const StudyRecord study = require_study(*storage, name, location.storage);
-  const std::vector<Trial> all = storage->get_trials(study.id);
+  std::optional<std::string> given;
+  if (positional.size() == 2) given = positional[0];
+  const OpenedStudy opened = open_study(*vm, given);
+  const StudyRecord& study = opened.study;
+  const std::vector<Trial> all = opened.storage->get_trials(study.id);
   auto it =
       std::find_if(all.begin(), all.end(), [&](const Trial& t) { return t.number == number; });
   if (it == all.end())

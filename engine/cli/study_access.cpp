@@ -49,6 +49,20 @@ std::string study_name(const std::optional<std::string>& given, const StudyLocat
   throw InputError("STUDY", "name a study, or give --spec FILE");
 }
 
+OpenedStudy open_study(const po::variables_map& vm, const std::optional<std::string>& given) {
+  OpenedStudy opened;
+  opened.location = locate(vm);
+  const std::string name = study_name(given, opened.location);
+  opened.storage = open_results(opened.location.storage);
+  opened.study = require_study(*opened.storage, name, opened.location.storage);
+  return opened;
+}
+
+std::optional<std::string> study_arg(const po::variables_map& vm) {
+  if (vm.count("study")) return vm["study"].as<std::string>();
+  return std::nullopt;
+}
+
 std::string check_format(const std::string& format, std::initializer_list<const char*> allowed) {
   for (const char* a : allowed)
     if (format == a) return format;

@@ -36,6 +36,20 @@ StudyRecord require_study(Storage& storage, const std::string& name,
 // The STUDY argument `given`, else the spec's name; InputError when neither is there.
 std::string study_name(const std::optional<std::string>& given, const StudyLocation& location);
 
+// What a command that reads one study works with: the database it opened and the study there.
+struct OpenedStudy {
+  StudyLocation location;
+  std::unique_ptr<Storage> storage;
+  StudyRecord study;
+};
+
+// Locates the database (see above), opens it and finds the study `given` names (else the
+// --spec file's): the InputErrors of locate(), study_name(), open_results() and require_study().
+OpenedStudy open_study(const po::variables_map& vm, const std::optional<std::string>& given);
+
+// The "study" positional option, when given.
+std::optional<std::string> study_arg(const po::variables_map& vm);
+
 // `format` when it is one of `allowed`; InputError on the path "--format" otherwise.
 std::string check_format(const std::string& format, std::initializer_list<const char*> allowed);
 
