@@ -75,6 +75,11 @@ std::string truncate(const std::string& s, std::size_t n) {
   return one_line.size() <= n ? one_line : one_line.substr(0, n - 3) + "...";
 }
 
+// The last step `t` reported (where a PRUNED trial was pruned); `none` when it reported none.
+std::string last_step_cell(const Trial& t, const char* none) {
+  return t.intermediate.empty() ? none : std::to_string(t.intermediate.rbegin()->first);
+}
+
 }  // namespace
 
 int status_command(const Args& args) {
@@ -167,7 +172,7 @@ int trials_command(const Args& args) {
   }
   if (format == "csv") {
     std::vector<std::string> header{"number", "state", "value", "duration_s", "started",
-                                    "finished", "attempt"};
+                                    "finished", "attempt", "step"};
     for (const auto& p : param_names) header.push_back("param_" + p);
     header.push_back("reason");
     std::cout << csv_line(header) << "\n";
@@ -178,7 +183,7 @@ int trials_command(const Args& args) {
                                    d ? format_double(*d) : "",
                                    t.started ? format_time(*t.started) : "",
                                    t.finished ? format_time(*t.finished) : "",
-                                   std::to_string(t.attempt)};
+                                   std::to_string(t.attempt), last_step_cell(t, "")};
       for (const auto& p : param_names) {
         auto it = t.params.find(p);
         row.push_back(it == t.params.end() ? "" : it->second.to_string());
@@ -189,13 +194,14 @@ int trials_command(const Args& args) {
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header{"#", "STATE", study.metric, "DURATION"};
+  // STEP: the last step a trial reported; for a PRUNED trial, the step it was pruned at.
+  std::vector<std::string> header{"#", "STATE", study.metric, "STEP", "DURATION"};
   for (const auto& p : param_names) header.push_back(p);
   header.push_back("REASON");
   rows.push_back(header);
   for (const auto& t : trials) {
     std::vector<std::string> row{std::to_string(t.number), to_string(t.state),
-                                 cell_value(t.value), duration_cell(t)};
+                                 cell_value(t.value), last_step_cell(t, "-"), duration_cell(t)};
     for (const auto& p : param_names) {
       auto it = t.params.find(p);
       std::string cell = it == t.params.end() ? "-" : it->second.to_string();
