@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Learning-curve benchmark of pruning: hpo's side, and the summary of both sides.
 
-Trains the quickstart MLP (examples/quickstart, `quickstart-train --epochs=27`, one epoch per
-report) in studies of --trials random-search trials, for each pruner and seed, through the real
-`hpo run` and the subprocess executor (a pruned trial gets SIGTERM, saves its checkpoint and
-exits). prune_curves_optuna.py runs the same trainer, space, budget and pruners with Optuna 3.1.
+Trains a real model epoch by epoch (27 epochs, one report each) in studies of --trials
+random-search trials, for each pruner and seed, through the real `hpo run` and the subprocess
+executor (a pruned trial gets SIGTERM, finishes its epoch and exits). --task mlp: the quickstart
+MLP (examples/quickstart, which also saves a checkpoint); --task sgd: scikit-learn's
+SGDClassifier with partial_fit on the digits data set (sgd_digits_train.py).
+prune_curves_optuna.py runs the same trainer, space, budget and pruners with Optuna 3.1.
 
   /usr/bin/python3 tests/bench/prune_curves.py hpo --hpo build/engine/cli/hpo \
       --train build/examples/quickstart/quickstart-train --seeds 0-9 --out /tmp/hpo.jsonl
@@ -36,6 +38,7 @@ PRUNERS = {
     "hyperband": {"name": "hyperband", "min_resource": 1, "max_resource": EPOCHS,
                   "reduction_factor": 3},
 }
+HERE = os.path.dirname(os.path.abspath(__file__))
 # The quickstart study's space (examples/quickstart/study.json).
 SPACE = {
     "lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
@@ -47,31 +50,47 @@ SPACE = {
 }
 
 
+# The trainers: what runs (argv before the parameter flags), the metric reported per epoch and
+# at the end (minimized), and the space. "mlp" needs --train (the quickstart binary).
+TASKS = {
+    "mlp": {"argv": lambda train: [os.path.abspath(train)], "metric": "val_loss",
+            "space": SPACE},
+    "sgd": {"argv": lambda train: ["/usr/bin/python3", os.path.join(HERE, "sgd_digits_train.py")],
+            "metric": "val_error",
+            "space": {
+                "alpha": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True},
+                "eta0": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+                "learning_rate": {"type": "categorical",
+                                  "choices": ["constant", "invscaling", "adaptive"]},
+                "loss": {"type": "categorical", "choices": ["hinge", "log_loss", "modified_huber"]},
+            }},
+}
+
+
 def seeds_of(text):
     a, _, b = text.partition("-")
     return list(range(int(a), int(b or a) + 1))
 
 
 def run_hpo(args):
-    train = os.path.abspath(args.train)
+    task = TASKS[args.task]
     with open(args.out, "w") as out:
-        for pruner, block in PRUNERS.items():
+        for pruner, block in selected(args.pruners).items():
             for seed in seeds_of(args.seeds):
                 with tempfile.TemporaryDirectory(prefix="hpo-prune-bench-") as tmp:
                     spec = {
                         "name": f"curves-{pruner}-{seed}",
                         "direction": "minimize",
-                        "objective": {"metric": "val_loss"},
-                        "space": SPACE,
+                        "objective": {"metric": task["metric"]},
+                        "space": task["space"],
                         "sampler": {"name": "random", "seed": seed},
                         "pruner": block,
                         "budget": {"trials": args.trials},
                         "parallelism": 1,
                         "executor": {
                             "kind": "subprocess",
-                            "command": [train, f"--epochs={EPOCHS}", "--lr={lr}",
-                                        "--hidden={hidden}", "--l2={l2}", "--batch={batch}",
-                                        "--optimizer={optimizer}", "--momentum={momentum}"],
+                            "command": task["argv"](args.train) + [f"--epochs={EPOCHS}"] +
+                                       [f"--{k}={{{k}}}" for k in task["space"]],
                             "kill_grace": "10s",
                         },
                     }
@@ -92,6 +111,13 @@ def run_hpo(args):
                 out.flush()
                 print(f"hpo {pruner} seed {seed}: {sum(r[0] for r in rows)} epochs",
                       file=sys.stderr)
+
+
+def selected(names):
+    """The PRUNERS named in a comma-separated list ("none,asha"); all of them for "all"."""
+    if names == "all":
+        return PRUNERS
+    return {n: PRUNERS[n] for n in names.split(",")}
 
 
 def best_within(trials, epochs):
@@ -115,7 +141,7 @@ def summary(args):
                 studies[(s["side"], s["pruner"], s["seed"])] = s["trials"]
     sides = sorted({k[0] for k in studies})
     print(f"{'side':8} {'pruner':10} {'seeds':>5} {'epochs':>8} {'x fewer':>8} "
-          f"{'best val_loss':>14} {'sd':>7} {'pruned':>7}")
+          f"{'best value':>14} {'sd':>7} {'pruned':>7}")
     for side in sides:
         base = [sum(n for n, _, _ in t) for (s, p, _), t in studies.items()
                 if s == side and p == "none"]
@@ -134,7 +160,7 @@ def summary(args):
                   f"{statistics.mean(pruned):>7.1f}")
     if len(sides) < 2:
         return
-    print("\nbest val_loss at equal total epochs (per seed, the smaller of the two sides' totals)")
+    print("\nbest value at equal total epochs (per seed, the smaller of the two sides' totals)")
     a, b = sides[0], sides[1]
     print(f"{'pruner':10} {'seeds':>5} {'epochs':>8} {a:>10} {b:>10}  {a} better/tie/worse")
     for pruner in PRUNERS:
@@ -162,9 +188,12 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     h = sub.add_parser("hpo", help="run hpo's studies")
     h.add_argument("--hpo", required=True)
-    h.add_argument("--train", required=True)
+    h.add_argument("--task", default="mlp", choices=sorted(TASKS))
+    h.add_argument("--train", help="the quickstart-train binary (task mlp)")
     h.add_argument("--seeds", default="0-9")
     h.add_argument("--trials", type=int, default=30)
+    h.add_argument("--pruners", default="all", help="comma-separated subset of " +
+                   ",".join(PRUNERS))
     h.add_argument("--out", required=True)
     s = sub.add_parser("summary", help="compare result files")
     s.add_argument("files", nargs="+")

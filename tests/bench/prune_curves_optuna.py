@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Learning-curve benchmark of pruning: Optuna 3.1's side (Debian's python3-optuna).
 
-The same studies as `prune_curves.py hpo`: the quickstart trainer run as a child process per
-trial, one report per epoch (step = epoch), random search over the same space with the same
+The same studies as `prune_curves.py hpo`: the same trainer (--task mlp or sgd) run as a
+child process per trial, one report per epoch (step = epoch), random search over the same space with the same
 number of trials, and Optuna's MedianPruner, SuccessiveHalvingPruner and HyperbandPruner with
 the settings of prune_curves.PRUNERS. A pruned trial's process gets SIGTERM (it saves its
 checkpoint and exits), as hpo does. Writes the JSON lines prune_curves.py summary reads.
@@ -20,7 +20,7 @@ import tempfile
 import optuna
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from prune_curves import EPOCHS, PRUNERS, SPACE, seeds_of  # noqa: E402
+from prune_curves import EPOCHS, PRUNERS, TASKS, seeds_of, selected  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -42,9 +42,9 @@ def make_pruner(block):
     raise ValueError(name)
 
 
-def suggest(trial):
+def suggest(trial, space):
     p = {}
-    for name, d in SPACE.items():
+    for name, d in space.items():
         when = d.get("when")
         if when and any(p.get(k) != v for k, v in when.items()):
             continue
@@ -57,10 +57,12 @@ def suggest(trial):
     return p
 
 
-def objective_for(train, epochs_of):
+def objective_for(task, train, epochs_of):
+    metric = task["metric"]
+
     def objective(trial):
-        p = suggest(trial)
-        argv = [train, f"--epochs={EPOCHS}"] + [f"--{k}={v}" for k, v in p.items()]
+        p = suggest(trial, task["space"])
+        argv = task["argv"](train) + [f"--epochs={EPOCHS}"] + [f"--{k}={v}" for k, v in p.items()]
         with tempfile.TemporaryDirectory(prefix="optuna-prune-bench-") as ckpt:
             env = dict(os.environ, HPO_CHECKPOINT_DIR=ckpt, PYTHONUNBUFFERED="1")
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -71,18 +73,18 @@ def objective_for(train, epochs_of):
                 kv = dict(item.split("=", 1) for item in line.split() if "=" in item)
                 if "epoch" in kv:
                     reported += 1
-                    trial.report(float(kv["val_loss"]), int(kv["epoch"]))
+                    trial.report(float(kv[metric]), int(kv["epoch"]))
                     if trial.should_prune():
                         proc.terminate()
                         proc.wait()
                         epochs_of[trial.number] = reported
                         raise optuna.TrialPruned()
-                elif "val_loss" in kv:
-                    final = float(kv["val_loss"])
+                elif metric in kv:
+                    final = float(kv[metric])
             proc.wait()
             epochs_of[trial.number] = reported
             if final is None:
-                raise RuntimeError("no final val_loss")
+                raise RuntimeError("no final " + metric)
             return final
     return objective
 
@@ -90,20 +92,23 @@ def objective_for(train, epochs_of):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", required=True)
+    parser.add_argument("--task", default="mlp", choices=sorted(TASKS))
+    parser.add_argument("--train", help="the quickstart-train binary (task mlp)")
     parser.add_argument("--seeds", default="0-9")
     parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--pruners", default="all", help="comma-separated subset of " +
+                        ",".join(PRUNERS))
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    train = os.path.abspath(args.train)
     with open(args.out, "w") as out:
-        for pruner, block in PRUNERS.items():
+        for pruner, block in selected(args.pruners).items():
             for seed in seeds_of(args.seeds):
                 epochs_of = {}
                 study = optuna.create_study(direction="minimize",
                                             sampler=optuna.samplers.RandomSampler(seed=seed),
                                             pruner=make_pruner(block))
-                study.optimize(objective_for(train, epochs_of), n_trials=args.trials)
+                study.optimize(objective_for(TASKS[args.task], args.train, epochs_of),
+                               n_trials=args.trials)
                 rows = []
                 for t in study.trials:
                     state = t.state.name

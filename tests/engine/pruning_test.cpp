@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/factory.h"
+#include "engine/progress.h"
 #include "engine/study_core.h"
 #include "engine/study_manager.h"
 #include "storage/memory_storage.h"
@@ -233,6 +234,18 @@ TEST_CASE("two runs sharing one study prune with ASHA from the shared history",
   CHECK(complete + pruned == 24);
   CHECK(!logs[0].started.empty());
   CHECK(!logs[1].started.empty());
+}
+
+TEST_CASE("the progress line counts pruned trials once there are any", "[engine][pruning]") {
+  RunStats s;
+  s.complete = 3;
+  s.failed = 1;
+  s.target = 10;
+  s.running = 2;
+  CHECK(ConsoleProgress::status_line("q", s) == "q  3/10 done  2 running  1 failed  0:00 elapsed");
+  s.pruned = 4;
+  CHECK(ConsoleProgress::status_line("q", s) ==
+        "q  7/10 done  2 running  4 pruned  1 failed  0:00 elapsed");
 }
 
 TEST_CASE("a pruner with trials that can never report a step is a warning, not an error",
