@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "executors/executor_registry.h"
+#include "samplers/pruner_registry.h"
 #include "samplers/sampler_registry.h"
 #include "storage/sqlite_storage.h"
 
@@ -14,6 +15,7 @@ const ComponentCatalog& component_catalog() {
   static const ComponentCatalog catalog = [] {
     ComponentCatalog c;
     for (const auto& r : sampler_registry()) c.samplers.push_back(r.info);
+    for (const auto& r : pruner_registry()) c.pruners.push_back(r.info);
     for (const auto& r : executor_registry()) c.executors.push_back(r.info);
     return c;
   }();
@@ -44,6 +46,21 @@ std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed,
   if (r == nullptr)
     throw InputError("sampler.name", "no sampler named \"" + spec.sampler.name + "\" in this build");
   return r->make(SamplerArgs{spec, seed, parallelism});
+}
+
+std::unique_ptr<Pruner> make_pruner(const StudySpec& spec) { return make_spec_pruner(spec); }
+
+std::vector<SpecIssue> spec_warnings(const StudySpec& spec) {
+  std::vector<SpecIssue> out = spec.warnings;
+  const bool prunes = spec.pruner.name != "none" || spec.pruner.patience;
+  if (prunes && spec.executor) {
+    const ExecutorRegistration* r = find_executor(spec.executor->kind);
+    if (r != nullptr && r->reports_steps && !r->reports_steps(spec))
+      out.push_back({"pruner", "this executor's trials never report steps (" +
+                                   spec.executor->kind +
+                                   " executor as configured), so no trial will be pruned"});
+  }
+  return out;
 }
 
 std::unique_ptr<Executor> make_executor(boost::asio::io_context& io, const StudySpec& spec,

@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/model/component.h"
 #include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 #include "executors/executor.h"
+#include "samplers/pruner.h"
 #include "samplers/sampler.h"
 #include "storage/storage.h"
 
@@ -41,6 +43,14 @@ void preflight(const StudySpec& spec);
 // REQUIRES: the spec passed its checks.
 std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed,
                                       int parallelism);
+
+// The pruner spec.pruner asks for (samplers/pruner_registry.h make_spec_pruner): nullptr when
+// nothing can be pruned ("none" without patience). REQUIRES: the spec passed its checks.
+std::unique_ptr<Pruner> make_pruner(const StudySpec& spec);
+
+// What `hpo validate` and `hpo run` warn about: the spec's own warnings, and a pruner whose
+// executor can never report a step (a threads builtin), which would never prune anything.
+std::vector<SpecIssue> spec_warnings(const StudySpec& spec);
 
 // The executor named in spec.executor, driven by `io`. Throws ExecutorError (or InputError)
 // when it cannot be set up. REQUIRES: the spec passed its checks and has an executor.

@@ -42,8 +42,9 @@ bool ConsoleProgress::is_terminal(std::FILE* out) {
 std::string ConsoleProgress::status_line(const std::string& study, const RunStats& s) {
   std::string line = study + "  " + std::to_string(s.done());
   if (s.target) line += "/" + std::to_string(*s.target);
-  line += " done  " + std::to_string(s.running) + " running  " + std::to_string(s.failed) +
-          " failed";
+  line += " done  " + std::to_string(s.running) + " running  ";
+  if (s.pruned > 0) line += std::to_string(s.pruned) + " pruned  ";
+  line += std::to_string(s.failed) + " failed";
   if (s.best_value)
     line += "  best " + format_value(*s.best_value) + " (#" + std::to_string(*s.best_number) + ")";
   line += "  " + format_clock(s.elapsed) + " elapsed";

@@ -27,7 +27,8 @@ class ConsoleProgress final : public ProgressListener {
   static bool is_terminal(std::FILE* out);
 
   // The status line without terminal codes, e.g.
-  // "quickstart  12/30 done  2 running  1 failed  best 0.1234 (#7)  0:12 elapsed  ETA 0:18".
+  // "quickstart  12/30 done  2 running  1 failed  best 0.1234 (#7)  0:12 elapsed  ETA 0:18";
+  // with pruned trials "... 2 running  5 pruned  1 failed ...".
   static std::string status_line(const std::string& study, const RunStats& stats);
 
  private:

@@ -23,6 +23,11 @@ std::vector<std::string> study_differences(const StudySpec& stored, const StudyS
                   to_string(now.direction));
   if (stored.metric != now.metric)
     out.push_back("objective.metric: stored \"" + stored.metric + "\", now \"" + now.metric + "\"");
+  // The stored intermediate values are of the judged metric: another would mix two curves.
+  if (stored.judged_metric() != now.judged_metric() &&
+      !(stored.intermediate_metric.empty() && now.intermediate_metric.empty()))
+    out.push_back("objective.intermediate_metric: stored \"" + stored.judged_metric() +
+                  "\", now \"" + now.judged_metric() + "\"");
   const nlohmann::json a = {{"space", to_json(stored.space)}};
   const nlohmann::json b = {{"space", to_json(now.space)}};
   for (const auto& op : nlohmann::json::diff(a, b)) {

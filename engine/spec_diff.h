@@ -1,5 +1,5 @@
-// What makes two specs describe different studies: the search space, the direction and the
-// objective metric. Budget, parallelism, timeout, sampler settings and executor settings may
+// What makes two specs describe different studies: the search space, the direction, the
+// objective metric and the metric stored per step (objective.intermediate_metric). Budget, parallelism, timeout, sampler settings and executor settings may
 // change between runs of one study; these may not, unless the user says so
 // (`hpo run --allow-spec-change`).
 #pragma once

@@ -106,6 +106,7 @@ StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& option
   if (sampler_detail_.empty()) sampler_detail_ = plan_sampler(spec_).detail;
   parallelism_ = options.parallelism;
   sampler_ = make_sampler(spec_, seed_, parallelism_);
+  pruner_ = make_pruner(spec_);
   reload();
 }
 
@@ -199,6 +200,15 @@ TrialCounts StudyCore::refresh() {
   return tally_.counts;
 }
 
+void StudyCore::refresh_running() {
+  refresh();
+  for (const Trial& t : storage_.get_trials(id(), TrialState::kRunning)) {
+    Trial* cached = find(t.id);
+    if (cached != nullptr && cached->state == TrialState::kRunning)
+      cached->intermediate = t.intermediate;
+  }
+}
+
 const Trial* StudyCore::best() const { return best_trial(trials_, spec_.direction); }
 
 // ---- asking -----------------------------------------------------------------------------------
@@ -215,7 +225,7 @@ std::optional<Trial> StudyCore::ask(const std::string& owner, std::optional<int>
     // cache without a gap.
     for (const Trial& t : newer)
       if (!find(t.id) && static_cast<std::size_t>(t.number) == trials_.size()) put(t);
-    const StudyView view(spec_.direction, trials_);
+    const StudyView view = sampler_view(number);
     if (const auto left = sampler_->remaining(view, spec_.space); left && *left == 0) {
       exhausted_ = true;
       return std::nullopt;
@@ -225,6 +235,25 @@ std::optional<Trial> StudyCore::ask(const std::string& owner, std::optional<int>
   std::optional<Trial> created = storage_.create_trial(id(), nt, limit);
   if (!created) return std::nullopt;
   return put(*created);
+}
+
+StudyView StudyCore::sampler_view(int number) {
+  const StudyView all(spec_.direction, trials_);
+  if (!pruner_) return all;
+  // Hyperband: the sampler learns only from the trials of this trial's bracket.
+  const BracketRule bracket = pruner_->brackets(all);
+  if (!bracket) return all;
+  const int b = bracket(number);
+  bracket_trials_.clear();
+  for (const Trial& t : trials_)
+    if (bracket(t.number) == b) bracket_trials_.push_back(t);
+  return StudyView(spec_.direction, bracket_trials_);
+}
+
+std::vector<int> StudyCore::TEST_sampler_view_numbers(int number) {
+  std::vector<int> out;
+  for (const Trial& t : sampler_view(number).trials()) out.push_back(t.number);
+  return out;
 }
 
 std::optional<Trial> StudyCore::claim(const std::string& owner, std::optional<int> limit) {
@@ -239,6 +268,21 @@ bool StudyCore::report(std::int64_t trial_id, std::int64_t step, double value) {
   if (!storage_.report_intermediate(trial_id, step, value)) return false;
   if (Trial* t = find(trial_id)) t->intermediate[step] = value;
   return true;
+}
+
+PruneDecision StudyCore::should_prune(std::int64_t trial_id, std::int64_t step) const {
+  if (!pruner_) return PruneDecision::keep();
+  const auto it = index_.find(trial_id);
+  if (it == index_.end()) return PruneDecision::keep();
+  const Trial& trial = trials_[it->second];
+  if (trial.state != TrialState::kRunning || !trial.intermediate.count(step))
+    return PruneDecision::keep();
+  PruneDecision d = pruner_->should_prune(StudyView(spec_.direction, trials_), trial, step);
+  if (d.prune)
+    d.reason = "pruned at step " + std::to_string(step) + " by " +
+               (spec_.pruner.name == "none" ? std::string("patience") : spec_.pruner.name) +
+               ": " + d.reason;
+  return d;
 }
 
 bool StudyCore::set_location(std::int64_t trial_id, const std::string& where) {

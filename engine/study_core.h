@@ -12,6 +12,9 @@
 //     processes sharing the study);
 //   - asking: a new trial is created first and its parameters are drawn for the number storage
 //     gave it, inside the same transaction, so that concurrent runs never repeat a draw;
+//   - pruning: after each intermediate report, whether the study's pruner stops the trial, and
+//     with which reason; with a pruner that runs brackets (Hyperband), the sampler sees only
+//     the trials of the new trial's bracket;
 //   - judging an outcome: a COMPLETE outcome without the objective metric, or with a NaN or
 //     infinite one, is FAIL; a PRUNED trial's value is its last intermediate value; an
 //     interrupted trial, and one the retry policy retries, is re-queued with its parameters;
@@ -33,6 +36,7 @@
 #include "engine/model/study_view.h"
 #include "hpo/trial.h"
 #include "engine/model/trial_outcome.h"
+#include "samplers/pruner.h"
 #include "samplers/sampler.h"
 #include "storage/storage.h"
 
@@ -108,6 +112,10 @@ class StudyCore {
   // new trials are read incrementally; other differences reload the cache. Returns the study's
   // counts as storage has them now.
   TrialCounts refresh();
+  // refresh(), then the intermediate values of every RUNNING trial as storage has them now:
+  // other runs' trials report without changing any count. Called before a pruning decision
+  // while other runs share the study.
+  void refresh_running();
   // Counts and best trial of the cached trials, kept up to date as trials change.
   const StudyTally& tally() const { return tally_; }
   // The best trial (best_trial() over the cache); nullptr while none is COMPLETE.
@@ -126,6 +134,9 @@ class StudyCore {
   std::optional<Trial> claim(const std::string& owner, std::optional<int> limit);
   // True once the sampler said it has nothing more to propose (a grid that has run every point).
   bool sampler_exhausted() const { return exhausted_; }
+  // The numbers of the trials the sampler sees when it draws trial `number` (all of them, or
+  // those of its Hyperband bracket). Test hook.
+  std::vector<int> TEST_sampler_view_numbers(int number);
   // Trials that will run at once from now on; the sampler is made again when it changes.
   void set_parallelism(int parallelism);
 
@@ -133,6 +144,12 @@ class StudyCore {
   // Records an intermediate value of the objective metric. False when the trial is no longer
   // running.
   bool report(std::int64_t trial_id, std::int64_t step, double value);
+  // Asks the study's pruner about running trial `trial_id` after it reported `step` (report()
+  // returned true). A yes carries the reason to record: "pruned at step 4 by median: best 0.41
+  // > median 0.33 of 12 trials". No when the study has no pruner or the trial is unknown.
+  PruneDecision should_prune(std::int64_t trial_id, std::int64_t step) const;
+  // True when the study has a pruner (other than "none" without patience).
+  bool prunes() const { return pruner_ != nullptr; }
   // Records where a running trial runs (Executor::EventSink::on_started). False when it is no
   // longer running.
   bool set_location(std::int64_t trial_id, const std::string& location);
@@ -151,6 +168,8 @@ class StudyCore {
 
  private:
   void reload();
+  // What the sampler sees when it draws trial `number` (see TEST_sampler_view_numbers).
+  StudyView sampler_view(int number);
   void count(const Trial& trial, int delta);
   // Runs sampler `name` instead of "auto", recording it in the spec the study stores.
   void use_sampler(const std::string& name, const std::string& why);
@@ -162,6 +181,8 @@ class StudyCore {
   std::string sampler_detail_;
   int parallelism_ = 1;
   std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<Pruner> pruner_;
+  std::vector<Trial> bracket_trials_;  // the sampler's view of one Hyperband bracket
 
   std::vector<Trial> trials_;                             // in number order
   std::unordered_map<std::int64_t, std::size_t> index_;   // trial id -> position in trials_

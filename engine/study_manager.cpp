@@ -3,6 +3,7 @@
 #include <utility>  // before Boost.Asio: Boost 1.74 with GCC 12 in C++20 needs it
 
 #include <csignal>
+#include <map>
 #include <set>
 #include <system_error>
 #include <vector>
@@ -110,15 +111,29 @@ class StudyManager::Run final : public EventSink {
   void on_intermediate(std::int64_t trial_id, std::int64_t step,
                        const std::map<std::string, double>& metrics) override {
     guarded([&] {
-      const auto it = metrics.find(core_.spec().metric);
-      if (it == metrics.end() || !running_.count(trial_id)) return;
-      core_.report(trial_id, step, it->second);
+      const auto it = metrics.find(core_.spec().judged_metric());
+      // A trial being pruned stores nothing after the step it was pruned at: its value is the
+      // one that was judged, and the pruners' view of it stays what it was then.
+      if (it == metrics.end() || !running_.count(trial_id) || pruning_.count(trial_id)) return;
+      if (!core_.report(trial_id, step, it->second)) return;
+      if (!core_.prunes()) return;
+      // Other runs' trials report into storage, not into this run's view: catch up first.
+      if (other_runs_alive_) core_.refresh_running();
+      PruneDecision decision = core_.should_prune(trial_id, step);
+      if (!decision.prune) return;
+      pruning_[trial_id] = std::move(decision.reason);
+      executor_->cancel(trial_id, StopCause::kPruned, false);
     });
   }
 
   void on_finished(std::int64_t trial_id, TrialOutcome outcome) override {
     guarded([&] {
       if (!running_.erase(trial_id)) return;
+      if (const auto it = pruning_.find(trial_id); it != pruning_.end()) {
+        // The executor says "pruned"; the pruner's reason says why.
+        if (outcome.state == TrialState::kPruned) outcome.reason = it->second;
+        pruning_.erase(it);
+      }
       record_finish(trial_id, std::move(outcome));
       pump();
     });
@@ -407,6 +422,8 @@ class StudyManager::Run final : public EventSink {
   std::filesystem::path trials_root_;
 
   std::set<std::int64_t> running_;  // trials this run started or re-attached
+  // Running trials the pruner stopped, with the reason to record when they end.
+  std::map<std::int64_t, std::string> pruning_;
   RunStats run_stats_;              // the fields counted by this run
   bool other_runs_alive_ = false;
   bool poll_pending_ = false;

@@ -43,6 +43,9 @@ struct ExecutorRegistration {
   // Throws ExecutorError when the executor cannot be set up (a plugin that does not load),
   // before any trial runs.
   std::function<std::unique_ptr<Executor>(const ExecutorArgs& args)> make;
+  // Optional: false when trials of this spec can never make an intermediate report (a builtin
+  // test function), so that a pruner would never act; absent means they can.
+  std::function<bool(const StudySpec& spec)> reports_steps;
 };
 
 // Every registered executor, in the order `hpo --help` lists them.

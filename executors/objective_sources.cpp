@@ -89,9 +89,10 @@ std::optional<LoadedPlugin> load(const fs::path& library, const std::string& sym
     return std::nullopt;
   }
   const std::uint32_t version = version_fn();
-  if (version != HPO_PLUGIN_ABI_VERSION) {
+  // Fields are only appended: a plugin of an earlier version reads a prefix of our hpo_trial.
+  if (version < 1 || version > HPO_PLUGIN_ABI_VERSION) {
     problem = {"library", "'" + library.string() + "' was built for plugin ABI version " +
-                              std::to_string(version) + ", this hpo speaks version " +
+                              std::to_string(version) + ", this hpo speaks versions 1 to " +
                               std::to_string(HPO_PLUGIN_ABI_VERSION) +
                               " (rebuild it against this hpo's hpo/plugin.h)"};
     return std::nullopt;
@@ -130,6 +131,7 @@ class PluginCall {
     t.set_reason = &PluginCall::set_reason;
     t.checkpoint_dir = &PluginCall::checkpoint_dir;
     t.trial_dir = &PluginCall::trial_dir;
+    t.should_prune = &PluginCall::should_prune;
     return t;
   }
 
@@ -182,6 +184,7 @@ class PluginCall {
   }
 
   static int should_stop(void* host) { return self(host).context_.should_stop() ? 1 : 0; }
+  static int should_prune(void* host) { return self(host).context_.should_prune() ? 1 : 0; }
 
   static void set_metric(void* host, const char* name, double value) {
     if (name == nullptr) return;

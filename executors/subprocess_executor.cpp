@@ -840,6 +840,14 @@ void SubprocessExecutor::Impl::cancel(std::int64_t trial_id, StopCause cause, bo
   const std::shared_ptr<Run> run = it->second;
   // Not started (its failure is on the way) or already exited: nothing left to stop.
   if (run->finished || run->pid <= 0 || run->reaped) return;
+  if (run->stop == StopKind::kNone && cause == StopCause::kPruned) {
+    // A trial whose program already exited (a zombie not yet reaped) finished before the
+    // pruning landed: its own outcome stands (COMPLETE is never lost to a late prune).
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(run->pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == run->pid)
+      return;
+  }
   if (run->stop == StopKind::kNone) {
     run->stop = StopKind::kCancel;
     run->cancel_cause = cause;

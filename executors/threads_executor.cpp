@@ -117,6 +117,10 @@ struct TrialRun {
   TrialTask task;
   EventSink* sink = nullptr;
   std::atomic<bool> stop{false};   // should_stop(); set on the io thread
+  std::atomic<bool> prune{false};  // should_prune(); set on the io thread with `stop`
+  // The objective was told to stop early (should_stop() or should_prune() said yes): a return
+  // after that is the stop's outcome, not COMPLETE.
+  std::atomic<bool> told{false};
   std::atomic<bool> began{false};  // the call was taken up by a thread
 
   // io thread only.
@@ -174,7 +178,8 @@ struct ThreadsExecutor::Impl : std::enable_shared_from_this<Impl> {
         run->sink->on_intermediate(run->task.trial_id, step, metrics);
       });
     }
-    bool should_stop() const override { return run_->stop.load(std::memory_order_relaxed); }
+    bool should_stop() const override { return said_yes(run_->stop.load()); }
+    bool should_prune() const override { return said_yes(run_->prune.load()); }
     int trial_number() const override { return run_->task.number; }
     const std::string& study() const override { return run_->task.study; }
     int attempt() const override { return run_->task.attempt; }
@@ -187,6 +192,11 @@ struct ThreadsExecutor::Impl : std::enable_shared_from_this<Impl> {
     }
 
    private:
+    bool said_yes(bool yes) const {
+      if (yes) run_->told = true;
+      return yes;
+    }
+
     // Made on the first request, as the study manager makes a process trial's: one level at a
     // time, never through a link, and a new trial's directory must hold nothing yet (files
     // there belong to no trial the database knows).
@@ -289,8 +299,9 @@ void ThreadsExecutor::Impl::cancel(std::int64_t trial_id, StopCause cause, bool 
   const auto it = runs.find(trial_id);
   if (it == runs.end()) return;
   const std::shared_ptr<TrialRun> run = it->second;
-  run->stop = true;
   if (!run->cancelled) run->cause = cause;
+  if (run->cause == StopCause::kPruned) run->prune = true;
+  run->stop = true;
   run->cancelled = true;
   // A call that has not begun will not begin (the thread that takes it up sees `stop`): report
   // it now, as a call that was never made. The order of the two flags matters: run_call sets
@@ -317,7 +328,10 @@ void ThreadsExecutor::Impl::cancel(std::int64_t trial_id, StopCause cause, bool 
 void ThreadsExecutor::Impl::call_returned(const std::shared_ptr<TrialRun>& run,
                                           TrialOutcome outcome) {
   if (run->finished) return;  // timed out or cancelled already; the result is discarded
-  if (run->cancelled) {
+  // Pruning is cooperative: an objective that returned without having been told to stop
+  // finished before the pruning landed, and its outcome stands (COMPLETE is never lost).
+  const bool finished_first = run->cause == StopCause::kPruned && !run->told;
+  if (run->cancelled && !finished_first) {
     TrialOutcome stopped = stopped_outcome(run->cause);
     stopped.metrics = std::move(outcome.metrics);
     outcome = std::move(stopped);
@@ -382,6 +396,10 @@ ExecutorRegistration threads_executor_registration() {
     options.cancel_grace = ex.kill_grace;
     return std::make_unique<ThreadsExecutor>(args.io, load_objective(source), args.parallelism,
                                              options);
+  };
+  // The builtin test functions return one value and never report a step.
+  r.reports_steps = [](const StudySpec& spec) {
+    return SpecChecker::member(spec.executor->block, "builtin") == nullptr;
   };
   return r;
 }

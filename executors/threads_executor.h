@@ -18,6 +18,10 @@
 //   it throws hpo::TrialPruned   -> pruned(what())
 //   it throws anything else      -> failed(kObjective, what())
 //   options.timeout expired      -> failed(kTimeout, "timed out after 2s"), at once
+//   cancel(kPruned)              -> should_prune() and should_stop() turn true; pruned when
+//                                   the call returns after one of them said yes (or after
+//                                   options.cancel_grace); a call that returns without having
+//                                   been told keeps its own outcome (it finished first)
 //   cancel(cause)                -> stopped_outcome(cause) when the call returns, or after
 //                                   options.cancel_grace, or at once with kill_now
 // Intermediate reports (ObjectiveContext::report) reach sink.on_intermediate in the order the

@@ -44,7 +44,7 @@ spec file), else $HPO_STORAGE, else ./hpo.db.
 Exit status: 0 success, 1 runtime failure, 2 usage or spec error, 130 interrupted.
 )";
 
-// "Samplers:" and "Executors:" with a line each, from the registries.
+// "Samplers:", "Pruners:" and "Executors:" with a line each, from the registries.
 std::string components_text() {
   std::string out;
   auto section = [&](const char* title, const std::vector<hpo::ComponentInfo>& infos) {
@@ -57,6 +57,7 @@ std::string components_text() {
   };
   const hpo::ComponentCatalog& catalog = hpo::component_catalog();
   section("Samplers (\"sampler\": {\"name\": ...})", catalog.samplers);
+  section("Pruners (\"pruner\": {\"name\": ..., \"patience\": N})", catalog.pruners);
   section("Executors (\"executor\": {\"kind\": ...})", catalog.executors);
   return out;
 }

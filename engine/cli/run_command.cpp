@@ -119,6 +119,8 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
                spec.executor ? spec.executor->kind.c_str() : "no", storage_path.c_str());
   if (!core.sampler_detail().empty())
     std::fprintf(stderr, "hpo: %s\n", core.sampler_detail().c_str());
+  for (const SpecIssue& w : spec_warnings(core.spec()))
+    std::fprintf(stderr, "hpo: warning: %s\n", w.to_string().c_str());
   StudyManager manager(core, std::move(run_options));
   const RunResult result = manager.run();
 

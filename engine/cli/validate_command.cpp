@@ -33,10 +33,18 @@ int validate_command(const Args& args) {
               path.c_str(), spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
               spec.space.size(), spec.sampler.name.c_str(), spec.executor->kind.c_str());
   if (spec.budget.trials) std::printf(", %d trials", *spec.budget.trials);
-  std::printf(", parallelism %d\n", spec.parallelism);
+  std::printf(", parallelism %d", spec.parallelism);
+  if (spec.pruner.name != "none" || spec.pruner.patience) {
+    std::printf(", %s pruner", spec.pruner.name.c_str());
+    if (spec.pruner.patience) std::printf(" (patience %d)", *spec.pruner.patience);
+  }
+  std::printf("\n");
   // What the sampler will do: auto's pick, a grid's size.
   const SamplerPlan plan = plan_sampler(spec);
   if (!plan.detail.empty()) std::printf("%s: %s\n", path.c_str(), plan.detail.c_str());
+  // Problems that do not stop a run, such as a pruner that can never act.
+  for (const SpecIssue& w : spec_warnings(spec))
+    std::fprintf(stderr, "hpo validate: warning: %s\n", w.to_string().c_str());
   return 0;
 }
 

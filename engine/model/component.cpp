@@ -17,7 +17,7 @@ const char* name_key(ComponentKind kind) {
 
 const std::vector<std::string>& generic_keys(ComponentKind kind) {
   static const std::vector<std::string> kSampler = {"name", "seed"};
-  static const std::vector<std::string> kPruner = {"name"};
+  static const std::vector<std::string> kPruner = {"name", "patience", "direction"};
   static const std::vector<std::string> kExecutor = {
       "kind", "timeout", "kill_grace", "trials_dir", "retries", "retry_on_exit_codes"};
   switch (kind) {

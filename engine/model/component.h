@@ -29,7 +29,7 @@ const char* name_key(ComponentKind kind);
 
 // Keys of a block that the spec parser reads itself, for every component of the kind:
 //   sampler   name, seed
-//   pruner    name
+//   pruner    name, patience, direction (must be the study's when given)
 //   executor  kind, timeout, kill_grace, trials_dir, retries, retry_on_exit_codes
 const std::vector<std::string>& generic_keys(ComponentKind kind);
 

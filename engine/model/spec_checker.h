@@ -57,6 +57,11 @@ TextPosition position_of(std::string_view text, std::size_t offset);
 class SpecChecker {
  public:
   void add(const std::string& path, std::string message);
+  // A problem that does not make the spec invalid (`hpo validate` prints it as a warning).
+  void warn(const std::string& path, std::string message) {
+    warnings_.push_back({path, std::move(message)});
+  }
+  std::vector<SpecIssue> take_warnings() { return std::move(warnings_); }
   bool ok() const { return issues_.empty(); }
   std::size_t issue_count() const { return issues_.size(); }
   std::vector<SpecIssue> take() { return std::move(issues_); }
@@ -102,6 +107,7 @@ class SpecChecker {
   void type_error(const std::string& path, std::string_view expected, const OrderedJson& got);
 
   std::vector<SpecIssue> issues_;
+  std::vector<SpecIssue> warnings_;
 };
 
 }  // namespace hpo

@@ -24,9 +24,12 @@ namespace {
 namespace fs = std::filesystem;
 using Json = OrderedJson;
 
-const std::vector<std::string> kTopLevelKeys = {"name",        "direction", "objective",
-                                                "space",       "sampler",   "budget",
-                                                "parallelism", "executor",  "storage"};
+const std::vector<std::string> kTopLevelKeys = {"name",    "direction",   "objective",
+                                                "space",   "sampler",     "pruner",
+                                                "budget",  "parallelism", "executor",
+                                                "storage"};
+// A pruner's patience counts reports; beyond this it could never act.
+constexpr std::int64_t kMaxPatience = 1000000000;
 const std::vector<std::string> kParamTypes = {"float", "int", "categorical"};
 const std::vector<std::string> kNumericParamKeys = {"type", "low", "high", "log", "step", "when"};
 const std::vector<std::string> kCategoricalParamKeys = {"type", "choices", "when"};
@@ -245,6 +248,7 @@ class SpecParser {
     parse_objective(c_.required(doc, "", "objective"), spec);
     parse_space(c_.required(doc, "", "space"), spec);
     parse_sampler(SpecChecker::member(doc, "sampler"), spec);
+    parse_pruner(SpecChecker::member(doc, "pruner"), spec);
     parse_budget(SpecChecker::member(doc, "budget"), spec);
     if (const Json* p = SpecChecker::member(doc, "parallelism")) {
       if (auto v = c_.get_int(*p, "parallelism", 1, kMaxParallelism))
@@ -285,19 +289,27 @@ class SpecParser {
 
   void parse_objective(const Json* v, StudySpec& spec) {
     if (v == nullptr || !c_.expect_object(*v, "objective")) return;
-    c_.reject_unknown_keys(*v, "objective", {"metric"});
-    const Json* m = c_.required(*v, "objective", "metric");
-    if (m == nullptr) return;
-    auto metric = c_.get_string(*m, "objective.metric");
-    if (!metric) return;
+    c_.reject_unknown_keys(*v, "objective", {"metric", "intermediate_metric"});
+    if (const Json* m = c_.required(*v, "objective", "metric")) {
+      if (auto metric = metric_name(*m, "objective.metric")) spec.metric = *metric;
+    }
+    if (const Json* m = SpecChecker::member(*v, "intermediate_metric")) {
+      if (auto metric = metric_name(*m, "objective.intermediate_metric"))
+        spec.intermediate_metric = *metric;
+    }
+  }
+
+  std::optional<std::string> metric_name(const Json& m, const std::string& path) {
+    auto metric = c_.get_string(m, path);
+    if (!metric) return std::nullopt;
     if (!is_metric_name(*metric)) {
-      c_.add("objective.metric",
+      c_.add(path,
              "must be a metric name (a letter or '_', then letters, digits, '_', '.', '/' or "
              "'-'), got " +
-                 describe(*m));
-      return;
+                 describe(m));
+      return std::nullopt;
     }
-    spec.metric = *metric;
+    return metric;
   }
 
   // --- space ---------------------------------------------------------------------------------
@@ -633,6 +645,31 @@ class SpecParser {
     }
   }
 
+  void parse_pruner(const Json* v, StudySpec& spec) {
+    const std::string path = "pruner";
+    if (v == nullptr) {
+      pruner_ = catalog_.find(ComponentKind::kPruner, spec.pruner.name);
+      return;
+    }
+    if (!c_.expect_object(*v, path)) return;
+    spec.pruner.block = *v;
+    pruner_ = parse_component_name(*v, ComponentKind::kPruner, spec.pruner.name,
+                                   spec.pruner.name);
+    pruner_json_ = v;
+    if (const Json* p = SpecChecker::member(*v, "patience")) {
+      if (auto n = c_.get_int(*p, "pruner.patience", 0, kMaxPatience))
+        spec.pruner.patience = static_cast<int>(*n);
+    }
+    // A pruner copied from another study may say which way it judges: it must be this one's.
+    if (const Json* d = SpecChecker::member(*v, "direction")) {
+      if (auto given = c_.get_enum(*d, "pruner.direction", {"minimize", "maximize"});
+          given && *parse_direction(*given) != spec.direction)
+        c_.add("pruner.direction", "is " + json_quote(*given) + " but the study's direction is " +
+                                       json_quote(to_string(spec.direction)) +
+                                       " (leave it out: a pruner judges in the study's direction)");
+    }
+  }
+
   void parse_budget(const Json* v, StudySpec& spec) {
     const std::string path = "budget";
     if (v == nullptr || !c_.expect_object(*v, path)) return;
@@ -689,6 +726,7 @@ class SpecParser {
   // generic parts are known.
   void check_components(const StudySpec& spec) {
     check_component(ComponentKind::kSampler, sampler_, sampler_json_, spec);
+    check_component(ComponentKind::kPruner, pruner_, pruner_json_, spec);
     check_component(ComponentKind::kExecutor, executor_, executor_json_, spec);
   }
 
@@ -714,6 +752,8 @@ class SpecParser {
   const Json* sampler_json_ = nullptr;
   const ComponentInfo* executor_ = nullptr;
   const Json* executor_json_ = nullptr;
+  const ComponentInfo* pruner_ = nullptr;
+  const Json* pruner_json_ = nullptr;
 };
 
 }  // namespace
@@ -728,6 +768,7 @@ StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& b
   SpecParser(checker, spec.base_dir, catalog, options).parse(*doc, spec);
   checker.throw_if_any();
   spec.document = nlohmann::json(*doc);
+  spec.warnings = checker.take_warnings();
   return spec;
 }
 

@@ -45,6 +45,20 @@ struct SamplerSpec {
   OrderedJson block = OrderedJson::object();
 };
 
+// The generic half of the "pruner" block: which pruner, and the patience wrapper every pruner
+// may have. The pruner reads its own keys ("n_startup_trials", "reduction_factor", ...) from
+// `block`, which its checker has validated (samplers/pruner_registry.h).
+struct PrunerSpec {
+  // Which pruner (samplers/pruner_registry.h lists them). JSON key "name"; default "none".
+  std::string name = "none";
+  // Prune only after this many reports in a row without improvement on the trial's best
+  // before them (Optuna's PatientPruner wrapping the named one; with "none", patience alone
+  // decides). JSON key "patience"; nullopt: no patience wrapper.
+  std::optional<int> patience;
+  // The "pruner" object as written ({} when the spec has none).
+  OrderedJson block = OrderedJson::object();
+};
+
 // The generic half of the "executor" block: what every executor kind shares. The executor
 // reads its own keys ("command", "builtin", "template", ...) from `block`.
 struct ExecutorSpec {
@@ -71,8 +85,12 @@ struct StudySpec {
   std::string name;                       // "name": [A-Za-z0-9._-]+
   Direction direction = Direction::kMinimize;  // "direction"
   std::string metric;                     // "objective": {"metric": ...}
+  // The metric whose step reports are stored as intermediate values and judged by the pruner:
+  // "objective": {"intermediate_metric": ...}; empty means `metric`.
+  std::string intermediate_metric;
   SearchSpace space;                      // "space"
   SamplerSpec sampler;                    // "sampler" (default random)
+  PrunerSpec pruner;                      // "pruner" (default none)
   Budget budget;                          // "budget"
   int parallelism = 1;                    // "parallelism" >= 1
   // "executor"; nullopt only for a study defined in code (the C++ API), whose trials run
@@ -84,6 +102,15 @@ struct StudySpec {
   std::filesystem::path base_dir;
   // The spec document as written (stored with the study).
   nlohmann::json document = nlohmann::json::object();
+  // Problems that do not stop a run ("pruner: the threads executor's builtin functions never
+  // report steps, so no trial will be pruned"), with JSON paths; `hpo validate` and `hpo run`
+  // print them.
+  std::vector<SpecIssue> warnings;
+
+  // The metric stored per step and judged by pruners: intermediate_metric, else metric.
+  const std::string& judged_metric() const {
+    return intermediate_metric.empty() ? metric : intermediate_metric;
+  }
 };
 
 // How a spec is read.

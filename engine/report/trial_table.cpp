@@ -59,7 +59,7 @@ std::vector<std::string> default_text_columns(const std::vector<Trial>& trials) 
   std::vector<std::string> names{"number", "state", "value"};
   if (std::any_of(trials.begin(), trials.end(),
                   [](const Trial& t) { return !t.intermediate.empty(); }))
-    names.emplace_back("best_intermediate");
+    names.insert(names.end(), {"best_intermediate", "step"});
   for (const char* n : {"duration", "params", "reason"}) names.emplace_back(n);
   return names;
 }
@@ -135,6 +135,12 @@ TrialTable build_trial_table(const std::vector<Trial>& trials, Direction directi
     } else if (name == "finished") {
       columns.push_back({{"finished", "FINISHED"}, [](const Trial& t) {
                            return t.finished ? Cell(format_time(*t.finished)) : Cell(nullptr);
+                         }});
+    } else if (name == "step") {
+      // The last step a trial reported: for a PRUNED trial, the step it was pruned at.
+      columns.push_back({{"step", "STEP"}, [](const Trial& t) {
+                           return t.intermediate.empty() ? Cell(nullptr)
+                                                         : Cell(t.intermediate.rbegin()->first);
                          }});
     } else if (name == "attempt") {
       columns.push_back({{"attempt", "ATTEMPT"}, [](const Trial& t) { return Cell(t.attempt); }});

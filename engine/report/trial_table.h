@@ -7,6 +7,7 @@
 //   number state value duration started finished attempt retry_of reason trial_dir location
 //   best_intermediate  the best intermediate value and its step (columns best_intermediate
 //                      and best_step)
+//   step               the last step a trial reported (a PRUNED trial's: where it was pruned)
 //   params             every parameter (columns params_NAME, by name); or one parameter's NAME
 //   metrics            every reported metric (metrics_NAME); or one metric's NAME
 //   intermediate       every step any trial reported (intermediate_STEP, by step as a number)
@@ -36,8 +37,8 @@ struct TrialTable {
   std::vector<std::vector<nlohmann::json>> rows;
 };
 
-// The columns of a text table by default: number, state, value, best_intermediate (when a trial
-// has intermediate values), duration, params, reason.
+// The columns of a text table by default: number, state, value, best_intermediate and step
+// (when a trial has intermediate values), duration, params, reason.
 std::vector<std::string> default_text_columns(const std::vector<Trial>& trials);
 // The columns of CSV and JSON by default: every one, in the order number, state, value,
 // duration, started, finished, attempt, retry_of, best_intermediate, params, metrics,

@@ -19,11 +19,17 @@
 //     file, fsync, rename), and a run that finds a checkpoint there continues from it. The
 //     shuffling of epoch N is derived from (seed, N) alone, so an interrupted and resumed run
 //     ends with exactly the same weights and result as an uninterrupted one.
+//   - SIGTERM (hpo pruning the trial, a timeout, Ctrl-C of the study) ends the epoch in
+//     progress, saves the checkpoint, says so on stderr and exits with status 143 without a
+//     final report: a resumed trial (the study's next run, a retry) continues from there.
 //
-// Exit status: 0 trained (even to NaN), 1 checkpoint I/O failure, 2 usage error.
+// Exit status: 0 trained (even to NaN), 1 checkpoint I/O failure, 2 usage error, 143 stopped
+// by SIGTERM (checkpoint saved when HPO_CHECKPOINT_DIR is set).
 
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <array>
@@ -52,6 +58,10 @@ namespace hpo::quickstart {
 namespace {
 
 using Matrix = Eigen::MatrixXd;
+
+// Set by SIGTERM; the training loop stops at the end of the epoch in progress.
+volatile std::sig_atomic_t g_stop_requested = 0;
+void request_stop(int) { g_stop_requested = 1; }
 
 constexpr int kClasses = 3;
 constexpr int kPointsPerClass = 500;
@@ -624,6 +634,7 @@ int run(int argc, char** argv) {
       }
     }
 
+    std::signal(SIGTERM, request_stop);
     while (state.epoch < o.epochs) {
       const double train_loss = train_epoch(o, data.train, state);
       ++state.epoch;
@@ -637,6 +648,12 @@ int run(int argc, char** argv) {
       if (checkpoint) write_atomically(*checkpoint, encode(print, state));
       // NaN weights stay NaN: the remaining epochs could only repeat this line.
       if (!std::isfinite(e.loss)) break;
+      if (g_stop_requested != 0) {
+        std::fprintf(stderr, "quickstart-train: stopped by SIGTERM after epoch %lld%s\n",
+                     static_cast<long long>(state.epoch),
+                     checkpoint ? " (checkpoint saved)" : "");
+        return 143;
+      }
     }
   } catch (const CheckpointError& e) {
     std::fprintf(stderr, "quickstart-train: %s\n", e.what());

@@ -9,6 +9,7 @@
 //     for (int epoch = 1; epoch <= 10 && !trial.should_stop(); ++epoch) {
 //       loss = train_one_epoch(params.at("lr").as_double());
 //       trial.report(epoch, {{"loss", loss}});
+//       if (trial.should_prune()) throw hpo::TrialPruned();  // the study's pruner said so
 //     }
 //     return loss;  // a double is the study's objective metric; or return a Metrics map
 //   };
@@ -45,9 +46,15 @@ class ObjectiveContext {
   // An intermediate report: the metrics at `step` (an epoch, an iteration). Reports reach the
   // study in the order they are made; the objective metric's value is stored per step.
   virtual void report(std::int64_t step, const Metrics& metrics) = 0;
-  // True once the trial should end early: it timed out, it was cancelled (Ctrl-C), or (later)
-  // a pruner decided so. Cheap (an atomic load): poll it between steps.
+  // True once the trial should end early: it timed out, it was cancelled (Ctrl-C), or a
+  // pruner decided so. Cheap (an atomic load): poll it between steps.
   virtual bool should_stop() const = 0;
+  // True once the study's pruner judged this trial hopeless after one of its reports (as
+  // Optuna's trial.should_prune()). End the objective then: return, or throw TrialPruned; the
+  // trial is PRUNED with its last intermediate value. A trial whose objective returns without
+  // having seen a yes here or from should_stop() is COMPLETE (it finished before the pruning
+  // landed). Cheap: poll it after each report.
+  virtual bool should_prune() const = 0;
   // The trial's number in its study (0, 1, 2, ...), its study's name, and its attempt (0 for
   // the first run of these parameters, +1 per retry).
   virtual int trial_number() const = 0;

@@ -33,6 +33,7 @@
  *       const char* names[] = {"loss"};
  *       double values[] = {x * x / (double)step};
  *       trial->report(trial->host, step, names, values, 1);
+ *       if (trial->should_prune(trial->host)) return HPO_PRUNED;
  *     }
  *     trial->set_metric(trial->host, "loss", x * x / 10.0);
  *     return HPO_COMPLETE;
@@ -54,8 +55,10 @@
  * should_stop() returns 1: poll it between steps and return soon after.
  *
  * Versioning: any change to this header's types or to the meaning of a field bumps
- * HPO_PLUGIN_ABI_VERSION; hpo accepts exactly its own version (rebuild the plugin against the
- * new header). struct_size lets a plugin check that fields it needs exist.
+ * HPO_PLUGIN_ABI_VERSION. Fields are only ever appended, so hpo accepts its own version and
+ * every earlier one (a version-1 plugin just never calls should_prune); a plugin built against
+ * a newer header than hpo's is refused. struct_size lets a plugin check that fields it needs
+ * exist. Version 2 appended should_prune.
  */
 #ifndef HPO_EXECUTORS_HPO_PLUGIN_H_
 #define HPO_EXECUTORS_HPO_PLUGIN_H_
@@ -63,7 +66,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HPO_PLUGIN_ABI_VERSION 1u
+#define HPO_PLUGIN_ABI_VERSION 2u
 
 /* Outcomes an objective returns. */
 #define HPO_COMPLETE 0
@@ -117,6 +120,12 @@ typedef struct hpo_trial {
    * as absolute paths, created on the first call; NULL when they cannot be created. */
   const char* (*checkpoint_dir)(void* host);
   const char* (*trial_dir)(void* host);
+
+  /* Since ABI version 2. 1 once the study's pruner judged the trial hopeless after one of its
+   * reports, else 0: return HPO_PRUNED (or HPO_COMPLETE: the trial is PRUNED all the same,
+   * with its last intermediate value). An objective that returns without having seen 1 here or
+   * from should_stop() is COMPLETE. Cheap: poll it after each report. */
+  int (*should_prune)(void* host);
 } hpo_trial;
 
 /* The type of an objective function. */

@@ -27,6 +27,8 @@
 //   hpo-bench kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]
 //       `hpo run` with the Kubernetes executor against the stand-in API server: trials per
 //       second, API requests per trial, hpo's CPU seconds and peak RSS (kubernetes_bench.cpp).
+//   hpo-bench prune-cost [--trials 1000] [--steps 100] [--repeat 2000]
+//       The cost of one pruning decision per pruner over a study of that size (prune_cost.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -706,7 +708,8 @@ void usage() {
                "  threads-overhead --trials N [--parallelism 1,2] [--sampler random|tpe]\n"
                "          [--storage sqlite|memory] [--sync normal|full]\n"
                "  kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]\n"
-               "  results-db --out FILE [--study NAME] [--trials 100000] [--steps 10] [--seed 1]\n";
+               "  results-db --out FILE [--study NAME] [--trials 100000] [--steps 10] [--seed 1]\n"
+               "  prune-cost [--trials 1000] [--steps 100] [--repeat 2000]\n";
 }
 
 }  // namespace
@@ -717,6 +720,7 @@ int overhead_main(const std::vector<std::string>& args);          // overhead.cp
 int threads_overhead_main(const std::vector<std::string>& args);  // threads_overhead.cpp
 int kubernetes_main(const std::vector<std::string>& args);        // kubernetes_bench.cpp
 int results_db_main(const std::vector<std::string>& args);        // results_db.cpp
+int prune_cost_main(const std::vector<std::string>& args);        // prune_cost.cpp
 }  // namespace hpo::bench
 
 int main(int argc, char** argv) {
@@ -732,6 +736,7 @@ int main(int argc, char** argv) {
        [](const hpo::Args& a) { return hpo::bench::threads_overhead_main(a); }},
       {"kubernetes", [](const hpo::Args& a) { return hpo::bench::kubernetes_main(a); }},
       {"results-db", [](const hpo::Args& a) { return hpo::bench::results_db_main(a); }},
+      {"prune-cost", [](const hpo::Args& a) { return hpo::bench::prune_cost_main(a); }},
   };
   if (argc < 2 || commands.find(argv[1]) == commands.end()) {
     hpo::usage();

@@ -443,6 +443,51 @@ TEST_CASE("cancel interrupts a trial, from inside a sink callback too", "[execut
   CHECK(h.sink.finished.size() == 1);
 }
 
+TEST_CASE("a pruned trial gets SIGTERM, saves its checkpoint, and keeps its logs",
+          "[executors][subprocess][pruning]") {
+  Harness h;
+  TrialTask t = h.task();
+  const fs::path saved = t.checkpoint_dir / "saved";
+  auto spec = child_spec({"save-on-term", saved.string(), "out", "step=1 loss=0.9", "err",
+                          "epoch 1 done", "out", "step=2 loss=0.8", "hang"});
+  spec.kill_grace = 1h;  // the program ends itself on SIGTERM: no SIGKILL needed
+  SubprocessExecutor executor(h.io, spec, 1);
+  h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
+    if (r.step == 2) executor.cancel(r.trial_id, StopCause::kPruned);
+  };
+  const fs::path trial_dir = t.trial_dir;
+  const auto outcome = h.run_one(executor, std::move(t));
+  CHECK(outcome.state == TrialState::kPruned);
+  CHECK(outcome.exit_code == 0);  // it exited by itself after saving
+  CHECK(read_file(saved) == "checkpoint saved\n");
+  CHECK_THAT(read_file(trial_dir / "stdout.log"), Contains("step=2 loss=0.8"));
+  CHECK_THAT(read_file(trial_dir / "stderr.log"), Contains("epoch 1 done"));
+  CHECK(h.sink.intermediates_of(1).size() == 2);
+}
+
+TEST_CASE("a trial that exits while it is being pruned keeps its own outcome",
+          "[executors][subprocess][pruning]") {
+  Harness h;
+  SubprocessExecutor executor(h.io, child_spec({"out", "step=1 loss=0.9", "out", "loss=0.5"}), 1);
+  h.sink.on_intermediate_hook = [&](const RecordedIntermediate& r) {
+    // The pruning decision lands after the program exited but before hpo reaped it: wait
+    // (bounded) until the process is a zombie, then prune.
+    const std::string& where = h.sink.started.at(r.trial_id);
+    const pid_t pid = static_cast<pid_t>(std::stol(where.substr(5)));
+    for (int i = 0; i < 20000; ++i) {
+      siginfo_t info{};
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == pid)
+        break;
+      std::this_thread::sleep_for(1ms);
+    }
+    executor.cancel(r.trial_id, StopCause::kPruned);
+  };
+  const auto outcome = h.run_one(executor, h.task());
+  CHECK(outcome.state == TrialState::kComplete);  // never both: one outcome, the real one
+  CHECK(outcome.metrics == Metrics{{"loss", 0.5}});
+}
+
 TEST_CASE("a second cancel with kill_now kills a trial that ignores SIGTERM at once",
           "[executors][subprocess]") {
   Harness h;

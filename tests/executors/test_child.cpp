@@ -13,6 +13,8 @@
 //   stamp FILE TEXT     append "TEXT <steady clock ns>\n" to FILE (the conformance suite
 //                       measures how many trials overlap from these)
 //   ignore-term         ignore SIGTERM from now on
+//   save-on-term FILE   from now on, SIGTERM writes "checkpoint saved" to FILE and exits 0 (a
+//                       training program that checkpoints when it is stopped)
 //   hang                sleep forever
 //   grandchild MS FILE  fork a process that sleeps MS while holding stdout and stderr open,
 //                       write its pid to FILE, then go on
@@ -20,6 +22,7 @@
 //   barrier DIR N       create DIR/<pid>, then wait until DIR holds N entries (exit 9 after 20 s)
 //   dump FILE ...       write {"argv": [...], "env": {...}, "cwd": "..."} to FILE and exit 0,
 //                       whatever arguments follow
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -61,6 +64,14 @@ void spawn_grandchild(long ms, const std::string& pid_file, bool escape) {
   while (escape && ::getpgid(pid) == ::getpgrp()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+int save_fd = -1;
+
+void save_and_exit(int) {
+  static const char kSaved[] = "checkpoint saved\n";
+  [[maybe_unused]] const ssize_t n = ::write(save_fd, kSaved, sizeof kSaved - 1);
+  ::_exit(0);
 }
 
 int dump(const std::string& file, int argc, char** argv) {
@@ -136,6 +147,11 @@ int main(int argc, char** argv) {
       i += 2;
     } else if (action == "sleep" || action == "busy") {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atol(arg(1).c_str())));
+      i += 1;
+    } else if (action == "save-on-term") {
+      save_fd = ::open(arg(1).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (save_fd < 0) std::_Exit(67);
+      std::signal(SIGTERM, save_and_exit);
       i += 1;
     } else if (action == "ignore-term") {
       std::signal(SIGTERM, SIG_IGN);

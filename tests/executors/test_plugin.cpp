@@ -40,7 +40,7 @@
 
 #if defined(HPO_TEST_PLUGIN_WRONG_VERSION)
 HPO_PLUGIN_EXTERN_C HPO_PLUGIN_EXPORT uint32_t hpo_plugin_abi_version(void) {
-  return HPO_PLUGIN_ABI_VERSION + 41;
+  return 99;  // a version from the future
 }
 #elif !defined(HPO_TEST_PLUGIN_NO_VERSION)
 HPO_PLUGIN_DECLARE()
@@ -181,6 +181,14 @@ HPO_OBJECTIVE(script_objective) {
     } else if (action == "sleep" || action == "busy") {
       wait(trial, std::chrono::milliseconds(std::atol(arg(1).c_str())), action == "sleep");
       i += 1;
+    } else if (action == "until-pruned") {
+      // Trains until the study's pruner says stop (20 s at most), then says PRUNED.
+      const auto give_up = std::chrono::steady_clock::now() + 20s;
+      while (!trial->should_prune(trial->host)) {
+        if (std::chrono::steady_clock::now() > give_up) return fail(trial, "never pruned");
+        std::this_thread::sleep_for(1ms);
+      }
+      return HPO_PRUNED;
     } else if (action == "hang") {
       while (!trial->should_stop(trial->host)) std::this_thread::sleep_for(1ms);
     } else if (action == "stamp") {

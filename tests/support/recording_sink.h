@@ -24,6 +24,10 @@ struct RecordedIntermediate {
 
 class RecordingSink : public EventSink {
  public:
+  void on_started(std::int64_t trial_id, const std::string& where) override {
+    started[trial_id] = where;
+  }
+
   void on_intermediate(std::int64_t trial_id, std::int64_t step,
                        const std::map<std::string, double>& metrics) override {
     intermediates.push_back({trial_id, step, metrics});
@@ -59,6 +63,7 @@ class RecordingSink : public EventSink {
     return out;
   }
 
+  std::map<std::int64_t, std::string> started;  // trial id -> where (on_started)
   std::vector<RecordedIntermediate> intermediates;
   std::vector<std::pair<std::int64_t, TrialOutcome>> finished;
   std::function<void(const RecordedIntermediate&)> on_intermediate_hook;

@@ -1,0 +1,141 @@
+#include "samplers/successive_halving_pruner.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace hpo {
+namespace {
+
+// min_resource * factor^exponent, or nullopt once it exceeds any step.
+std::optional<std::int64_t> rung_step(std::int64_t min_resource, int factor, int exponent) {
+  std::int64_t s = min_resource;
+  for (int i = 0; i < exponent; ++i) {
+    if (s > std::numeric_limits<std::int64_t>::max() / factor) return std::nullopt;
+    s *= factor;
+  }
+  return s;
+}
+
+// The value of `t` at the rung reached at `step`: at its first report at or after it.
+const std::pair<const std::int64_t, double>* value_at_rung(const Trial& t, std::int64_t step) {
+  const auto it = t.intermediate.lower_bound(step);
+  return it == t.intermediate.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+SuccessiveHalvingOptions read_successive_halving_options(const OrderedJson& block,
+                                                         const std::string& path, SpecChecker& c) {
+  SuccessiveHalvingOptions out;
+  if (!block.is_object()) return out;
+  auto key_path = [&](const char* key) { return member_path(path, key); };
+  if (const OrderedJson* m = SpecChecker::member(block, "min_resource")) {
+    if (m->is_number()) {
+      if (auto v = c.get_int(*m, key_path("min_resource"), 1)) out.min_resource = *v;
+    } else if (!m->is_string() || m->get<std::string>() != "auto") {
+      c.add(key_path("min_resource"), "must be an integer >= 1 or \"auto\", got " + describe(*m));
+    }
+  }
+  if (const OrderedJson* m = SpecChecker::member(block, "reduction_factor"))
+    if (auto v = c.get_int(*m, key_path("reduction_factor"), 2, 1000))
+      out.reduction_factor = static_cast<int>(*v);
+  if (const OrderedJson* m = SpecChecker::member(block, "min_early_stopping_rate"))
+    if (auto v = c.get_int(*m, key_path("min_early_stopping_rate"), 0, 62))
+      out.min_early_stopping_rate = static_cast<int>(*v);
+  if (const OrderedJson* m = SpecChecker::member(block, "bootstrap_count")) {
+    if (auto v = c.get_int(*m, key_path("bootstrap_count"), 0, INT_MAX)) {
+      out.bootstrap_count = static_cast<int>(*v);
+      const OrderedJson* given = SpecChecker::member(block, "min_resource");
+      if (*v > 0 && (given == nullptr || given->is_string()))
+        c.add(key_path("bootstrap_count"),
+              "needs an explicit integer \"min_resource\" (not \"auto\"), as in Optuna");
+    }
+  }
+  return out;
+}
+
+std::optional<std::int64_t> estimate_min_resource(const StudyView& study) {
+  std::optional<std::int64_t> last;
+  for (const Trial& t : study.trials()) {
+    if (t.state != TrialState::kComplete || t.intermediate.empty()) continue;
+    const std::int64_t s = t.intermediate.rbegin()->first;
+    if (!last || s > *last) last = s;
+  }
+  if (!last) return std::nullopt;
+  return std::max<std::int64_t>(*last / 100, 1);
+}
+
+PruneDecision successive_halving_decision(const StudyView& study, const Trial& trial,
+                                          std::int64_t step, std::int64_t min_resource,
+                                          int reduction_factor, int min_early_stopping_rate,
+                                          int bootstrap_count,
+                                          const std::function<bool(const Trial&)>& member) {
+  const double value = trial.intermediate.at(step);
+  std::vector<double> competing;
+  for (int rung = 0;; ++rung) {
+    const auto promotion_step =
+        rung_step(min_resource, reduction_factor, min_early_stopping_rate + rung);
+    if (!promotion_step || step < *promotion_step) return PruneDecision::keep();
+    // Judged at this rung by an earlier report (and promoted, since it still runs): go on.
+    if (value_at_rung(trial, *promotion_step)->first < step) continue;
+    const std::string where =
+        "rung " + std::to_string(rung) + " (step " + std::to_string(*promotion_step) + ")";
+    if (std::isnan(value)) return PruneDecision::prune_because("NaN at " + where);
+    competing.clear();
+    competing.push_back(value);
+    for (const Trial& t : study.trials()) {
+      if (t.number == trial.number || (member && !member(t))) continue;
+      const auto* at = value_at_rung(t, *promotion_step);
+      if (at != nullptr && !std::isnan(at->second)) competing.push_back(at->second);
+    }
+    const std::size_t n = competing.size();
+    if (n <= static_cast<std::size_t>(bootstrap_count))
+      return PruneDecision::prune_because("only " + std::to_string(n) + " trial(s) at " + where +
+                                          ", bootstrap_count " + std::to_string(bootstrap_count));
+    std::size_t keep = n / static_cast<std::size_t>(reduction_factor);
+    if (keep == 0) keep = 1;
+    // The keep-th best value is the cut-off.
+    const Direction direction = study.direction();
+    std::nth_element(competing.begin(), competing.begin() + static_cast<std::ptrdiff_t>(keep - 1),
+                     competing.end(),
+                     [direction](double a, double b) { return is_better(direction, a, b); });
+    const double cutoff = competing[keep - 1];
+    if (is_better(direction, cutoff, value))
+      return PruneDecision::prune_because(
+          format_judged(value) + " not in the best " + std::to_string(keep) + " of " +
+          std::to_string(n) + " at " + where + " (cut-off " + format_judged(cutoff) + ")");
+  }
+}
+
+PruneDecision SuccessiveHalvingPruner::should_prune(const StudyView& study, const Trial& trial,
+                                                    std::int64_t step) const {
+  const std::optional<std::int64_t> min_resource =
+      options_.min_resource ? options_.min_resource : estimate_min_resource(study);
+  if (!min_resource) return PruneDecision::keep();
+  return successive_halving_decision(study, trial, step, *min_resource, options_.reduction_factor,
+                                     options_.min_early_stopping_rate, options_.bootstrap_count,
+                                     {});
+}
+
+PrunerRegistration successive_halving_pruner_registration() {
+  PrunerRegistration r;
+  r.info.name = "asha";
+  r.info.summary = "asynchronous successive halving: keep the best 1/reduction_factor per rung";
+  r.info.keys = {"min_resource", "reduction_factor", "min_early_stopping_rate", "bootstrap_count"};
+  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
+    read_successive_halving_options(block.json, block.path, c);
+  };
+  r.make = [](const StudySpec& spec) -> std::unique_ptr<Pruner> {
+    SpecChecker c;
+    SuccessiveHalvingOptions options =
+        read_successive_halving_options(spec.pruner.block, "pruner", c);
+    c.throw_if_any();
+    return std::make_unique<SuccessiveHalvingPruner>(options);
+  };
+  return r;
+}
+
+}  // namespace hpo
