@@ -62,7 +62,7 @@ PruneDecision PercentilePruner::should_prune(const StudyView& study, const Trial
   if (!is_first_in_interval(trial, step, options_.n_warmup_steps, options_.interval_steps))
     return PruneDecision::keep();
   const Direction direction = study.direction();
-  const double best = best_intermediate(trial, direction);
+  const double best = best_intermediate_value(trial, direction);
   if (std::isnan(best)) return PruneDecision::prune_because("every value it reported is NaN");
   std::vector<double> values;
   values.reserve(static_cast<std::size_t>(n_complete));

@@ -6,13 +6,9 @@
 
 namespace hpo {
 
-double best_intermediate(const Trial& trial, Direction direction) {
-  double best = std::numeric_limits<double>::quiet_NaN();
-  for (const auto& [step, value] : trial.intermediate) {
-    if (std::isnan(value)) continue;
-    if (std::isnan(best) || is_better(direction, value, best)) best = value;
-  }
-  return best;
+double best_intermediate_value(const Trial& trial, Direction direction) {
+  const auto best = best_intermediate(trial, direction);
+  return best ? best->value : std::numeric_limits<double>::quiet_NaN();
 }
 
 bool is_first_in_interval(const Trial& trial, std::int64_t step, std::int64_t n_warmup_steps,

@@ -61,8 +61,8 @@ class Pruner {
 
 // Helpers shared by the pruners (pruner.cpp).
 
-// The best of `trial`'s intermediate values in `direction` (NaN when it has none, or only NaN).
-double best_intermediate(const Trial& trial, Direction direction);
+// best_intermediate() (hpo/trial.h) as a number: NaN when there is none.
+double best_intermediate_value(const Trial& trial, Direction direction);
 
 // Optuna's interval rule: true when `step` is the first report at or after a check point
 // (n_warmup_steps, n_warmup_steps + interval_steps, ...), i.e. no earlier report of the trial

@@ -33,15 +33,6 @@ std::string format_time(TimePoint t) {
   return buf;
 }
 
-std::optional<StepValue> best_intermediate(const Trial& trial, Direction direction) {
-  std::optional<StepValue> best;
-  for (const auto& [step, value] : trial.intermediate) {
-    if (std::isnan(value)) continue;
-    if (!best || is_better(direction, value, best->value)) best = StepValue{step, value};
-  }
-  return best;
-}
-
 nlohmann::json trial_to_json(const Trial& t, Direction direction) {
   nlohmann::json j;
   j["number"] = t.number;

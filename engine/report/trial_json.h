@@ -16,15 +16,7 @@ namespace hpo {
 // "2026-11-28T12:00:00.123Z" (UTC).
 std::string format_time(TimePoint t);
 
-// One intermediate report: the step and the objective metric's value there.
-struct StepValue {
-  std::int64_t step = 0;
-  double value = 0.0;
-};
-
-// The best intermediate value of `trial` in `direction` (the earliest step among equals);
-// NaN values are ignored; nullopt when there is none.
-std::optional<StepValue> best_intermediate(const Trial& trial, Direction direction);
+// best_intermediate() and StepValue: hpo/trial.h (the one rule, shared with the pruners).
 
 // {number, state, value, best_intermediate: {step, value} | null, params, metrics,
 //  intermediate: [{step, value}, ...] (by step, as numbers), started, finished, duration_s,

@@ -50,6 +50,24 @@ struct Trial {
   }
 };
 
+// One intermediate report: the step and the objective metric's value there.
+struct StepValue {
+  std::int64_t step = 0;
+  double value = 0.0;
+};
+
+// The best intermediate value of `trial` in `direction` (the earliest step among equals); NaN
+// values are ignored; nullopt when there is none. The one rule for it (the pruners, `hpo
+// trials`, `hpo show`, the report).
+inline std::optional<StepValue> best_intermediate(const Trial& trial, Direction direction) {
+  std::optional<StepValue> best;
+  for (const auto& [step, value] : trial.intermediate) {
+    if (value != value) continue;  // NaN
+    if (!best || is_better(direction, value, best->value)) best = StepValue{step, value};
+  }
+  return best;
+}
+
 // The best trial of `trials`: the COMPLETE one with the best value in `direction`, the lowest
 // number among equals; nullptr when no trial is COMPLETE with a value. The one rule for "best"
 // (the run's progress, `hpo best`, the C++ API).
