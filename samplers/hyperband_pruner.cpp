@@ -115,20 +115,11 @@ PruneDecision HyperbandPruner::should_prune(const StudyView& study, const Trial&
 }
 
 PrunerRegistration hyperband_pruner_registration() {
-  PrunerRegistration r;
-  r.info.name = "hyperband";
-  r.info.summary = "Hyperband: ASHA in brackets of different aggressiveness";
-  r.info.keys = {"min_resource", "max_resource", "reduction_factor", "bootstrap_count"};
-  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
-    read_hyperband_options(block.json, block.path, c);
-  };
-  r.make = [](const StudySpec& spec) -> std::unique_ptr<Pruner> {
-    SpecChecker c;
-    HyperbandOptions options = read_hyperband_options(spec.pruner.block, "pruner", c);
-    c.throw_if_any();
-    return std::make_unique<HyperbandPruner>(options);
-  };
-  return r;
+  return options_pruner_registration(
+      "hyperband", "Hyperband: ASHA in brackets of different aggressiveness",
+      {"min_resource", "max_resource", "reduction_factor", "bootstrap_count"},
+      read_hyperband_options,
+      [](HyperbandOptions options) { return std::make_unique<HyperbandPruner>(options); });
 }
 
 }  // namespace hpo

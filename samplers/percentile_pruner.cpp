@@ -85,21 +85,15 @@ PruneDecision PercentilePruner::should_prune(const StudyView& study, const Trial
 }
 
 PrunerRegistration percentile_pruner_registration() {
-  PrunerRegistration r;
-  r.info.name = "percentile";
-  r.info.summary = "prune below a percentile of the completed trials at the same step";
-  r.info.keys = {"percentile", "n_startup_trials", "n_warmup_steps", "interval_steps",
-                 "n_min_trials"};
-  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
-    read_percentile_options(block.json, block.path, /*with_percentile=*/true, c);
-  };
-  r.make = [](const StudySpec& spec) -> std::unique_ptr<Pruner> {
-    SpecChecker c;
-    PercentileOptions options = read_percentile_options(spec.pruner.block, "pruner", true, c);
-    c.throw_if_any();
-    return std::make_unique<PercentilePruner>(options, "percentile");
-  };
-  return r;
+  return options_pruner_registration(
+      "percentile", "prune below a percentile of the completed trials at the same step",
+      {"percentile", "n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"},
+      [](const OrderedJson& block, const std::string& path, SpecChecker& c) {
+        return read_percentile_options(block, path, /*with_percentile=*/true, c);
+      },
+      [](PercentileOptions options) {
+        return std::make_unique<PercentilePruner>(options, "percentile");
+      });
 }
 
 }  // namespace hpo

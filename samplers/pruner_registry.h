@@ -13,9 +13,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/model/component.h"
+#include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
 #include "samplers/pruner.h"
 
@@ -27,6 +29,30 @@ struct PrunerRegistration {
   // nullptr for "none", which never prunes. Throws InputError for options its checker rejects.
   std::function<std::unique_ptr<Pruner>(const StudySpec& spec)> make;
 };
+
+// The registration of a pruner whose options one function reads, for the checker (at the
+// block's JSON path) and the factory (spec.pruner.block, at "pruner") alike:
+//   read(const OrderedJson& block, const std::string& path, SpecChecker&) -> Options
+//   build(Options) -> std::unique_ptr<SomePruner>
+template <typename Read, typename Build>
+PrunerRegistration options_pruner_registration(std::string name, std::string summary,
+                                               std::vector<std::string> keys, Read read,
+                                               Build build) {
+  PrunerRegistration r;
+  r.info.name = std::move(name);
+  r.info.summary = std::move(summary);
+  r.info.keys = std::move(keys);
+  r.info.check = [read](const ComponentBlock& block, SpecChecker& c) {
+    read(block.json, block.path, c);
+  };
+  r.make = [read, build](const StudySpec& spec) -> std::unique_ptr<Pruner> {
+    SpecChecker c;
+    auto options = read(spec.pruner.block, "pruner", c);
+    c.throw_if_any();
+    return build(std::move(options));
+  };
+  return r;
+}
 
 // Every registered pruner, in the order `hpo --help` lists them ("none" first).
 const std::vector<PrunerRegistration>& pruner_registry();

@@ -121,21 +121,12 @@ PruneDecision SuccessiveHalvingPruner::should_prune(const StudyView& study, cons
 }
 
 PrunerRegistration successive_halving_pruner_registration() {
-  PrunerRegistration r;
-  r.info.name = "asha";
-  r.info.summary = "asynchronous successive halving: keep the best 1/reduction_factor per rung";
-  r.info.keys = {"min_resource", "reduction_factor", "min_early_stopping_rate", "bootstrap_count"};
-  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
-    read_successive_halving_options(block.json, block.path, c);
-  };
-  r.make = [](const StudySpec& spec) -> std::unique_ptr<Pruner> {
-    SpecChecker c;
-    SuccessiveHalvingOptions options =
-        read_successive_halving_options(spec.pruner.block, "pruner", c);
-    c.throw_if_any();
-    return std::make_unique<SuccessiveHalvingPruner>(options);
-  };
-  return r;
+  return options_pruner_registration(
+      "asha", "asynchronous successive halving: keep the best 1/reduction_factor per rung",
+      {"min_resource", "reduction_factor", "min_early_stopping_rate", "bootstrap_count"},
+      read_successive_halving_options, [](SuccessiveHalvingOptions options) {
+        return std::make_unique<SuccessiveHalvingPruner>(options);
+      });
 }
 
 }  // namespace hpo

@@ -44,20 +44,10 @@ PruneDecision ThresholdPruner::should_prune(const StudyView&, const Trial& trial
 }
 
 PrunerRegistration threshold_pruner_registration() {
-  PrunerRegistration r;
-  r.info.name = "threshold";
-  r.info.summary = "prune a trial whose value leaves [lower, upper]";
-  r.info.keys = {"lower", "upper", "n_warmup_steps", "interval_steps"};
-  r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
-    read_threshold_options(block.json, block.path, c);
-  };
-  r.make = [](const StudySpec& spec) -> std::unique_ptr<Pruner> {
-    SpecChecker c;
-    ThresholdOptions options = read_threshold_options(spec.pruner.block, "pruner", c);
-    c.throw_if_any();
-    return std::make_unique<ThresholdPruner>(options);
-  };
-  return r;
+  return options_pruner_registration(
+      "threshold", "prune a trial whose value leaves [lower, upper]",
+      {"lower", "upper", "n_warmup_steps", "interval_steps"}, read_threshold_options,
+      [](ThresholdOptions options) { return std::make_unique<ThresholdPruner>(options); });
 }
 
 }  // namespace hpo

@@ -629,33 +629,37 @@ class SpecParser {
     return info;
   }
 
-  void parse_sampler(const Json* v, StudySpec& spec) {
-    const std::string path = "sampler";
+  // The block of an optional component ("sampler", "pruner"): when absent, the default that
+  // `component.name` holds; else the block is kept, its name read, and it is returned for the
+  // generic keys the caller reads. nullptr when absent or not an object.
+  template <typename ComponentSpec>
+  const Json* parse_optional_component(const Json* v, ComponentKind kind,
+                                       ComponentSpec& component, const ComponentInfo*& info,
+                                       const Json*& json) {
     if (v == nullptr) {
-      sampler_ = catalog_.find(ComponentKind::kSampler, spec.sampler.name);
-      return;
+      info = catalog_.find(kind, component.name);
+      return nullptr;
     }
-    if (!c_.expect_object(*v, path)) return;
-    spec.sampler.block = *v;
-    sampler_ = parse_component_name(*v, ComponentKind::kSampler, spec.sampler.name,
-                                    spec.sampler.name);
-    sampler_json_ = v;
+    if (!c_.expect_object(*v, to_string(kind))) return nullptr;
+    component.block = *v;
+    info = parse_component_name(*v, kind, component.name, component.name);
+    json = v;
+    return v;
+  }
+
+  void parse_sampler(const Json* block, StudySpec& spec) {
+    const Json* v = parse_optional_component(block, ComponentKind::kSampler, spec.sampler,
+                                             sampler_, sampler_json_);
+    if (v == nullptr) return;
     if (const Json* s = SpecChecker::member(*v, "seed")) {
       if (auto seed = c_.get_uint64(*s, "sampler.seed")) spec.sampler.seed = *seed;
     }
   }
 
-  void parse_pruner(const Json* v, StudySpec& spec) {
-    const std::string path = "pruner";
-    if (v == nullptr) {
-      pruner_ = catalog_.find(ComponentKind::kPruner, spec.pruner.name);
-      return;
-    }
-    if (!c_.expect_object(*v, path)) return;
-    spec.pruner.block = *v;
-    pruner_ = parse_component_name(*v, ComponentKind::kPruner, spec.pruner.name,
-                                   spec.pruner.name);
-    pruner_json_ = v;
+  void parse_pruner(const Json* block, StudySpec& spec) {
+    const Json* v = parse_optional_component(block, ComponentKind::kPruner, spec.pruner, pruner_,
+                                             pruner_json_);
+    if (v == nullptr) return;
     if (const Json* p = SpecChecker::member(*v, "patience")) {
       if (auto n = c_.get_int(*p, "pruner.patience", 0, kMaxPatience))
         spec.pruner.patience = static_cast<int>(*n);

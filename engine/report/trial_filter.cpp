@@ -87,11 +87,9 @@ void check_against(const WhereClause& clause, const Parameter& p) {
     return;
   }
   std::vector<std::string> names;
+  for (const ParamValue& c : d.choices) names.push_back(c.to_string());
   std::string list;
-  for (const ParamValue& c : d.choices) {
-    names.push_back(c.to_string());
-    list += (list.empty() ? "" : ", ") + c.to_string();
-  }
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
   const bool ordering = clause.op != CompareOp::kEq && clause.op != CompareOp::kNe;
   if (!ordering) {
     if (std::any_of(d.choices.begin(), d.choices.end(),

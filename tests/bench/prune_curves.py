@@ -182,19 +182,25 @@ def summary(args):
               f"{better}/{tie}/{len(rows) - better - tie}")
 
 
+def add_study_arguments(parser):
+    """The options both sides of the benchmark take (this script's `hpo` command and
+    prune_curves_optuna.py), so that one command line runs either."""
+    parser.add_argument("--task", default="mlp", choices=sorted(TASKS))
+    parser.add_argument("--train", help="the quickstart-train binary (task mlp)")
+    parser.add_argument("--seeds", default="0-9")
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--pruners", default="all", help="comma-separated subset of " +
+                        ",".join(PRUNERS))
+    parser.add_argument("--out", required=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     h = sub.add_parser("hpo", help="run hpo's studies")
     h.add_argument("--hpo", required=True)
-    h.add_argument("--task", default="mlp", choices=sorted(TASKS))
-    h.add_argument("--train", help="the quickstart-train binary (task mlp)")
-    h.add_argument("--seeds", default="0-9")
-    h.add_argument("--trials", type=int, default=30)
-    h.add_argument("--pruners", default="all", help="comma-separated subset of " +
-                   ",".join(PRUNERS))
-    h.add_argument("--out", required=True)
+    add_study_arguments(h)
     s = sub.add_parser("summary", help="compare result files")
     s.add_argument("files", nargs="+")
     args = parser.parse_args()

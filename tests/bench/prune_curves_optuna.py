@@ -20,7 +20,8 @@ import tempfile
 import optuna
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from prune_curves import EPOCHS, PRUNERS, TASKS, seeds_of, selected  # noqa: E402
+from prune_curves import (EPOCHS, TASKS, add_study_arguments, seeds_of,  # noqa: E402
+                          selected)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -92,13 +93,7 @@ def objective_for(task, train, epochs_of):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", default="mlp", choices=sorted(TASKS))
-    parser.add_argument("--train", help="the quickstart-train binary (task mlp)")
-    parser.add_argument("--seeds", default="0-9")
-    parser.add_argument("--trials", type=int, default=30)
-    parser.add_argument("--pruners", default="all", help="comma-separated subset of " +
-                        ",".join(PRUNERS))
-    parser.add_argument("--out", required=True)
+    add_study_arguments(parser)
     args = parser.parse_args()
     with open(args.out, "w") as out:
         for pruner, block in selected(args.pruners).items():
