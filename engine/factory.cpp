@@ -74,6 +74,25 @@ std::unique_ptr<Executor> make_executor(boost::asio::io_context& io, const Study
   return r->make(ExecutorArgs{io, spec, parallelism});
 }
 
+std::optional<TrialLaunch> describe_launch(const StudySpec& spec, const ParamSet& params,
+                                           int number) {
+  if (!spec.executor) return std::nullopt;
+  const ExecutorRegistration* r = find_executor(spec.executor->kind);
+  if (r == nullptr || !r->describe_launch) return std::nullopt;
+  // The directories `hpo run` would give the trial (run_command.cpp).
+  const std::filesystem::path root =
+      spec.executor->trials_dir
+          ? *spec.executor->trials_dir
+          : resolve_storage_path(std::nullopt, &spec).parent_path() / (spec.name + "-trials");
+  TrialTask task;
+  task.number = number;
+  task.study = spec.name;
+  task.params = params;
+  task.trial_dir = root / std::to_string(number);
+  task.checkpoint_dir = task.trial_dir / "checkpoint";
+  return r->describe_launch(spec, task);
+}
+
 std::filesystem::path resolve_storage_path(const std::optional<std::filesystem::path>& cli_path,
                                            const StudySpec* spec) {
   if (cli_path) return *cli_path;

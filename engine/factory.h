@@ -57,6 +57,12 @@ std::vector<SpecIssue> spec_warnings(const StudySpec& spec);
 std::unique_ptr<Executor> make_executor(boost::asio::io_context& io, const StudySpec& spec,
                                         std::size_t parallelism);
 
+// What a trial of `spec` with `params` would run (argv, working directory, added environment),
+// as its executor would start it, trial number `number`; nullopt when the executor has no
+// command line (threads) or the command cannot be built. Runs nothing, writes nothing.
+std::optional<TrialLaunch> describe_launch(const StudySpec& spec, const ParamSet& params,
+                                           int number);
+
 // Where results go: `cli_path` (--storage) > spec.storage (already resolved against the spec's
 // directory) > $HPO_STORAGE > ./hpo.db.
 std::filesystem::path resolve_storage_path(const std::optional<std::filesystem::path>& cli_path,

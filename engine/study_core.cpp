@@ -292,6 +292,16 @@ bool StudyCore::set_location(std::int64_t trial_id, const std::string& where) {
   return true;
 }
 
+bool StudyCore::set_launch(std::int64_t trial_id, const TrialLaunch& launch) {
+  TrialLaunch clean;
+  for (const auto& a : launch.argv) clean.argv.push_back(valid_utf8(a));
+  clean.cwd = valid_utf8(launch.cwd);
+  for (const auto& [name, value] : launch.env) clean.env.emplace_back(valid_utf8(name), valid_utf8(value));
+  if (!storage_.set_trial_launch(trial_id, clean)) return false;
+  if (Trial* t = find(trial_id)) t->launch = std::move(clean);
+  return true;
+}
+
 Verdict StudyCore::judge(const Trial& trial, const TrialOutcome& outcome,
                          const RetryPolicy& retry) const {
   Verdict v;
@@ -303,6 +313,7 @@ Verdict StudyCore::judge(const Trial& trial, const TrialOutcome& outcome,
       v.state = TrialState::kFail;
       v.reason = "objective metric '" + spec_.metric + "' was not reported (reported: " +
                  join_names(outcome.metrics) + ")";
+      if (!outcome.metrics_note.empty()) v.reason += "; " + outcome.metrics_note;
     } else if (!std::isfinite(it->second)) {
       v.state = TrialState::kFail;
       v.reason = "objective metric '" + spec_.metric + "' is " +
@@ -339,6 +350,7 @@ std::optional<StudyCore::Recorded> StudyCore::tell(std::int64_t trial_id, TrialO
   // What a trial reports enters here, from every executor: make its text safe to store and
   // print once (invalid UTF-8, terminal escapes).
   outcome.reason = clean_text(outcome.reason);
+  outcome.metrics_note = clean_text(outcome.metrics_note);
   Metrics metrics;
   for (auto& [name, value] : outcome.metrics) metrics[clean_text(name)] = value;
   outcome.metrics = std::move(metrics);

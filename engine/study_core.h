@@ -153,6 +153,9 @@ class StudyCore {
   // Records where a running trial runs (Executor::EventSink::on_started). False when it is no
   // longer running.
   bool set_location(std::int64_t trial_id, const std::string& location);
+  // Records what was started for a running trial (Executor::EventSink::on_launched), its text
+  // made valid UTF-8. False when it is no longer running.
+  bool set_launch(std::int64_t trial_id, const TrialLaunch& launch);
   // What `outcome` of `trial` becomes (the rules at the top of this file).
   Verdict judge(const Trial& trial, const TrialOutcome& outcome, const RetryPolicy& retry) const;
   // Judges and stores the outcome of running trial `trial_id`: finished as the verdict says,

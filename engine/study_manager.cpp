@@ -108,6 +108,12 @@ class StudyManager::Run final : public EventSink {
     });
   }
 
+  void on_launched(std::int64_t trial_id, const TrialLaunch& launch) override {
+    guarded([&] {
+      if (running_.count(trial_id)) core_.set_launch(trial_id, launch);
+    });
+  }
+
   void on_intermediate(std::int64_t trial_id, std::int64_t step,
                        const std::map<std::string, double>& metrics) override {
     guarded([&] {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "hpo/param_value.h"
+#include "hpo/trial.h"
 #include "engine/model/trial_outcome.h"
 
 namespace hpo {
@@ -59,6 +60,9 @@ class EventSink {
   // died (recover() gets it back). Opaque to the engine, which only stores it. Called at most
   // once, before any other event of the trial. Default: ignored.
   virtual void on_started(std::int64_t trial_id, const std::string& where) {}
+  // What was started for the trial (argv, working directory, the environment hpo added; see
+  // TrialLaunch), for the record. Called at most once, before on_started. Default: ignored.
+  virtual void on_launched(std::int64_t trial_id, const TrialLaunch& launch) {}
   // An intermediate report: a metrics line that carried step=N or epoch=N (the step key is
   // not among `metrics`). Called in the order the trial reported.
   virtual void on_intermediate(std::int64_t trial_id, std::int64_t step,

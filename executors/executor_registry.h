@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ struct ExecutorRegistration {
   // Optional: false when trials of this spec can never make an intermediate report (a builtin
   // test function), so that a pruner would never act; absent means they can.
   std::function<bool(const StudySpec& spec)> reports_steps;
+  // Optional: what a trial with `task.params` would run (argv, working directory, added
+  // environment), without running anything (`hpo validate --show-commands`); nullopt when the
+  // command cannot be built. Absent: the executor has no command line to show.
+  std::function<std::optional<TrialLaunch>(const StudySpec& spec, const TrialTask& task)>
+      describe_launch;
 };
 
 // Every registered executor, in the order `hpo --help` lists them.

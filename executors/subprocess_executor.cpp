@@ -34,8 +34,10 @@
 #include "engine/model/duration.h"
 #include "engine/model/file_io.h"
 #include "engine/model/text.h"
+#include "engine/model/trial_launch.h"
 #include "hpo/errors.h"
 #include "executors/command_template.h"
+#include "executors/metric_format.h"
 #include "executors/metric_parser.h"
 #include "engine/model/json_codec.h"
 
@@ -294,7 +296,8 @@ struct Run {
   Fd out_log;
   Fd err_log;
   LineSplitter lines;
-  Metrics last_metrics;
+  LineSplitter err_lines;
+  std::optional<TrialMetrics> metrics;  // set by start()
   StderrTail err_tail;
 
   StopKind stop = StopKind::kNone;
@@ -389,6 +392,39 @@ void check_command_element(const std::string& arg, const std::string& path, bool
   }
 }
 
+// The protocol variables of `task` (see the header).
+std::map<std::string, std::string> protocol_env(const TrialTask& task) {
+  std::map<std::string, std::string> env;
+  env["HPO_TRIAL_NUMBER"] = std::to_string(task.number);
+  env["HPO_STUDY"] = task.study;
+  env["HPO_ATTEMPT"] = std::to_string(task.attempt);
+  env["HPO_PARAMS"] = params_to_json(task.params).dump();
+  for (const auto& [name, value] : task.params) env[param_env_name(name)] = value.to_string();
+  // Absolute: the program runs elsewhere (spec.cwd) and still must find them.
+  const std::filesystem::path trial_dir = absolute_path(task.trial_dir);
+  env["HPO_TRIAL_DIR"] = trial_dir.string();
+  env["HPO_CHECKPOINT_DIR"] = absolute_path(task.checkpoint_dir).string();
+  env["HPO_RESULT_FILE"] = (trial_dir / "result.json").string();
+  return env;
+}
+
+// What runs for `task` (argv as expanded, cwd, the variables hpo adds: spec.env,
+// PYTHONUNBUFFERED when hpo adds it, the protocol variables), secrets redacted; nullopt when the
+// command cannot be built.
+std::optional<TrialLaunch> describe(const SubprocessOptions& spec, const TrialTask& task) {
+  CommandExpansion expansion = expand_command(spec.command, task.params);
+  if (!expansion.ok() || expansion.argv.empty()) return std::nullopt;
+  TrialLaunch launch;
+  launch.argv = std::move(expansion.argv);
+  launch.cwd = absolute_path(spec.cwd ? *spec.cwd : task.trial_dir).lexically_normal().string();
+  std::map<std::string, std::string> env = spec.env;
+  if (!env.count("PYTHONUNBUFFERED") && std::getenv("PYTHONUNBUFFERED") == nullptr)
+    env["PYTHONUNBUFFERED"] = "1";
+  for (auto& [name, value] : protocol_env(task)) env[name] = std::move(value);
+  for (const auto& [name, value] : env) add_launch_env(launch, name, value);
+  return launch;
+}
+
 }  // namespace
 
 CommandExpansion expand_command(const std::vector<std::string>& command, const ParamSet& params) {
@@ -403,9 +439,19 @@ CommandExpansion expand_command(const std::vector<std::string>& command, const P
           " " + parsed.hint;
       return result;
     }
-    // An element naming an inactive conditional parameter is dropped whole.
-    if (std::optional<std::string> arg = parsed.substitute(params))
+    if (std::optional<std::string> arg = parsed.substitute(params)) {
       result.argv.push_back(std::move(*arg));
+      continue;
+    }
+    // An element naming an inactive conditional parameter is dropped whole; when it was a
+    // placeholder alone ("{eta0}") after an option without one ("--eta0"), the option goes
+    // too, so that no flag is left without its value.
+    const bool alone = parsed.parts.size() == 1 && parsed.parts[0].placeholder;
+    if (alone && index >= 2 && !result.argv.empty() && result.argv.back() == command[index - 1] &&
+        command[index - 1].size() > 1 && command[index - 1][0] == '-') {
+      const ParsedTemplate option = parse_template(command[index - 1]);
+      if (option.ok() && option.placeholders().empty()) result.argv.pop_back();
+    }
   }
   return result;
 }
@@ -481,7 +527,7 @@ struct SubprocessExecutor::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::string> trial_env(const TrialTask& task) const;
   void read_stdout(const std::shared_ptr<Run>& run);
   void read_stderr(const std::shared_ptr<Run>& run);
-  void handle_line(Run& run, std::string_view line);
+  void handle_line(Run& run, bool is_stderr, std::string_view line);
   void watch_children();
   void reap_exited();
   void on_leader_exit(const std::shared_ptr<Run>& run);
@@ -498,6 +544,7 @@ void SubprocessExecutor::Impl::start(TrialTask task, EventSink& sink) {
   auto run = std::make_shared<Run>(io);
   run->sink = &sink;
   run->task = std::move(task);
+  run->metrics.emplace(spec.metrics);
   const auto [it, inserted] = runs.emplace(run->task.trial_id, run);
   assert(inserted && "REQUIRES: trial_id is not running");
   if (!inserted) return;
@@ -518,9 +565,12 @@ void SubprocessExecutor::Impl::start(TrialTask task, EventSink& sink) {
     return;
   }
   // Reported from a handler, never from inside start(); before any output is read.
-  asio::post(io, [weak = weak_from_this(), run] {
+  std::optional<TrialLaunch> launched = describe(spec, run->task);
+  asio::post(io, [weak = weak_from_this(), run, launched = std::move(launched)] {
     const auto self = weak.lock();
     if (!self || run->abandoned || run->finished) return;
+    if (launched) run->sink->on_launched(run->task.trial_id, *launched);
+    if (run->abandoned || run->finished) return;
     run->sink->on_started(run->task.trial_id,
                           "pgid:" + std::to_string(run->pid) + "@" + this_host());
   });
@@ -532,16 +582,7 @@ void SubprocessExecutor::Impl::start(TrialTask task, EventSink& sink) {
 
 std::vector<std::string> SubprocessExecutor::Impl::trial_env(const TrialTask& task) const {
   std::map<std::string, std::string> env = base_env;
-  env["HPO_TRIAL_NUMBER"] = std::to_string(task.number);
-  env["HPO_STUDY"] = task.study;
-  env["HPO_ATTEMPT"] = std::to_string(task.attempt);
-  env["HPO_PARAMS"] = params_to_json(task.params).dump();
-  for (const auto& [name, value] : task.params) env[param_env_name(name)] = value.to_string();
-  // Absolute: the program may run elsewhere (spec.cwd) and still must find them.
-  const std::filesystem::path trial_dir = absolute_path(task.trial_dir);
-  env["HPO_TRIAL_DIR"] = trial_dir.string();
-  env["HPO_CHECKPOINT_DIR"] = absolute_path(task.checkpoint_dir).string();
-  env["HPO_RESULT_FILE"] = (trial_dir / "result.json").string();
+  for (auto& [name, value] : protocol_env(task)) env[name] = std::move(value);
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [name, value] : env) out.push_back(name + "=" + value);
@@ -648,14 +689,15 @@ void SubprocessExecutor::Impl::read_stdout(const std::shared_ptr<Run>& run) {
         if (n > 0) {
           const std::string_view data(run->out_buf.get(), n);
           write_all(run->out_log.get(), data);
-          run->lines.feed(data, [&](std::string_view line) { self->handle_line(*run, line); });
+          run->lines.feed(data,
+                          [&](std::string_view line) { self->handle_line(*run, false, line); });
           if (run->abandoned || run->finished || run->out_done) return;
         }
         if (!ec) {
           self->read_stdout(run);
           return;
         }
-        run->lines.finish([&](std::string_view line) { self->handle_line(*run, line); });
+        run->lines.finish([&](std::string_view line) { self->handle_line(*run, false, line); });
         if (run->abandoned || run->finished || run->out_done) return;
         run->out_done = true;
         error_code ignored;
@@ -673,11 +715,19 @@ void SubprocessExecutor::Impl::read_stderr(const std::shared_ptr<Run>& run) {
                                const std::string_view data(run->err_buf.get(), n);
                                write_all(run->err_log.get(), data);
                                run->err_tail.append(data);
+                               run->err_lines.feed(data, [&](std::string_view line) {
+                                 self->handle_line(*run, true, line);
+                               });
+                               if (run->abandoned || run->finished || run->err_done) return;
                              }
                              if (!ec) {
                                self->read_stderr(run);
                                return;
                              }
+                             run->err_lines.finish([&](std::string_view line) {
+                               self->handle_line(*run, true, line);
+                             });
+                             if (run->abandoned || run->finished || run->err_done) return;
                              run->err_done = true;
                              error_code ignored;
                              run->err.close(ignored);
@@ -685,10 +735,9 @@ void SubprocessExecutor::Impl::read_stderr(const std::shared_ptr<Run>& run) {
                            });
 }
 
-void SubprocessExecutor::Impl::handle_line(Run& run, std::string_view line) {
-  auto report = parse_metric_line(line);
+void SubprocessExecutor::Impl::handle_line(Run& run, bool is_stderr, std::string_view line) {
+  auto report = run.metrics->line(is_stderr, line);
   if (!report) return;
-  for (const auto& [name, value] : report->metrics) run.last_metrics[name] = value;
   if (report->step && run.sink != nullptr) {
     run.sink->on_intermediate(run.task.trial_id, *report->step, report->metrics);
   }
@@ -914,7 +963,7 @@ TrialOutcome SubprocessExecutor::Impl::outcome_of(Run& run) const {
     const fs::path result_file = run.task.trial_dir / "result.json";
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(result_file, ec))) {
-      outcome = TrialOutcome::complete(run.last_metrics);
+      outcome = TrialOutcome::complete(run.metrics->last());
     } else {
       // The trial wrote it: open it without blocking or following a link, and read at most
       // the limit (a FIFO or a link to /dev/zero must neither hang nor exhaust hpo).
@@ -934,7 +983,8 @@ TrialOutcome SubprocessExecutor::Impl::outcome_of(Run& run) const {
       }
     }
   }
-  if (!outcome.ok()) outcome.metrics = run.last_metrics;
+  if (!outcome.ok()) outcome.metrics = run.metrics->last();
+  outcome.metrics_note = run.metrics->note();
   outcome.exit_code = run.exit_code;
   outcome.signal = run.term_signal;
   return outcome;
@@ -1029,6 +1079,9 @@ SubprocessOptions read_subprocess_options(const OrderedJson& block,
       }
     }
   }
+  // Trials run where the spec is (its own files sit beside it), unless "cwd" says otherwise;
+  // the trial directory is HPO_TRIAL_DIR.
+  options.cwd = base_dir.lexically_normal();
   if (const OrderedJson* m = SpecChecker::member(block, "cwd")) {
     if (auto s = c.get_string(*m, path + ".cwd")) {
       if (s->empty()) {
@@ -1039,6 +1092,7 @@ SubprocessOptions read_subprocess_options(const OrderedJson& block,
       }
     }
   }
+  options.metrics = read_metric_options(block, path, /*with_streams=*/true, c);
   if (const OrderedJson* m = SpecChecker::member(block, "env")) {
     const std::string epath = path + ".env";
     if (c.expect_object(*m, epath)) {
@@ -1062,6 +1116,7 @@ ExecutorRegistration subprocess_executor_registration() {
   r.info.name = "subprocess";
   r.info.summary = "each trial a child process (any program; metrics from its output)";
   r.info.keys = {"command", "cwd", "env"};
+  for (const std::string& key : metric_option_keys(/*with_streams=*/true)) r.info.keys.push_back(key);
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_subprocess_options(block.json, block.spec.base_dir, block.param_names, c);
   };
@@ -1096,6 +1151,13 @@ ExecutorRegistration subprocess_executor_registration() {
     options.timeout = ex.timeout;
     options.kill_grace = ex.kill_grace;
     return std::make_unique<SubprocessExecutor>(args.io, std::move(options), args.parallelism);
+  };
+  r.describe_launch = [](const StudySpec& spec, const TrialTask& task) {
+    SpecChecker c;
+    const SubprocessOptions options =
+        read_subprocess_options(spec.executor->block, spec.base_dir, nullptr, c);
+    if (!c.ok()) return std::optional<TrialLaunch>();
+    return describe(options, task);
   };
   return r;
 }

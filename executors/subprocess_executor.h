@@ -11,8 +11,9 @@
 // (spec.env may override PATH); a relative path with '/' ("./train.sh", "bin/train")
 // resolves against spec.cwd when set, else against hpo's working directory at construction.
 // (The engine makes command[0] absolute first if it wants spec-relative programs.)
-// The child runs in spec.cwd when set (taken as given: the engine has already resolved it
-// against the spec's directory), else in the trial directory. stdin is /dev/null; no other
+// The child runs in spec.cwd (taken as given: the spec reader resolved it against the spec's
+// directory, and made it the spec's directory when the spec names none); only options built in
+// code without one run in the trial directory. stdin is /dev/null; no other
 // descriptor of hpo leaks into it; its signal mask and dispositions start at the defaults.
 //
 // Environment: hpo's own (as it was at construction, minus inherited HPO_* protocol
@@ -25,7 +26,8 @@
 //
 // Output. stdout and stderr are appended to <trial_dir>/stdout.log and stderr.log (a retry,
 // attempt > 0, first writes "=== attempt N ===" to both, so earlier attempts' logs stay).
-// stdout lines are parsed as metric reports; intermediate ones (step=N / epoch=N) reach
+// The lines of the streams spec.metrics.from names (default both) are read as metric reports in
+// spec.metrics.format (executors/metric_format.h); intermediate ones (with a step) reach
 // sink.on_intermediate in order. All of it is asynchronous on the one io_context: no thread
 // per child, memory per trial bounded (a 100 MB line is streamed to the log, not buffered).
 //
@@ -38,7 +40,8 @@
 // read, never from inside start() or cancel(), with:
 //   exit 0                -> complete(metrics): the HPO_RESULT_FILE object when the program
 //                            wrote one (it wins whole), else the last value of each metric
-//                            seen on stdout (intermediate lines included). Whether the
+//                            read (intermediate lines included); metrics_note says which
+//                            streams were read and the last metric lines. Whether the
 //                            objective is among them is the study manager's call.
 //   exit N != 0           -> failed(kExitCode, "exited with status N; last stderr: ...")
 //   killed by a signal    -> failed(kSignal, "killed by signal 9 (SIGKILL); last stderr: ...")
@@ -83,6 +86,7 @@
 #include "engine/model/study_spec.h"
 #include "executors/executor.h"
 #include "executors/executor_registry.h"
+#include "executors/metric_format.h"
 
 namespace boost::asio {
 class io_context;
@@ -94,11 +98,15 @@ namespace hpo {
 struct SubprocessOptions {
   // argv with {param} placeholders ({{ and }} for literal braces). JSON "command".
   std::vector<std::string> command;
-  // Working directory, absolute or relative to hpo's working directory (the spec reader
-  // resolves it against the spec file's directory). JSON "cwd"; nullopt: the trial directory.
+  // Working directory, absolute or relative to hpo's working directory. JSON "cwd", resolved
+  // against the spec file's directory; the spec reader sets the spec file's directory when the
+  // key is absent. nullopt (options built in code only): the trial directory.
   std::optional<std::filesystem::path> cwd;
   // Extra environment variables. JSON "env".
   std::map<std::string, std::string> env;
+  // Which streams carry metrics and in which format. JSON "metrics_from", "metrics_format"
+  // (executors/metric_format.h).
+  MetricOptions metrics;
   // Per-trial time limit (generic "executor.timeout"); nullopt: none.
   std::optional<std::chrono::milliseconds> timeout;
   // Time between TERM and KILL (generic "executor.kill_grace").
@@ -126,8 +134,10 @@ struct CommandExpansion {
 
 // Substitutes `params` into `command`: "{name}" becomes params.at(name).to_string(), "{{" and
 // "}}" are literal braces. An element that names a parameter absent from `params` (an inactive
-// conditional parameter) is dropped whole, so write conditional parameters as one element,
-// "--degree={degree}", not as "--degree" "{degree}". The executor cannot tell an unknown name
+// conditional parameter) is dropped whole ("--degree={degree}" disappears); when that element
+// is the placeholder alone ("{degree}") and the element before it is an option without a
+// placeholder ("--degree": starts with '-', not the program), the option is dropped too, so
+// "--degree" "{degree}" works as well. The executor cannot tell an unknown name
 // from an inactive one; the spec parser rejects unknown names. A lone '{' or '}', or an empty
 // "{}", is an error naming the element.
 CommandExpansion expand_command(const std::vector<std::string>& command, const ParamSet& params);

@@ -144,6 +144,16 @@ bool MemoryStorage::set_trial_location(std::int64_t trial_id, const std::string&
   return true;
 }
 
+bool MemoryStorage::set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) {
+  // Through the stored form, as SQLite keeps it (and refusing what it refuses).
+  const std::string text = common::encode_launch(launch);
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr || t->state != TrialState::kRunning) return false;
+  t->launch = common::decode_launch(text);
+  return true;
+}
+
 std::optional<Trial> MemoryStorage::fail_and_requeue(std::int64_t trial_id,
                                                      const std::string& reason,
                                                      const std::string& trial_dir_pattern) {

@@ -34,6 +34,7 @@ class MemoryStorage final : public Storage {
   std::optional<Trial> adopt_trial(std::int64_t trial_id, const std::string& from_owner,
                                    const std::string& to_owner) override;
   bool set_trial_location(std::int64_t trial_id, const std::string& location) override;
+  bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) override;
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::map<std::string, double>& metrics,

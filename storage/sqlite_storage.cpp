@@ -137,10 +137,17 @@ DELETE FROM study_user_attrs WHERE key IN ('hpo.spec', 'hpo.spec_dir', 'hpo.samp
 DELETE FROM trial_user_attrs WHERE key = 'hpo.where';
 )sql";
 
+// Version 4: what ran for a trial (TrialLaunch as JSON text; '' when nothing was recorded, as
+// for every trial of older files).
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE trials ADD COLUMN launch TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 static_assert(std::size(kMigrations) == SqliteStorage::kSchemaVersion,
               "every schema version needs its migration step");
@@ -214,10 +221,11 @@ constexpr const char* kAdoptTrial =
     "UPDATE trials SET owner = ?3, heartbeat = ?4 WHERE id = ?1 AND owner = ?2 AND state = ?5";
 constexpr const char* kSetLocation =
     "UPDATE trials SET location = ?2 WHERE id = ?1 AND state = ?3";
+constexpr const char* kSetLaunch = "UPDATE trials SET launch = ?2 WHERE id = ?1 AND state = ?3";
 
 #define HPO_TRIAL_COLUMNS                                                                       \
   "t.id, t.number, t.state, t.params, t.value, t.metrics, t.started, t.finished, t.heartbeat, " \
-  "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner, t.location"
+  "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner, t.location, t.launch"
 constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t WHERE t.id = ?1";
 constexpr const char* kSelectTrials =
     "SELECT " HPO_TRIAL_COLUMNS
@@ -289,6 +297,7 @@ Trial read_trial(const sqlite::Statement& row) {
   trial.trial_dir = row.text(12);
   trial.owner = row.text(13);
   trial.location = row.text(14);
+  trial.launch = common::decode_launch(row.text(15));
   return trial;
 }
 
@@ -737,6 +746,17 @@ bool SqliteStorage::set_trial_location(std::int64_t trial_id, const std::string&
   return impl_->write("record where a trial runs", [&] {
     auto update = impl_->db().cached(kSetLocation);
     update->bind_all(trial_id, location, to_string(TrialState::kRunning));
+    update->run();
+    return update->changes() > 0;
+  });
+}
+
+bool SqliteStorage::set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) {
+  const std::string text = common::encode_launch(launch);
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("record what a trial runs", [&] {
+    auto update = impl_->db().cached(kSetLaunch);
+    update->bind_all(trial_id, text, to_string(TrialState::kRunning));
     update->run();
     return update->changes() > 0;
   });

@@ -52,7 +52,7 @@ struct SqliteOptions {
 class SqliteStorage final : public Storage {
  public:
   // The schema version this build writes; files at a lower version are migrated on open.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (or creates) the database at `file` and migrates it to kSchemaVersion. Throws
   // StorageError when the file cannot be opened or created (kCantOpen), is not an hpo database
@@ -79,6 +79,7 @@ class SqliteStorage final : public Storage {
   std::optional<Trial> adopt_trial(std::int64_t trial_id, const std::string& from_owner,
                                    const std::string& to_owner) override;
   bool set_trial_location(std::int64_t trial_id, const std::string& location) override;
+  bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) override;
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::map<std::string, double>& metrics,

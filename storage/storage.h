@@ -152,6 +152,11 @@ class TrialJournal {
   // a Job), for a later run's recovery. Returns false (and changes nothing) when the trial is
   // not RUNNING.
   virtual bool set_trial_location(std::int64_t trial_id, const std::string& location) = 0;
+  // Records what was started for a RUNNING trial (argv, working directory, the environment
+  // hpo added; secrets already redacted by the caller), shown by `hpo show`; a later call
+  // replaces it. Returns false (and changes nothing) when the trial is not RUNNING. Throws
+  // StorageError(kMismatch) for a string that is not valid UTF-8.
+  virtual bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) = 0;
   // Records the objective metric's value at `step` (the last write for a step wins). Returns
   // false (and changes nothing) when the trial is not RUNNING.
   virtual bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) = 0;

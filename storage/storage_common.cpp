@@ -7,6 +7,7 @@
 
 #include "hpo/errors.h"
 #include "engine/model/json_codec.h"
+#include "engine/model/trial_launch.h"
 
 namespace hpo::storage_common {
 namespace {
@@ -61,6 +62,22 @@ std::string encode_metrics(const std::map<std::string, double>& metrics) {
     }
   }
   return dump(j, "metrics");
+}
+
+std::string encode_launch(const TrialLaunch& launch) {
+  return dump(launch_to_json(launch), "launch");
+}
+
+std::optional<TrialLaunch> decode_launch(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::optional<TrialLaunch> launch;
+  try {
+    launch = launch_from_json(nlohmann::json::parse(text));
+  } catch (const nlohmann::json::exception& e) {
+    throw_corrupt("launch", text, e.what());
+  }
+  if (!launch) throw_corrupt("launch", text, "not an object with an \"argv\" array");
+  return launch;
 }
 
 std::map<std::string, double> decode_metrics(std::string_view text) {

@@ -34,6 +34,12 @@ ParamSet decode_params(std::string_view text);
 std::string encode_metrics(const std::map<std::string, double>& metrics);
 std::map<std::string, double> decode_metrics(std::string_view text);
 
+// JSON text of what ran for a trial (engine/model/trial_launch.h launch_to_json). Throws
+// StorageError (kMismatch) for a string that is not valid UTF-8.
+std::string encode_launch(const TrialLaunch& launch);
+// nullopt for "" (nothing recorded); throws StorageError (kCorrupt) for text of another shape.
+std::optional<TrialLaunch> decode_launch(std::string_view text);
+
 // Compact JSON text of a study spec. Throws StorageError (kMismatch) for a string that
 // is not valid UTF-8; NaN and infinities become null (as nlohmann::json writes them).
 std::string encode_spec(const nlohmann::json& spec);

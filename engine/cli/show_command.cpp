@@ -11,6 +11,7 @@
 
 #include "engine/cli/study_access.h"
 #include "engine/model/text.h"
+#include "engine/model/trial_launch.h"
 #include "engine/report/text_safety.h"
 #include "engine/report/trial_json.h"
 #include "hpo/errors.h"
@@ -172,9 +173,9 @@ int show_command(const Args& args) {
                                     : nlohmann::json{{"stdout", (dir / "stdout.log").string()},
                                                      {"stderr", (dir / "stderr.log").string()}};
     j["stderr_tail"] = stderr_tail;
-    // What ran (argv, working directory, the environment hpo added) is not stored yet
-    // (issue 10, item 6); when Trial carries it, it goes here and in the table below.
-    j["command"] = nullptr;
+    // What ran is j["launch"] (argv, cwd, env); this is its argv as one shell line.
+    j["command"] = t.launch ? nlohmann::json(shell_command_line(t.launch->argv))
+                            : nlohmann::json(nullptr);
     std::cout << json_text(j, 2) << "\n";
     return 0;
   }
@@ -234,9 +235,18 @@ int show_command(const Args& args) {
       std::printf("  %-8lld %s\n", static_cast<long long>(steps[i]),
                   format_double(values[i]).c_str());
   }
-  // What ran (argv, working directory, the environment hpo added) is not stored yet (issue 10,
-  // item 6); when Trial carries it, print it here.
-  line("command:", "(not recorded by this version of hpo)");
+  // What ran, so that it can be rerun by hand: cd CWD && env ... ARGV.
+  if (t.launch) {
+    line("command:", clean_text(shell_command_line(t.launch->argv)));
+    if (!t.launch->cwd.empty()) line("cwd:", clean_text(t.launch->cwd));
+    if (!t.launch->env.empty()) {
+      std::printf("env (added by hpo):\n");
+      for (const auto& [name, value] : t.launch->env)
+        std::printf("  %s\n", clean_text(shell_command_line({name + "=" + value})).c_str());
+    }
+  } else {
+    line("command:", "(not recorded: an in-process objective, or a trial of an older hpo)");
+  }
   if (!t.trial_dir.empty()) {
     std::printf("logs:\n");
     std::printf("  %s%s\n", clean_text((dir / "stdout.log").string()).c_str(),

@@ -6,22 +6,51 @@
 #include "samplers/sampler_registry.h"
 #include "hpo/errors.h"
 #include "engine/model/study_spec.h"
+#include "engine/model/text.h"
+#include "engine/model/trial_launch.h"
 
 namespace hpo::cli {
 namespace {
 
-constexpr const char* kValidateUsage = R"(usage: hpo validate SPEC
+constexpr const char* kValidateUsage = R"(usage: hpo validate SPEC [--show-commands]
 
 Checks the study spec SPEC (JSON) without running it and without touching any file. Every
 problem is printed with its JSON path, e.g.
   hpo validate: error: space.lr.low: must be > 0 when log is true
+--show-commands prints the command line of one sample trial per branch of the search space
+(each set of active conditional parameters), with its working directory.
 Exit status: 0 valid, 2 invalid.)";
+
+// One sample trial per branch of the space: its parameters and what would run.
+void show_commands(const StudySpec& spec) {
+  const std::vector<ParamSet> examples = spec.space.branch_examples();
+  int number = 0;
+  for (const ParamSet& params : examples) {
+    std::string values;
+    for (const auto& [name, value] : params)
+      values += (values.empty() ? "" : ", ") + name + "=" + value.to_string();
+    std::printf("branch %d of %zu (%s):\n", number + 1, examples.size(),
+                values.empty() ? "no parameters" : clean_text(values).c_str());
+    const std::optional<TrialLaunch> launch = describe_launch(spec, params, number);
+    if (!launch) {
+      std::printf("  (the %s executor runs no command line)\n", spec.executor->kind.c_str());
+    } else {
+      std::printf("  cwd: %s\n", clean_text(launch->cwd).c_str());
+      std::printf("  $ %s\n", clean_text(shell_command_line(launch->argv)).c_str());
+    }
+    ++number;
+  }
+}
 
 }  // namespace
 
 int validate_command(const Args& args) {
   po::options_description options("Options");
-  options.add_options()("spec", po::value<std::string>()->required(), "study spec (JSON file)");
+  // clang-format off
+  options.add_options()
+      ("spec", po::value<std::string>()->required(), "study spec (JSON file)")
+      ("show-commands", "print the command line of one sample trial per branch of the space");
+  // clang-format on
   po::positional_options_description pos;
   pos.add("spec", 1);
   auto vm = parse_args(args, kValidateUsage, options, pos);
@@ -45,6 +74,7 @@ int validate_command(const Args& args) {
   // Problems that do not stop a run, such as a pruner that can never act.
   for (const SpecIssue& w : spec_warnings(spec))
     std::fprintf(stderr, "hpo validate: warning: %s\n", w.to_string().c_str());
+  if (vm->count("show-commands")) show_commands(spec);
   return 0;
 }
 

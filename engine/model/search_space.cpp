@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -81,6 +83,67 @@ nlohmann::json to_json(const SearchSpace& space) {
     j[p.name] = d;
   }
   return j;
+}
+
+namespace {
+
+// The middle of a distribution: its centre (in log space when log), the first choice.
+ParamValue middle_value(const Distribution& d) {
+  if (d.type == ParamType::kCategorical) return d.from_internal(0);
+  const double mid = d.log ? std::sqrt(d.low * d.high) : (d.low + d.high) / 2;
+  return d.from_internal(mid);
+}
+
+}  // namespace
+
+std::vector<ParamSet> SearchSpace::branch_examples(std::size_t limit) const {
+  // The values a condition names, per parent.
+  std::map<std::string, std::vector<ParamValue>> named;
+  for (const auto& p : params_)
+    for (const auto& [parent, accepted] : p.when.parents)
+      for (const auto& v : accepted) named[parent].push_back(v);
+  std::vector<ParamSet> out;
+  std::vector<std::vector<std::string>> seen;  // the active names of each example
+  // Depth-first over the parameters in order; `budget` bounds the walk of a wide space.
+  std::size_t budget = 4096;
+  std::function<void(std::size_t, ParamSet&)> walk = [&](std::size_t i, ParamSet& chosen) {
+    if (out.size() >= limit || budget == 0) return;
+    if (i == params_.size()) {
+      --budget;
+      std::vector<std::string> names;
+      for (const auto& [name, value] : chosen) names.push_back(name);
+      if (std::find(seen.begin(), seen.end(), names) != seen.end()) return;
+      seen.push_back(std::move(names));
+      out.push_back(chosen);
+      return;
+    }
+    const Parameter& p = params_[i];
+    if (!is_active(p, chosen)) {
+      walk(i + 1, chosen);
+      return;
+    }
+    std::vector<ParamValue> values;
+    const auto it = named.find(p.name);
+    if (it == named.end()) {
+      values.push_back(middle_value(p.distribution));
+    } else if (p.distribution.type == ParamType::kCategorical) {
+      values = p.distribution.choices;
+    } else {
+      for (const auto& v : it->second)
+        if (p.distribution.contains(v) && std::find(values.begin(), values.end(), v) == values.end())
+          values.push_back(v);
+      const ParamValue mid = middle_value(p.distribution);
+      if (std::find(values.begin(), values.end(), mid) == values.end()) values.push_back(mid);
+    }
+    for (const auto& v : values) {
+      chosen[p.name] = v;
+      walk(i + 1, chosen);
+      chosen.erase(p.name);
+    }
+  };
+  ParamSet chosen;
+  walk(0, chosen);
+  return out;
 }
 
 }  // namespace hpo

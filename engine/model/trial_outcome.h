@@ -33,6 +33,10 @@ struct TrialOutcome {
   FailureKind failure = FailureKind::kNone;
   std::optional<int> exit_code;  // process exit status when known
   std::optional<int> signal;     // terminating signal when killed by one
+  // Where the executor looked for metrics and the last lines that looked like metrics ("read
+  // stdout and stderr as auto; last metric lines: ..."): appended to the reason when the
+  // objective metric is missing. Empty when the executor has nothing to say.
+  std::string metrics_note;
 
   static TrialOutcome complete(std::map<std::string, double> metrics) {
     TrialOutcome o;

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "engine/model/json_codec.h"
+#include "engine/model/trial_launch.h"
 
 namespace hpo {
 namespace {
@@ -64,6 +65,7 @@ nlohmann::json trial_to_json(const Trial& t, Direction direction) {
   j["retry_of"] = optional_json(t.retry_of);
   j["trial_dir"] = t.trial_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.trial_dir);
   j["location"] = t.location.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.location);
+  j["launch"] = t.launch ? launch_to_json(*t.launch) : nlohmann::json(nullptr);
   j["user_attrs"] = t.user_attrs;
   return j;
 }

@@ -19,6 +19,7 @@
 #include "engine/model/duration.h"
 #include "hpo/errors.h"
 #include "executors/kubernetes/job_status.h"
+#include "executors/metric_format.h"
 #include "executors/metric_parser.h"
 
 namespace hpo {
@@ -108,6 +109,7 @@ struct TrialRun {
   std::uint64_t bytes = 0;
   int log_failures = 0;
   LineSplitter splitter;
+  std::optional<MetricReader> reader;  // in options.metrics_format; a new one per pod
   Metrics metrics;
   std::deque<std::string> tail;
   bool harvest_waiting = false;
@@ -366,10 +368,15 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       t->lines = 0;
       t->skip = 0;
       t->metrics.clear();
+      t->reader.reset();
       t->tail.clear();
       t->log_failures = 0;
     }
-    if (mode == LogMode::kTail) t->metrics.clear();
+    if (mode == LogMode::kTail) {
+      t->metrics.clear();
+      t->reader.reset();
+    }
+    if (!t->reader) t->reader.emplace(options.metrics_format);
     t->log_mode = mode;
     t->log_ended = false;
     t->bytes = 0;
@@ -401,7 +408,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     if (t->log_mode != LogMode::kTail && ++t->lines <= t->skip) return;
     t->tail.emplace_back(one_line(std::string(line.substr(0, kTailLineChars)), kTailLineChars));
     if (t->tail.size() > kTailLines) t->tail.pop_front();
-    auto report = parse_metric_line(line);
+    auto report = t->reader->read(line);
     if (!report) return;
     for (const auto& [name, value] : report->metrics) t->metrics[name] = value;
     if (report->step && t->log_mode != LogMode::kTail && !t->cause)
@@ -494,7 +501,11 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
                                  "metrics unavailable: the Job succeeded but its log reported "
                                  "no '" +
                                      options.metric +
-                                     "' (reported: " + join_metric_names(t->metrics) + ")" + note);
+                                     "' (reported: " + join_metric_names(t->metrics) + ")" + note +
+                                     "; read the log as " + options.metrics_format.name() +
+                                     (t->reader && !t->reader->recent().empty()
+                                          ? "; last metric lines: " + quote_lines(t->reader->recent())
+                                          : "; no line looked like a metric"));
         o.metrics = t->metrics;
       } else {
         o = TrialOutcome::complete(t->metrics);
@@ -934,6 +945,7 @@ ExecutorRegistration kubernetes_executor_registration() {
                  "namespace",         "container",     "pending_timeout", "cleanup",
                  "checkpoint_volume", "queue_name",    "poll_interval",   "log_limit_bytes",
                  "ttl_after_finished"};
+  for (const std::string& key : metric_option_keys(/*with_streams=*/false)) r.info.keys.push_back(key);
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_kubernetes_options(block.json, block.spec.base_dir, block.param_names, c);
   };

@@ -77,6 +77,7 @@ KubernetesOptions read_kubernetes_options(const OrderedJson& block, const fs::pa
     if (auto d = c.get_duration(*m, path + ".poll_interval", false)) o.poll_interval = *d;
   if (const OrderedJson* m = SpecChecker::member(block, "ttl_after_finished"))
     if (auto d = c.get_duration(*m, path + ".ttl_after_finished", true)) o.ttl_after_finished = *d;
+  o.metrics_format = read_metric_options(block, path, /*with_streams=*/false, c).format;
   if (const OrderedJson* m = SpecChecker::member(block, "log_limit_bytes"))
     if (auto n = c.get_int(*m, path + ".log_limit_bytes", 1024, std::int64_t{1} << 32))
       o.log_limit_bytes = *n;

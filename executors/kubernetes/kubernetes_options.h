@@ -16,6 +16,7 @@
 //   poll_interval      how soon a broken watch is listed again, at most ("10s")
 //   log_limit_bytes    the most of a log read for metrics (default 10 MiB)
 //   ttl_after_finished ttlSecondsAfterFinished, a safety net ("1d")
+//   metrics_format     how the log's lines report metrics (executors/metric_format.h; "auto")
 // Generic keys it uses: timeout (activeDeadlineSeconds, and its own timer), retries.
 // Reading never contacts a cluster; a template_file is read and checked.
 #pragma once
@@ -29,6 +30,7 @@
 #include "engine/model/spec_checker.h"
 #include "engine/model/study_spec.h"
 #include "executors/kubernetes/job_template.h"
+#include "executors/metric_format.h"
 
 namespace hpo {
 
@@ -48,6 +50,7 @@ struct KubernetesOptions {
   std::chrono::milliseconds poll_interval{std::chrono::seconds(10)};     // "poll_interval"
   std::int64_t log_limit_bytes = 10 << 20;                               // "log_limit_bytes"
   std::chrono::milliseconds ttl_after_finished{std::chrono::hours(24)};  // "ttl_after_finished"
+  MetricFormat metrics_format;                                           // "metrics_format"
   // From the generic keys and the spec.
   std::optional<std::chrono::milliseconds> timeout;  // executor.timeout
   std::string metric;  // the objective metric: a Job that succeeds without it fails

@@ -58,6 +58,13 @@ class SearchSpace {
   // contained in its distribution, no inactive or unknown parameter. Paths are "params.NAME".
   std::vector<SpecIssue> check(const ParamSet& params) const;
 
+  // One example parameter set per branch of the conditional space (a branch: one set of
+  // active parameters), in the order a depth-first walk over the parents' values meets them;
+  // at most `limit`. A parameter some condition names takes, in turn, each of its choices (a
+  // number: each value a condition lists, then its middle value); every other parameter its
+  // middle value (the first choice of a categorical). One set for a space without conditions.
+  std::vector<ParamSet> branch_examples(std::size_t limit = 32) const;
+
 
   friend bool operator==(const SearchSpace& a, const SearchSpace& b) {
     return a.params_ == b.params_;

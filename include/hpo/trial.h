@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hpo/param_value.h"
@@ -18,6 +19,18 @@ using Metrics = std::map<std::string, double>;
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
+
+// What an executor ran for a trial, so that it can be rerun by hand (`hpo show`).
+struct TrialLaunch {
+  std::vector<std::string> argv;  // the program and its arguments, as passed (no shell)
+  std::string cwd;                // the working directory; empty when the executor has none
+  // The environment variables hpo added to its own (the spec's "env", the HPO_* protocol
+  // variables), in name order. The value of a name that looks secret (TOKEN, PASSWORD, SECRET,
+  // KEY, CREDENTIAL) is "<redacted>".
+  std::vector<std::pair<std::string, std::string>> env;
+
+  friend bool operator==(const TrialLaunch&, const TrialLaunch&) = default;
+};
 
 struct Trial {
   std::int64_t id = 0;  // storage row id, unique across studies; 0 before it is stored
@@ -40,6 +53,9 @@ struct Trial {
   std::string owner;      // the run (RunRecord::owner) that ran or runs it; empty if WAITING
   // Where it runs or ran, as its executor said (a process group, a Job); empty when unknown.
   std::string location;
+  // What ran (argv, working directory, added environment), as the executor reported it;
+  // nullopt when it did not (in-process objectives, trials stored before schema version 4).
+  std::optional<TrialLaunch> launch;
   // Annotations of files written before version 3 of the schema; nothing writes them now.
   std::map<std::string, std::string> user_attrs;
 

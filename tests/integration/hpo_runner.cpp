@@ -14,6 +14,32 @@ namespace hpo::testing {
 
 namespace bp = boost::process;
 
+CommandResult run_process(const std::string& program, const std::vector<std::string>& args,
+                          const std::filesystem::path& cwd) {
+  TempDir io("hpo-process-io");
+  bp::child child(program, bp::args(args), bp::std_out > (io / "out").string(),
+                  bp::std_err > (io / "err").string(), bp::std_in < bp::null,
+                  bp::start_dir(cwd.string()));
+  child.wait();
+  return {child.exit_code(), read_file(io / "out"), read_file(io / "err")};
+}
+
+const std::string& sklearn_python() {
+  static const std::string found = [] {
+    std::vector<std::string> candidates = {"/usr/bin/python3"};
+    if (const auto on_path = bp::search_path("python3"); !on_path.empty())
+      candidates.push_back(on_path.string());
+    for (const auto& python : candidates) {
+      if (!std::filesystem::exists(python)) continue;
+      if (run_process(python, {"-c", "import sklearn"}, std::filesystem::current_path())
+              .exit_code == 0)
+        return python;
+    }
+    return std::string();
+  }();
+  return found;
+}
+
 CommandResult run_hpo(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                       const std::map<std::string, std::string>& env) {
   TempDir io("hpo-run-io");

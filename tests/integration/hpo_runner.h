@@ -24,6 +24,14 @@ struct CommandResult {
 CommandResult run_hpo(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                       const std::map<std::string, std::string>& env = {});
 
+// Runs `program args...` in `cwd` without a shell, capturing its exit code and output.
+CommandResult run_process(const std::string& program, const std::vector<std::string>& args,
+                          const std::filesystem::path& cwd);
+
+// The interpreter that imports sklearn: Debian's /usr/bin/python3, else python3 on the PATH
+// (which may be a pyenv or venv one without it). Empty when there is none. Asked once.
+const std::string& sklearn_python();
+
 // The trials of `study` in the SQLite file `db`, read through hpo_storage (never creating
 // the file). Throws std::runtime_error when there is no such study.
 std::vector<Trial> stored_trials(const std::filesystem::path& db, const std::string& study);

@@ -22,6 +22,8 @@
 namespace fs = std::filesystem;
 namespace bp = boost::process;
 using hpo::testing::read_file;
+using hpo::testing::run_process;
+using hpo::testing::sklearn_python;
 using hpo::testing::run_hpo;
 using hpo::testing::stored_trials;
 using hpo::testing::TempDir;
@@ -30,40 +32,6 @@ using hpo::testing::write_file;
 namespace {
 
 const fs::path kExampleDir = fs::path(HPO_SOURCE_DIR) / "examples" / "sklearn";
-
-struct ProcessResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `program args...` in `cwd` without a shell.
-ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
-                          const fs::path& cwd) {
-  TempDir io("hpo-sklearn-io");
-  bp::child child(program, bp::args(args), bp::std_out > (io / "out").string(),
-                  bp::std_err > (io / "err").string(), bp::std_in < bp::null,
-                  bp::start_dir(cwd.string()));
-  child.wait();
-  return {child.exit_code(), read_file(io / "out"), read_file(io / "err")};
-}
-
-// The interpreter that imports sklearn: Debian's /usr/bin/python3, else python3 on the PATH
-// (which may be a pyenv or venv one without it). Empty when there is none. Asked once.
-const std::string& sklearn_python() {
-  static const std::string found = [] {
-    std::vector<std::string> candidates = {"/usr/bin/python3"};
-    if (const auto on_path = bp::search_path("python3"); !on_path.empty())
-      candidates.push_back(on_path.string());
-    for (const auto& python : candidates) {
-      if (!fs::exists(python)) continue;
-      if (run_process(python, {"-c", "import sklearn"}, fs::current_path()).exit_code == 0)
-        return python;
-    }
-    return std::string();
-  }();
-  return found;
-}
 
 // Copies the example into `dir` with command[0] set to `python` (the spec says "python3",
 // whichever that is on the user's PATH) and returns the study name.

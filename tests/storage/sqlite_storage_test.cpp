@@ -134,13 +134,13 @@ TEST_CASE("a SQLite database keeps every field exactly across closing and reopen
   CHECK(describe_all(f.storage(), Times::kExact) == before);
 }
 
-TEST_CASE("a new database is in WAL mode, at schema version 3 and consistent",
+TEST_CASE("a new database is in WAL mode, at schema version 4 and consistent",
           "[storage][sqlite]") {
   SqliteStorageFixture f;
   populate(f.storage());
   RawSqlite raw(f.path());
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
-  CHECK(raw.query("SELECT version FROM schema_version") == "3");
+  CHECK(raw.query("SELECT version FROM schema_version") == "4");
   CHECK(raw.query("SELECT count(*) FROM schema_version") == "1");
   CHECK(raw.query("PRAGMA integrity_check") == "ok");
   CHECK(raw.query("PRAGMA foreign_key_check") == "");
@@ -171,10 +171,10 @@ TEST_CASE("the checked-in v1 database is migrated to the current version with ev
   SqliteStorage storage(db);
 
   // On disk: the current version, every version 1 row unchanged, the new columns at their
-  // defaults, no runs, and the same schema as a new file (and as the checked-in v3 fixture).
+  // defaults, no runs, and the same schema as a new file (and as the checked-in v4 fixture).
   {
     RawSqlite raw(db);
-    CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "3");
+    CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "4");
     CHECK(raw.query("PRAGMA integrity_check") == "ok");
     CHECK(raw.query("PRAGMA foreign_key_check") == "");
     CHECK(raw.query("SELECT count(*) FROM trials WHERE owner = ''") == "5");
@@ -183,7 +183,7 @@ TEST_CASE("the checked-in v1 database is migrated to the current version with ev
   CHECK(first_difference(v1_rows(db), rows_before) == "");
   SqliteStorageFixture fresh;
   CHECK(first_difference(schema_of(db), schema_of(fresh.path())) == "");
-  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v3"))) == "");
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v4"))) == "");
 
   const auto studies = storage.list_studies();
   REQUIRE(studies.size() == 2);
@@ -281,16 +281,16 @@ TEST_CASE("a v1 database whose migration fails halfway is left at version 1, unc
   raw.exec("DROP TABLE runs");
   SqliteStorage storage(db);
   CHECK(storage.get_trials(1).size() == 5);
-  CHECK(raw.query("SELECT version FROM schema_version") == "3");
+  CHECK(raw.query("SELECT version FROM schema_version") == "4");
 }
 
-TEST_CASE("the checked-in v2 database is migrated to version 3 and reads correctly",
+TEST_CASE("the checked-in v2 database is migrated to the current version and reads correctly",
           "[storage][sqlite]") {
   TempDir dir("hpo-storage");
   const fs::path db = load_fixture(dir, "v2");
   SqliteStorage storage(db);
-  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "3");
-  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v3"))) == "");
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "4");
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v4"))) == "");
 
   const auto studies = storage.list_studies();
   REQUIRE(studies.size() == 2);
@@ -387,6 +387,46 @@ TEST_CASE("what the version 2 engine kept in attributes moves into the version 3
   CHECK(raw.query("SELECT count(*) FROM study_user_attrs WHERE key LIKE 'hpo.%'") == "0");
   CHECK(raw.query("SELECT count(*) FROM trial_user_attrs WHERE key LIKE 'hpo.%'") == "0");
   CHECK(raw.query("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("the checked-in v3 database is migrated to version 4: no trial has a launch yet",
+          "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = load_fixture(dir, "v3");
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "3");
+  SqliteStorage storage(db);
+  {
+    RawSqlite raw(db);
+    CHECK(raw.query("SELECT version FROM schema_version") == "4");
+    CHECK(raw.query("SELECT count(*) FROM trials WHERE launch = ''") ==
+          raw.query("SELECT count(*) FROM trials"));
+    CHECK(raw.query("PRAGMA integrity_check") == "ok");
+  }
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v4"))) == "");
+  const auto svm = storage.find_study("svm");
+  REQUIRE(svm);
+  const auto trials = storage.get_trials(svm->id);
+  REQUIRE_FALSE(trials.empty());
+  for (const Trial& t : trials) CHECK_FALSE(t.launch);
+  // A RUNNING trial of the old file records its launch like a new one.
+  const auto running = storage.get_trials(svm->id, TrialState::kRunning);
+  REQUIRE_FALSE(running.empty());
+  TrialLaunch launch;
+  launch.argv = {"python3", "train.py", "--C", "0.5"};
+  launch.cwd = "/home/alice/svm";
+  launch.env = {{"HPO_TRIAL_NUMBER", "3"}};
+  REQUIRE(storage.set_trial_launch(running[0].id, launch));
+  CHECK(storage.get_trial(running[0].id)->launch == launch);
+}
+
+TEST_CASE("a corrupted launch is a storage error", "[storage][sqlite]") {
+  SqliteStorageFixture f;
+  const StudyRecord study = make_study(f.storage(), "s", Direction::kMinimize, "loss", {});
+  NewTrial nt;
+  const auto t = f.storage().create_trial(study.id, nt);
+  REQUIRE(t);
+  RawSqlite(f.path()).exec("UPDATE trials SET launch = '[1, 2]'");
+  CHECK_THROWS_AS(f.storage().get_trial(t->id), StorageError);
 }
 
 TEST_CASE("a corrupted sampler seed is a storage error naming the study", "[storage][sqlite]") {

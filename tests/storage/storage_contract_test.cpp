@@ -802,6 +802,33 @@ TEMPLATE_TEST_CASE("a study keeps one spec, its directory and its seed; the spec
   CHECK(s2.list_studies()[1].spec == sample_spec("o"));
 }
 
+TEMPLATE_TEST_CASE("a RUNNING trial records what ran; finished and waiting ones refuse it",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s");
+  const Trial t = add_trial(s, study.id, running());
+  const Trial w = add_trial(s, study.id, waiting());
+  CHECK_FALSE(s.get_trial(t.id)->launch);
+  TrialLaunch launch;
+  launch.argv = {"python3", "train.py", "--lr", "0.01", "caf\xc3\xa9"};
+  launch.cwd = "/work/spec dir";
+  launch.env = {{"API_TOKEN", "<redacted>"}, {"HPO_TRIAL_NUMBER", "0"}};
+  REQUIRE(s.set_trial_launch(t.id, launch));
+  CHECK(s.get_trial(t.id)->launch == launch);
+  CHECK_FALSE(s.set_trial_launch(w.id, launch));  // only a RUNNING trial was started
+  CHECK_FALSE(s.get_trial(w.id)->launch);
+  TrialLaunch invalid = launch;
+  invalid.argv.push_back("\xff");
+  CHECK_THROWS_AS(s.set_trial_launch(t.id, invalid), StorageError);
+  REQUIRE(s.finish_trial(t.id, TrialState::kComplete, 1.0, {{"loss", 1.0}}, ""));
+  CHECK_FALSE(s.set_trial_launch(t.id, TrialLaunch{}));  // finished trials are immutable
+  CHECK_FALSE(s.set_trial_launch(t.id + 100, launch));
+  f.reopen();
+  CHECK(f.storage().get_trials(study.id)[0].launch == launch);
+  CHECK_FALSE(f.storage().get_trials(study.id)[1].launch);
+}
+
 TEMPLATE_TEST_CASE("a dead run's RUNNING trial is adopted by exactly one run", "[storage]",
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
