@@ -306,11 +306,11 @@ MetricOptions read_metric_options(const OrderedJson& block, const std::string& p
                    "{\"regex\": \"...\"}, got " + describe(*m));
     }
   }
-  if (const OrderedJson* m = SpecChecker::member(block, "metrics_from")) {
+  // Without streams the key is not the executor's: the spec's unknown-key check reports it.
+  const OrderedJson* from = with_streams ? SpecChecker::member(block, "metrics_from") : nullptr;
+  if (from != nullptr) {
     const std::string spath = path + ".metrics_from";
-    if (!with_streams) {
-      c.add(spath, "is not read by this executor (its trials have one log)");
-    } else if (auto s = c.get_enum(*m, spath, {"stdout", "stderr", "both"})) {
+    if (auto s = c.get_enum(*from, spath, {"stdout", "stderr", "both"})) {
       options.from = *s == "stdout"   ? MetricStreams::kStdout
                      : *s == "stderr" ? MetricStreams::kStderr
                                       : MetricStreams::kBoth;
@@ -434,8 +434,9 @@ std::optional<MetricReport> MetricReader::read_line(std::string_view line) {
   }
   if (auto r = read_json(line)) return r;
   if (auto r = read_xgboost(line)) return r;
-  // Keras: an "Epoch N/M" line alone, or " - name: value" pairs without any '='.
-  if (line.find('=') == std::string_view::npos) return read_keras(line);
+  // Keras: an "Epoch N/M" line alone, or " - name: value" pairs (Keras 2's bar is "[====>..]",
+  // so a '=' does not rule it out); anything else is key=value.
+  if (auto r = read_keras(line)) return r;
   return read_key_value(line);
 }
 

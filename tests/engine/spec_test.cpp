@@ -113,7 +113,10 @@ TEST_CASE("a minimal spec gets the documented defaults", "[engine][spec]") {
   CHECK(spec.parallelism == 1);
   REQUIRE(spec.executor);
   CHECK(spec.executor->kind == "subprocess");
-  CHECK_FALSE(subprocess_of(spec).cwd.has_value());
+  // Trials run where the spec file is, unless "cwd" says otherwise.
+  CHECK(subprocess_of(spec).cwd == std::optional<fs::path>(kGood.lexically_normal()));
+  CHECK(subprocess_of(spec).metrics.from == MetricStreams::kBoth);
+  CHECK(subprocess_of(spec).metrics.format.kind == MetricFormatKind::kAuto);
   CHECK(subprocess_of(spec).env.empty());
   CHECK_FALSE(spec.executor->timeout.has_value());
   CHECK(spec.executor->kill_grace == milliseconds(5000));

@@ -106,6 +106,14 @@ TEST_CASE("outcomes are judged by one set of rules", "[engine][core]") {
   CHECK_FALSE(v.requeue);
   v = core.judge(t, TrialOutcome::complete({}), none);
   CHECK(v.reason == "objective metric 'loss' was not reported (reported: none)");
+  // The executor's note on where it looked is appended, only when the metric is missing.
+  TrialOutcome noted = TrialOutcome::complete({{"acc", 0.9}});
+  noted.metrics_note = "read stdout as auto; last metric lines: \"acc=0.9\"";
+  v = core.judge(t, noted, none);
+  CHECK(v.reason == "objective metric 'loss' was not reported (reported: acc); read stdout as "
+                    "auto; last metric lines: \"acc=0.9\"");
+  noted.metrics["loss"] = 0.5;
+  CHECK(core.judge(t, noted, none).reason.empty());
   v = core.judge(t, TrialOutcome::complete({{"loss", std::nan("")}}), none);
   CHECK(v.reason == "objective metric 'loss' is NaN");
   v = core.judge(t, TrialOutcome::complete({{"loss", -HUGE_VAL}}), none);

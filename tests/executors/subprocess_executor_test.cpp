@@ -172,8 +172,32 @@ TEST_CASE("command templates substitute parameters, keep literal braces, drop in
                                  "a}}b{{c", "{C}{kernel}", "{layers}-{bn}", "--x", "{degree}"},
                                 params);
   REQUIRE(e.ok());
+  // "--x" "{degree}": the option goes with its inactive value.
   CHECK(e.argv == std::vector<std::string>{"train", "--C=0.001", "rbf", "{literal}", "a}b{c",
-                                           "0.001rbf", "3-true", "--x"});
+                                           "0.001rbf", "3-true"});
+}
+
+TEST_CASE("an option without a placeholder is dropped with the inactive value after it, only then",
+          "[executors][subprocess]") {
+  const ParamSet active{{"eta0", 0.01}, {"lr", "constant"}};
+  const ParamSet inactive{{"lr", "optimal"}};
+  const std::vector<std::string> split = {"train", "--lr", "{lr}", "--eta0", "{eta0}", "-v"};
+  CHECK(expand_command(split, active).argv ==
+        std::vector<std::string>{"train", "--lr", "constant", "--eta0", "0.01", "-v"});
+  CHECK(expand_command(split, inactive).argv ==
+        std::vector<std::string>{"train", "--lr", "optimal", "-v"});
+  // Not an option, an option with its own placeholder, text beside the placeholder, or the
+  // program itself: only the element naming the inactive parameter goes.
+  CHECK(expand_command({"train", "eta0", "{eta0}"}, inactive).argv ==
+        std::vector<std::string>{"train", "eta0"});
+  CHECK(expand_command({"train", "--{lr}", "{eta0}"}, inactive).argv ==
+        std::vector<std::string>{"train", "--optimal"});
+  CHECK(expand_command({"train", "--eta0", "x{eta0}"}, inactive).argv ==
+        std::vector<std::string>{"train", "--eta0"});
+  CHECK(expand_command({"-train", "{eta0}"}, inactive).argv == std::vector<std::string>{"-train"});
+  // Two inactive in a row: each takes only its own option.
+  CHECK(expand_command({"t", "--a", "{eta0}", "--b", "{eta0}"}, inactive).argv ==
+        std::vector<std::string>{"t"});
 }
 
 TEST_CASE("a malformed command template is an error naming the element",
@@ -290,6 +314,76 @@ TEST_CASE("a trial that exits 0 completes with the last value of each metric it 
   CHECK(outcome.reason.empty());
   CHECK(read_file(h.dir / "trial-1" / "stdout.log") ==
         "starting up\nstep=1 loss=0.9 acc=0.5\nloss=0.4, acc=0.8\nextra = 1\n");
+}
+
+TEST_CASE("metrics on stderr are read too, and metrics_from picks the streams",
+          "[executors][subprocess]") {
+  const std::vector<std::string> args = {"err", "INFO:root:step=1 accuracy=0.5", "out",
+                                         "loss=0.3", "err", "INFO:root:accuracy=0.9"};
+  {
+    Harness h;
+    const auto outcome = h.run_spec(child_spec(args));
+    REQUIRE(outcome.ok());
+    CHECK(outcome.metrics == Metrics{{"accuracy", 0.9}, {"loss", 0.3}});
+    REQUIRE(h.sink.intermediates_of(1).size() == 1);
+    CHECK(h.sink.intermediates_of(1)[0].metrics == Metrics{{"accuracy", 0.5}});
+  }
+  {
+    Harness h;
+    SubprocessOptions spec = child_spec(args);
+    spec.metrics.from = MetricStreams::kStdout;
+    const auto outcome = h.run_spec(spec);
+    REQUIRE(outcome.ok());
+    CHECK(outcome.metrics == Metrics{{"loss", 0.3}});
+    CHECK(h.sink.intermediates_of(1).empty());
+    // Where to look, for the reason of a missing metric.
+    CHECK_THAT(outcome.metrics_note, Contains("read stdout as auto"));
+    CHECK_THAT(outcome.metrics_note,
+               Contains("stderr (not read: metrics_from is \"stdout\") had: "
+                        "\"INFO:root:step=1 accuracy=0.5\", \"INFO:root:accuracy=0.9\""));
+  }
+  {
+    Harness h;
+    SubprocessOptions spec = child_spec(args);
+    spec.metrics.from = MetricStreams::kStderr;
+    CHECK(h.run_spec(spec).metrics == Metrics{{"accuracy", 0.9}});
+  }
+}
+
+TEST_CASE("metrics_format keras reads a keras log the child prints", "[executors][subprocess]") {
+  Harness h;
+  SubprocessOptions spec = child_spec({"out", "Epoch 1/2", "out",
+                                       "3/3 - 0s - loss: 0.5 - val_accuracy: 0.7", "out",
+                                       "Epoch 2/2", "out",
+                                       "3/3 - 0s - loss: 0.4 - val_accuracy: 0.8"});
+  spec.metrics.format.kind = MetricFormatKind::kKeras;
+  const auto outcome = h.run_spec(spec);
+  REQUIRE(outcome.ok());
+  CHECK(outcome.metrics == Metrics{{"loss", 0.4}, {"val_accuracy", 0.8}});
+  const auto reports = h.sink.intermediates_of(1);
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[0].step == 1);
+  CHECK(reports[1].step == 2);
+}
+
+TEST_CASE("the launch is reported before the start: argv, cwd, the variables hpo added",
+          "[executors][subprocess]") {
+  Harness h;
+  SubprocessOptions spec = child_spec({"out", "x=1"});
+  spec.cwd = h.dir.path();
+  spec.env = {{"OMP_NUM_THREADS", "1"}, {"WANDB_API_KEY", "hunter2"}};
+  REQUIRE(h.run_spec(spec).ok());
+  REQUIRE(h.sink.launched.count(1));
+  const TrialLaunch& launch = h.sink.launched.at(1);
+  CHECK(launch.argv.at(0) == spec.command.at(0));
+  CHECK(launch.argv.back() == "x=1");
+  CHECK(fs::equivalent(launch.cwd, h.dir.path()));
+  std::map<std::string, std::string> env(launch.env.begin(), launch.env.end());
+  CHECK(env.at("OMP_NUM_THREADS") == "1");
+  CHECK(env.at("WANDB_API_KEY") == "<redacted>");  // never stored or shown
+  CHECK(env.count("HPO_TRIAL_DIR"));
+  CHECK(env.count("HPO_PARAMS"));
+  CHECK_FALSE(env.count("PATH"));  // hpo's own environment is not "added"
 }
 
 TEST_CASE("a trial that exits 0 without metrics completes empty; the manager judges that",

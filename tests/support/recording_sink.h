@@ -28,6 +28,10 @@ class RecordingSink : public EventSink {
     started[trial_id] = where;
   }
 
+  void on_launched(std::int64_t trial_id, const TrialLaunch& launch) override {
+    launched[trial_id] = launch;
+  }
+
   void on_intermediate(std::int64_t trial_id, std::int64_t step,
                        const std::map<std::string, double>& metrics) override {
     intermediates.push_back({trial_id, step, metrics});
@@ -64,6 +68,7 @@ class RecordingSink : public EventSink {
   }
 
   std::map<std::int64_t, std::string> started;  // trial id -> where (on_started)
+  std::map<std::int64_t, TrialLaunch> launched;  // trial id -> what ran (on_launched)
   std::vector<RecordedIntermediate> intermediates;
   std::vector<std::pair<std::int64_t, TrialOutcome>> finished;
   std::function<void(const RecordedIntermediate&)> on_intermediate_hook;
