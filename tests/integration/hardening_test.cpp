@@ -321,7 +321,7 @@ TEST_CASE("hpo validate never loads a plugin library; hpo run does", "[integrati
       {"name", "plugin"},
       {"direction", "minimize"},
       {"objective", {{"metric", "loss"}}},
-      {"space", {{"script", {{"type", "categorical"}, {"choices", {"out loss=1\nexit 0"}}}}}},
+      {"space", {{"script", {{"type", "categorical"}, {"choices", {"out\nloss=1\nexit\n0"}}}}}},
       {"budget", {{"trials", 1}}},
       {"executor",
        {{"kind", "threads"}, {"library", plugin.string()}, {"symbol", "script_objective"}}}};
