@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz with clang (-fsanitize=fuzzer,address,undefined)
-# in build-fuzz/ and runs each for a bounded time from its seed corpus, printing its
-# executions per second and total executions. Fails when a target finds a crash, a sanitizer
-# report or a broken property; the input that did it is kept in build-fuzz/findings/.
+# in build-asan/ (shared with the ASan unit tests of ci_sanitizers.sh) and runs each for a
+# bounded time from its seed corpus, printing its executions per second and total executions.
+# Fails when a target finds a crash, a sanitizer report or a broken property; the input that did
+# it is kept in build-asan/findings/.
 #
 #   scripts/ci_fuzz.sh              every target, 30 s each
 #   HPO_FUZZ_SECONDS=60 scripts/ci_fuzz.sh spec_fuzz
@@ -12,16 +13,11 @@ cd "$(dirname "$0")/.."
 seconds="${HPO_FUZZ_SECONDS:-30}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(spec_fuzz metric_line_fuzz result_file_fuzz enqueue_fuzz)
-build=build-fuzz
+build=build-asan
+source scripts/sanitizer_build.sh
+configure_asan_build
+cmake --build "$build" -j "$HPO_JOBS" --target "${targets[@]}"
 
-# -O1 and line tables only: as fast to fuzz, far cheaper to compile than RelWithDebInfo.
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=None \
-  -DCMAKE_C_FLAGS="-O1 -g1" -DCMAKE_CXX_FLAGS="-O1 -g1" -DHPO_FUZZ=ON -DHPO_SANITIZE=address,undefined -DHPO_BUILD_TESTS=OFF \
-  -DHPO_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j "${HPO_JOBS:-2}" --target "${targets[@]}"
-
-export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 mkdir -p "$build/findings"
 status=0
 for t in "${targets[@]}"; do
