@@ -91,6 +91,13 @@ class StudyManager::Run final : public EventSink {
     boost::asio::post(io_, [this] { guarded([this] { pump(); }); });
     io_.run();
 
+    // Other runs of the study may have finished trials since this run last looked: the summary
+    // counts the study as it is now, beside what this run did.
+    try {
+      core_.refresh();
+    } catch (const StorageError&) {
+      // The counts this run last saw are still true for it; the summary says those.
+    }
     RunResult result;
     result.reason = reason_.value_or(StopReason::kBudgetMet);
     result.stats = stats();

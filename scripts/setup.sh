@@ -16,6 +16,8 @@ packages=(
   python3 python3-sklearn python3-kubernetes
   # tests of hpo export (Optuna round trip, pandas) and of the report and dashboard in a browser
   python3-optuna python3-pandas chromium
+  # the fuzz stage of CI (scripts/ci_fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 if [ "${HPO_SKIP_APT:-0}" != 1 ]; then

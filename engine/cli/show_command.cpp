@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
-#include <fstream>
 #include <iostream>
 
 #include "engine/cli/study_access.h"
+#include "engine/model/file_io.h"
 #include "engine/model/text.h"
 #include "engine/model/trial_launch.h"
 #include "engine/report/text_safety.h"
@@ -27,26 +27,27 @@ it), state and reason, timings, attempts (the retries of the same parameters), w
 its log files with the last lines of stderr.log, and the intermediate values as a sparkline
 and a table. --format json prints the same as one JSON object.)";
 
-// The last `n` lines of a text file; empty when it cannot be read.
+// The last `n` lines of a trial's log; empty when it cannot be read. A trial wrote the file and
+// may have replaced it by a FIFO, a device or a link: only a regular file is read (not through
+// a link), and only its last 64 KiB.
 std::vector<std::string> tail_lines(const std::filesystem::path& path, std::size_t n) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in || n == 0) return {};
-  // Only the end of a large log matters: start 64 KiB before it.
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  const std::streamoff start = std::max<std::streamoff>(0, size - 65536);
-  in.seekg(start);
+  if (n == 0) return {};
+  const FileText file = read_regular_file_tail(path, 64 * 1024, /*follow_symlinks=*/false);
+  if (!file.ok()) return {};
   std::deque<std::string> lines;
-  std::string line;
-  bool first = start > 0;  // a partial first line when starting mid-file
-  while (std::getline(in, line)) {
-    if (first) {
-      first = false;
-      continue;
-    }
+  std::size_t pos = 0;
+  if (file.from_middle) {  // a partial first line when starting mid-file
+    pos = file.text.find('\n');
+    pos = pos == std::string::npos ? file.text.size() : pos + 1;
+  }
+  while (pos < file.text.size()) {
+    std::size_t end = file.text.find('\n', pos);
+    if (end == std::string::npos) end = file.text.size();
+    std::string line = file.text.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
+    lines.push_back(std::move(line));
     if (lines.size() > n) lines.pop_front();
+    pos = end + 1;
   }
   return {lines.begin(), lines.end()};
 }
@@ -87,7 +88,9 @@ std::vector<std::size_t> pick(std::size_t n, std::size_t width) {
 
 std::string file_note(const std::filesystem::path& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return " (missing)";
+  const auto status = std::filesystem::symlink_status(path, ec);
+  if (!std::filesystem::exists(status)) return " (missing)";
+  if (!std::filesystem::is_regular_file(status)) return " (not a regular file: not read)";
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) return "";
   char buf[32];

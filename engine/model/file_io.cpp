@@ -35,49 +35,89 @@ std::string limit_text(std::size_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
-}  // namespace
-
-FileText read_regular_file(const std::filesystem::path& path, std::size_t max_bytes,
-                           bool follow_symlinks) {
-  FileText out;
+// Opens `path` for reading without blocking, refusing anything but a regular file; sets
+// `error` and returns -1 when it cannot be used. The descriptor is blocking again on return (a
+// regular file never blocks for long).
+int open_regular(const std::filesystem::path& path, bool follow_symlinks, std::string& error,
+                 struct stat& st) {
   int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   if (!follow_symlinks) flags |= O_NOFOLLOW;
   Fd file{::open(path.c_str(), flags)};
   if (file.fd < 0) {
     const int err = errno;
-    out.error = err == ELOOP && !follow_symlinks ? "is a symbolic link (refused)"
-                                                 : std::string("cannot be opened: ") +
-                                                       std::strerror(err);
-    return out;
+    error = err == ELOOP && !follow_symlinks
+                ? "is a symbolic link (refused)"
+                : std::string("cannot be opened: ") + std::strerror(err);
+    return -1;
   }
-  struct stat st {};
   if (::fstat(file.fd, &st) != 0) {
-    out.error = std::string("cannot be read: ") + std::strerror(errno);
-    return out;
+    error = std::string("cannot be read: ") + std::strerror(errno);
+    return -1;
   }
   if (!S_ISREG(st.st_mode)) {
-    out.error = "is " + kind_of(st.st_mode) + ", not a regular file";
-    return out;
+    error = "is " + kind_of(st.st_mode) + ", not a regular file";
+    return -1;
   }
-  // Blocking reads from here on: a regular file never blocks for long.
   ::fcntl(file.fd, F_SETFL, ::fcntl(file.fd, F_GETFL) & ~O_NONBLOCK);
+  const int fd = file.fd;
+  file.fd = -1;
+  return fd;
+}
+
+// Appends what is left of `fd` to out.text, at most `max_bytes` in all. Sets out.error (and
+// clears the text) on a read error, and when there is more unless `cut` (then it stops there).
+void read_rest(int fd, std::size_t max_bytes, bool cut, FileText& out) {
   char buf[64 * 1024];
   while (true) {
-    const ssize_t n = ::read(file.fd, buf, sizeof buf);
+    const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       out.error = std::string("cannot be read: ") + std::strerror(errno);
       out.text.clear();
-      return out;
+      return;
     }
-    if (n == 0) break;
+    if (n == 0) return;
     if (out.text.size() + static_cast<std::size_t>(n) > max_bytes) {
+      if (cut) {
+        out.text.append(buf, max_bytes - out.text.size());
+        return;
+      }
       out.error = "is larger than " + limit_text(max_bytes);
       out.text.clear();
-      return out;
+      return;
     }
     out.text.append(buf, static_cast<std::size_t>(n));
   }
+}
+
+}  // namespace
+
+FileText read_regular_file(const std::filesystem::path& path, std::size_t max_bytes,
+                           bool follow_symlinks) {
+  FileText out;
+  struct stat st {};
+  Fd file{open_regular(path, follow_symlinks, out.error, st)};
+  if (file.fd >= 0) read_rest(file.fd, max_bytes, /*cut=*/false, out);
+  return out;
+}
+
+FileText read_regular_file_tail(const std::filesystem::path& path, std::size_t max_bytes,
+                                bool follow_symlinks) {
+  FileText out;
+  struct stat st {};
+  Fd file{open_regular(path, follow_symlinks, out.error, st)};
+  if (file.fd < 0) return out;
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size > max_bytes) {
+    if (::lseek(file.fd, static_cast<off_t>(size - max_bytes), SEEK_SET) < 0) {
+      out.error = std::string("cannot be read: ") + std::strerror(errno);
+      return out;
+    }
+    out.from_middle = true;
+  }
+  // The file may grow while it is read (a running trial's log): what came after the size
+  // seen above is left out rather than refused.
+  read_rest(file.fd, max_bytes, /*cut=*/true, out);
   return out;
 }
 

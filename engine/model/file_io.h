@@ -19,6 +19,7 @@ namespace hpo {
 struct FileText {
   std::string text;   // the content, when error is empty
   std::string error;  // why it cannot be read: "is a FIFO, not a regular file", ...
+  bool from_middle = false;  // read_regular_file_tail: the text starts inside the file
   bool ok() const { return error.empty(); }
 };
 
@@ -27,6 +28,11 @@ struct FileText {
 // with it false. Never blocks on a FIFO or a device.
 FileText read_regular_file(const std::filesystem::path& path, std::size_t max_bytes,
                            bool follow_symlinks);
+
+// The last `max_bytes` of `path` at most (a log's end), with the same refusals as
+// read_regular_file; a larger file is not an error. Never blocks, never reads without end.
+FileText read_regular_file_tail(const std::filesystem::path& path, std::size_t max_bytes,
+                                bool follow_symlinks);
 
 // Creates `dir` and any missing parents below `root` (inclusive) with mkdir, never following a
 // symbolic link, and checks that each of them that already existed is a directory owned by

@@ -19,7 +19,9 @@
 //   throw TEXT          throw std::runtime_error(TEXT) out of the objective
 //   status N            return N from the objective (not a valid outcome unless 0..2)
 //   checkpoint NAME     write NAME into the checkpoint directory (FAIL if there is none)
-// Without "script", the objective fails. Built three times: the plugin itself, one without
+// Without "script", the objective fails. When HPO_TEST_PLUGIN_LOAD_MARK names a file, loading
+// the library creates it (its static initialiser runs), so a test can tell whether a command
+// loaded the plugin (`hpo validate` must not). Built three times: the plugin itself, one without
 // the version symbol (HPO_TEST_PLUGIN_NO_VERSION) and one with another ABI version
 // (HPO_TEST_PLUGIN_WRONG_VERSION).
 #include <unistd.h>
@@ -50,6 +52,12 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+
+[[maybe_unused]] const bool kLoadMarked = [] {
+  if (const char* mark = std::getenv("HPO_TEST_PLUGIN_LOAD_MARK"))
+    std::ofstream(mark) << "loaded\n";
+  return true;
+}();
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> out;

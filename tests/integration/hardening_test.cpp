@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -170,12 +171,21 @@ TEST_CASE("several runs of one seeded study started together never run a paramet
   std::vector<bp::child> runs;
   for (int i = 0; i < 3; ++i)
     runs.emplace_back(std::string(HPO_BIN), bp::args({"run", "study.json", "--progress", "none"}),
-                      bp::start_dir(dir.path().string()), bp::std_out > bp::null,
+                      bp::start_dir(dir.path().string()),
+                      bp::std_out > (dir / ("out" + std::to_string(i))).string(),
                       bp::std_err > bp::null, bp::std_in < bp::null);
-  for (auto& run : runs) {
-    run.wait();
-    CHECK(run.exit_code() == 0);
+  int complete_by_runs = 0;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    runs[i].wait();
+    CHECK(runs[i].exit_code() == 0);
+    // Each run's summary says the study's count and, when other runs shared the work, its own.
+    const std::string out = hpo::testing::read_file(dir / ("out" + std::to_string(i)));
+    INFO(out);
+    CHECK(out.find("study together: 24 COMPLETE") != std::string::npos);
+    const auto mine = out.find("this run: ");
+    complete_by_runs += mine == std::string::npos ? 24 : std::stoi(out.substr(mine + 10));
   }
+  CHECK(complete_by_runs == 23);  // the first run made one
   const auto trials = stored_trials(dir / "hpo.db", "together");
   std::set<std::string> distinct;
   int complete = 0;
@@ -298,4 +308,147 @@ TEST_CASE("hpo enqueue refuses duplicate keys, unclosed quotes and too-deep JSON
   CHECK(r.err.find("unknown parameter \"xx\" (did you mean \"x\"?)") != std::string::npos);
   CHECK(r.err.find("typo.csv:2") == std::string::npos);
   CHECK(stored_trials(dir / "hpo.db", "queue").size() == 2);  // the first run's, and the BOM's
+}
+
+TEST_CASE("hpo validate never loads a plugin library; hpo run does", "[integration][hardening]") {
+  TempDir dir;
+  const fs::path plugin =
+      fs::path(HPO_BUILD_DIR) / "tests" / "executors" / "libhpo_test_plugin.so";
+  REQUIRE(fs::exists(plugin));
+  const fs::path mark = dir / "loaded";
+  const std::map<std::string, std::string> env = {{"HPO_TEST_PLUGIN_LOAD_MARK", mark.string()}};
+  nlohmann::json spec = {
+      {"name", "plugin"},
+      {"direction", "minimize"},
+      {"objective", {{"metric", "loss"}}},
+      {"space", {{"script", {{"type", "categorical"}, {"choices", {"out\nloss=1\nexit\n0"}}}}}},
+      {"budget", {{"trials", 1}}},
+      {"executor",
+       {{"kind", "threads"}, {"library", plugin.string()}, {"symbol", "script_objective"}}}};
+  write_file(dir / "study.json", spec.dump(2));
+  auto r = run_hpo({"validate", "study.json"}, dir.path(), env);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(fs::exists(mark));  // the library's initialisers did not run
+  // A library that is not a regular file is refused by validate, still without loading it.
+  spec["executor"]["library"] = dir.path().string();
+  write_file(dir / "folder.json", spec.dump(2));
+  r = run_hpo({"validate", "folder.json"}, dir.path(), env);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("executor.library: '" + dir.path().string() + "' is not a regular file") !=
+        std::string::npos);
+  r = run_hpo({"run", "study.json"}, dir.path(), env);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(fs::exists(mark));  // loading waits for the run
+}
+
+TEST_CASE("a run stopped by SIGSTOP is paused, not dead: a second run leaves its trial alone",
+          "[integration][hardening]") {
+  namespace bp = boost::process;
+  TempDir dir;
+  // Trials of 2 s; heartbeats every second, stale after 3: the pause below lasts longer.
+  write_file(dir / "study.json", shell_spec("paused", "sleep 2; echo loss=$1",
+                                            R"({"budget": {"trials": 4, "max_failed_trials": 4},
+                                                "sampler": {"name": "random", "seed": 3}})"));
+  const std::vector<std::string> flags = {"--heartbeat", "1s", "--stale-after", "3s",
+                                          "--progress", "plain"};
+  std::vector<std::string> args = {"run", "study.json"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  bp::child first(std::string(HPO_BIN), bp::args(args), bp::start_dir(dir.path().string()),
+                  bp::std_out > bp::null, bp::std_err > (dir / "first.err").string(),
+                  bp::std_in < bp::null);
+  REQUIRE(hpo::testing::wait_for(
+      [&] { return hpo::testing::running_and_started(dir / "hpo.db", "paused") == 1; }));
+  REQUIRE(::kill(first.id(), SIGSTOP) == 0);  // as Ctrl-Z does
+  bp::child second(std::string(HPO_BIN), bp::args(args), bp::start_dir(dir.path().string()),
+                   bp::std_out > bp::null, bp::std_err > (dir / "second.err").string(),
+                   bp::std_in < bp::null);
+  // The second run finishes three trials of 2 s while the first stays stopped: a pause of
+  // 6 s or more, twice the 3 s after which a lease on another host would count as stale.
+  const bool three_done = hpo::testing::wait_for(
+      [&] {
+        int complete = 0;
+        for (const auto& t : stored_trials(dir / "hpo.db", "paused"))
+          complete += t.state == hpo::TrialState::kComplete;
+        return complete >= 3;
+      },
+      std::chrono::seconds(40));
+  REQUIRE(::kill(first.id(), SIGCONT) == 0);
+  first.wait();
+  second.wait();
+  REQUIRE(three_done);
+  const std::string second_err = hpo::testing::read_file(dir / "second.err");
+  INFO("second: " << second_err);
+  INFO("first: " << hpo::testing::read_file(dir / "first.err"));
+  CHECK(second.exit_code() == 0);
+  CHECK(first.exit_code() == 0);
+  CHECK(second_err.find("re-queued") == std::string::npos);
+  const auto trials = stored_trials(dir / "hpo.db", "paused");
+  CHECK(trials.size() == 4);
+  for (const auto& t : trials) {
+    INFO("trial " << t.number << ": " << t.reason);
+    CHECK(t.state == hpo::TrialState::kComplete);
+    CHECK(t.attempt == 0);
+  }
+}
+
+TEST_CASE("hpo show reads a trial's logs only when they are regular files, and only their end",
+          "[integration][hardening]") {
+  TempDir dir;
+  // Trial 0 leaves a FIFO for stderr.log (opening it would block), trial 1 a link to
+  // /dev/zero (it never ends), trial 2 a log of 1 MB without a line break and a last line.
+  write_file(dir / "study.json",
+             shell_spec("logs",
+                        "cd \"$HPO_TRIAL_DIR\" && rm stderr.log && case $HPO_TRIAL_NUMBER in "
+                        "0) mkfifo stderr.log;; 1) ln -s /dev/zero stderr.log;; "
+                        "*) head -c 1000000 /dev/zero | tr '\\0' x > stderr.log; "
+                        "printf '\\nthe end\\n' >> stderr.log;; esac; echo loss=$1",
+                        R"({"budget": {"trials": 3}})"));
+  REQUIRE(run_hpo({"run", "study.json"}, dir.path()).exit_code == 0);
+  for (const char* number : {"0", "1"}) {
+    INFO("trial " << number);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run_hpo({"show", "logs", number}, dir.path());
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));  // no hang
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("stderr.log (not a regular file: not read)") != std::string::npos);
+    CHECK(r.out.find("last") == std::string::npos);
+    r = run_hpo({"show", "logs", number, "--format", "json"}, dir.path());
+    CHECK(r.exit_code == 0);
+    CHECK(nlohmann::json::parse(r.out)["stderr_tail"].empty());
+  }
+  auto r = run_hpo({"show", "logs", "2"}, dir.path());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("stderr.log, last 1 lines:\n  | the end\n") != std::string::npos);
+}
+
+TEST_CASE("infinite metrics are said as Infinity in JSON output, never as null",
+          "[integration][hardening]") {
+  TempDir dir;
+  write_file(dir / "study.json",
+             shell_spec("inf", "echo loss=$1 up=inf down=-inf", R"({"budget": {"trials": 1}})"));
+  REQUIRE(run_hpo({"run", "study.json"}, dir.path()).exit_code == 0);
+  for (const char* command : {"trials", "best"}) {
+    auto r = run_hpo({command, "inf", "--format", "json"}, dir.path());
+    INFO(command << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto doc = nlohmann::json::parse(r.out);
+    const nlohmann::json& trial = doc.is_array() ? doc.at(0) : doc;
+    CHECK(trial["metrics"]["up"] == "Infinity");
+    CHECK(trial["metrics"]["down"] == "-Infinity");
+    CHECK(trial["value"].is_number());
+  }
+}
+
+TEST_CASE("hpo validate refuses /dev/zero and a FIFO at once", "[integration][hardening]") {
+  TempDir dir;
+  REQUIRE(::mkfifo((dir / "fifo.json").c_str(), 0600) == 0);
+  for (const std::string spec : {std::string("/dev/zero"), (dir / "fifo.json").string()}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run_hpo({"validate", spec}, dir.path());
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));  // no hang
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("not a regular file") != std::string::npos);
+  }
 }

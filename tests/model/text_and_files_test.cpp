@@ -55,6 +55,27 @@ TEST_CASE("regular files are read with a limit; FIFOs, devices and links are ref
   CHECK_FALSE(read_regular_file(dir / "none", 100, false).ok());
 }
 
+TEST_CASE("the end of a log is read with the same refusals, whatever its size",
+          "[model][files]") {
+  TempDir dir("hpo-files");
+  const fs::path small = write_file(dir / "small.log", "a\nb\n");
+  FileText tail = read_regular_file_tail(small, 100, false);
+  CHECK(tail.text == "a\nb\n");
+  CHECK_FALSE(tail.from_middle);
+  const fs::path big = write_file(dir / "big.log", std::string(1000, 'x') + "\nlast\n");
+  tail = read_regular_file_tail(big, 10, false);
+  REQUIRE(tail.ok());
+  CHECK(tail.text == "xxxx\nlast\n");
+  CHECK(tail.from_middle);
+  const fs::path fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(read_regular_file_tail(fifo, 10, false).error == "is a FIFO, not a regular file");
+  fs::create_symlink("/dev/zero", dir / "zero");
+  CHECK(read_regular_file_tail(dir / "zero", 10, false).error == "is a symbolic link (refused)");
+  CHECK(read_regular_file_tail(dir / "zero", 10, true).error ==
+        "is a character device, not a regular file");
+}
+
 TEST_CASE("directories are made level by level, never through a link, only of this user",
           "[model][files]") {
   TempDir dir("hpo-files");

@@ -2,7 +2,9 @@
 // bounds and on the grid, inactive parameters absent, FAIL trials ignored, determinism per seed.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <memory>
+#include <set>
 
 #include "samplers/cmaes_sampler.h"
 #include "samplers/gp_sampler.h"
@@ -134,6 +136,37 @@ TEMPLATE_TEST_CASE("sampler keeps every value inside its distribution and on its
     CHECK(t.params.at("layers").is_int());
     CHECK(t.params.at("x").is_double());
   }
+}
+
+// The extremes `hpo validate` still accepts (engine/model/study_spec.cpp refuses a width that is
+// not a finite normal double and more than 2^53 grid points): a sampler must draw inside them,
+// neither crashing (TPE once did) nor sticking to a bound. The grid is left out: its points
+// are listed, never drawn from a range.
+TEMPLATE_TEST_CASE("sampler draws inside the most extreme ranges a spec may have",
+                   "[samplers][hardening]", RandomFixture, TpeFixture, TpeUnivariateFixture,
+                   TpeGroupFixture, SobolFixture, HaltonFixture, CmaEsFixture,
+                   CmaEsPlainFixture, GpFixture, GpDeterministicFixture) {
+  SearchSpace space;
+  space.add({"wide", Distribution::float_range(-1e307, 1e307, false, std::nullopt), {}});
+  space.add({"narrow", Distribution::float_range(1, 1 + 4.5e-16, false, std::nullopt), {}});
+  space.add({"tiny", Distribution::float_range(-3e-300, 3e-300, false, std::nullopt), {}});
+  space.add({"log", Distribution::float_range(1e-300, 1e300, true, std::nullopt), {}});
+  space.add({"fine", Distribution::float_range(0, 1, false, 1e-15), {}});
+  space.add({"n", Distribution::int_range(-(std::int64_t{1} << 53), std::int64_t{1} << 53,
+                                          false, 1), {}});
+  auto sampler = TestType::make(7);
+  std::vector<Trial> trials;
+  run_trials(*sampler, space, [](const ParamSet& p) {
+    return (p.at("wide").as_double() > 0 ? 1.0 : 0.0) + std::log10(p.at("log").as_double()) / 300;
+  }, 30, trials);
+  std::set<double> wide;
+  for (const auto& t : trials) {
+    const auto issues = space.check(t.params);
+    INFO("trial " << t.number << ": " << (issues.empty() ? "" : issues[0].to_string()));
+    CHECK(issues.empty());
+    wide.insert(t.params.at("wide").as_double());
+  }
+  CHECK(wide.size() > 3);  // not stuck on a bound
 }
 
 TEMPLATE_TEST_CASE("sampler draws a conditional parameter exactly when its condition holds",
