@@ -117,10 +117,13 @@ TEST_CASE(
 TEST_CASE("a program that cannot be started stops the run after budget.fail_fast trials",
           "[integration][first_hour]") {
   TempDir dir;
-  json spec = json::parse(objective_spec("missing", "ok",
-                                         R"({"budget": {"trials": 10, "fail_fast": 2},
-                                             "parallelism": 1})"));
-  spec["executor"]["command"][0] = "./no-such-trainer";
+  // It exists and is executable (the preflight of `hpo run` passes), but its interpreter does
+  // not: every spawn fails.
+  const fs::path trainer = write_file(dir / "train.sh", "#!/no/such/interpreter\n");
+  fs::permissions(trainer, fs::perms::owner_all);
+  json spec = json::parse(objective_spec(
+      "missing", "ok", R"({"budget": {"trials": 10, "fail_fast": 2}, "parallelism": 1})"));
+  spec["executor"]["command"][0] = trainer.string();
   write_file(dir / "missing.json", spec.dump(2));
   const auto r = run_hpo({"run", "missing.json"}, dir.path());
   INFO(r.out << r.err);

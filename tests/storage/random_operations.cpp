@@ -177,11 +177,20 @@ Operation OperationGenerator::next(Storage& model) {
     op.id = pick_trial();
     op.text = chance(80) ? "interrupted" : "";
     op.name = chance(60) ? "runs/{number}" : "";
-  } else if (roll < 60) {
+  } else if (roll < 58) {
     op.kind = Operation::Kind::kReport;
     op.id = pick_trial();
     op.step = static_cast<std::int64_t>(rng_() % 6) - 1;
     op.value = pick_double();
+  } else if (roll < 59) {
+    op.kind = Operation::Kind::kDeleteStudy;
+    op.id = pick_study();
+  } else if (roll < 60) {
+    op.kind = Operation::Kind::kSetParams;
+    op.id = pick_trial();
+    const int n = static_cast<int>(rng_() % 4);
+    for (int i = 0; i < n; ++i)
+      op.new_trial.params["p" + std::to_string(rng_() % 5)] = pick_param();
   } else if (roll < 75) {
     op.kind = Operation::Kind::kFinish;
     op.id = pick_trial();
@@ -223,15 +232,6 @@ Operation OperationGenerator::next(Storage& model) {
     op.id = pick_trial();
     op.owner = chance(20) ? std::string() : pick_owner();
     op.name = pick_owner();
-  } else if (roll < 97) {
-    op.kind = Operation::Kind::kDeleteStudy;
-    op.id = pick_study();
-  } else if (roll < 98) {
-    op.kind = Operation::Kind::kSetParams;
-    op.id = pick_trial();
-    const int n = static_cast<int>(rng_() % 4);
-    for (int i = 0; i < n; ++i)
-      op.new_trial.params["p" + std::to_string(rng_() % 5)] = pick_param();
   } else {
     op.kind = Operation::Kind::kReopen;
   }
