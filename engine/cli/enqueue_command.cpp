@@ -5,6 +5,7 @@
 
 #include "engine/cli/options.h"
 #include "engine/cli/study_access.h"
+#include "engine/model/text.h"
 #include "engine/report/text_safety.h"
 #include "engine/factory.h"
 #include "engine/study_core.h"
