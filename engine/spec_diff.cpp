@@ -1,6 +1,8 @@
 #include "engine/spec_diff.h"
 #include "engine/model/json_codec.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace hpo {
@@ -28,6 +30,10 @@ std::vector<std::string> study_differences(const StudySpec& stored, const StudyS
       !(stored.intermediate_metric.empty() && now.intermediate_metric.empty()))
     out.push_back("objective.intermediate_metric: stored \"" + stored.judged_metric() +
                   "\", now \"" + now.judged_metric() + "\"");
+  // Values judged by another rule would not compare with the stored ones.
+  if (stored.strategy != now.strategy)
+    out.push_back(std::string("objective.strategy: stored \"") + to_string(stored.strategy) +
+                  "\", now \"" + to_string(now.strategy) + "\"");
   const nlohmann::json a = {{"space", to_json(stored.space)}};
   const nlohmann::json b = {{"space", to_json(now.space)}};
   for (const auto& op : nlohmann::json::diff(a, b)) {
@@ -44,6 +50,24 @@ std::vector<std::string> study_differences(const StudySpec& stored, const StudyS
     }
   }
   return out;
+}
+
+std::string difference_subjects(const std::vector<std::string>& differences) {
+  std::vector<std::string> subjects;
+  auto add = [&](const std::string& s) {
+    if (std::find(subjects.begin(), subjects.end(), s) == subjects.end()) subjects.push_back(s);
+  };
+  for (const auto& d : differences) {
+    if (d.rfind("space", 0) == 0) add("search space");
+    else if (d.rfind("direction", 0) == 0) add("direction");
+    else if (d.rfind("objective.metric", 0) == 0) add("metric");
+    else if (d.rfind("objective.intermediate_metric", 0) == 0) add("intermediate metric");
+    else if (d.rfind("objective.strategy", 0) == 0) add("value strategy");
+  }
+  std::string out;
+  for (std::size_t i = 0; i < subjects.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == subjects.size() ? " and " : ", ") + subjects[i];
+  return out.empty() ? "spec" : out;
 }
 
 }  // namespace hpo

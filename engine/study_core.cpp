@@ -25,8 +25,9 @@ std::string join_names(const std::map<std::string, double>& metrics) {
 }
 
 // A stored study that this spec may continue: the same space, direction and metric (its
-// history would not mean the same thing under others).
-void check_same_study(const StudyRecord& record, const StudySpec& spec) {
+// history would not mean the same thing under others). The refusal explains the choice in its
+// first line, with what is at stake: trials measured under the old spec mixing with new ones.
+void check_same_study(const StudyRecord& record, const StudySpec& spec, const TrialCounts& counts) {
   StudySpec stored;
   try {
     stored = StudyCore::stored_spec(record);
@@ -35,11 +36,19 @@ void check_same_study(const StudyRecord& record, const StudySpec& spec) {
   }
   const std::vector<std::string> diffs = study_differences(stored, spec);
   if (diffs.empty()) return;
+  const std::string what = difference_subjects(diffs);
+  const int finished = counts.complete + counts.pruned;
+  const std::string stake =
+      counts.total() == 0 ? std::string("it has no trials yet, so nothing would mix")
+      : finished == 0
+          ? "none of its " + std::to_string(counts.total()) +
+                " trials completed under the old one, so nothing would mix"
+          : std::to_string(finished) +
+                " of its trials completed under the old one and would mix with the new ones";
   std::vector<SpecIssue> issues;
-  issues.push_back({"", "study '" + spec.name +
-                            "' exists with a different search space, direction or metric "
-                            "(continue it with --allow-spec-change, or give the study a new "
-                            "name):"});
+  issues.push_back({"", "study '" + spec.name + "' exists with another " + what + " (below); " +
+                            stake + ": rerun with --allow-spec-change to continue it, or give "
+                            "the study a new name (\"name\" in the spec) to start afresh"});
   for (const auto& d : diffs) issues.push_back({"", "  " + d});
   throw InputError(issues);
 }
@@ -76,7 +85,8 @@ StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& option
     if (existing) {
       if (options.mode == OpenMode::kCreate)
         throw InputError("name", "a study named \"" + spec_.name + "\" exists already");
-      if (!options.allow_spec_change) check_same_study(*existing, spec_);
+      if (!options.allow_spec_change)
+        check_same_study(*existing, spec_, storage_.count_trials(existing->id));
       if (options.record_spec) {
         storage_.update_study_spec(existing->id, spec_.document, spec_.base_dir.string());
         existing->spec = spec_.document;
@@ -211,6 +221,11 @@ void StudyCore::refresh_running() {
 
 const Trial* StudyCore::best() const { return best_trial(trials_, spec_.direction); }
 
+bool StudyCore::goal_reached() const {
+  if (!spec_.goal || !tally_.best_value) return false;
+  return !is_better(spec_.direction, *spec_.goal, *tally_.best_value);
+}
+
 // ---- asking -----------------------------------------------------------------------------------
 
 std::optional<Trial> StudyCore::ask(const std::string& owner, std::optional<int> limit,
@@ -259,6 +274,13 @@ std::vector<int> StudyCore::TEST_sampler_view_numbers(int number) {
 std::optional<Trial> StudyCore::claim(const std::string& owner, std::optional<int> limit) {
   std::optional<Trial> claimed = storage_.claim_waiting_trial(id(), owner, limit);
   if (!claimed) return std::nullopt;
+  if (!spec_.space.check(claimed->params).empty()) {
+    // Enqueued with some parameters only: the sampler chooses the others now, for its number.
+    ParamSet full = complete_params(*sampler_, sampler_view(claimed->number), spec_.space,
+                                    claimed->params, static_cast<std::uint64_t>(claimed->number),
+                                    seed_);
+    if (storage_.set_trial_params(claimed->id, full)) claimed->params = std::move(full);
+  }
   return put(*claimed);
 }
 
@@ -307,23 +329,31 @@ Verdict StudyCore::judge(const Trial& trial, const TrialOutcome& outcome,
   Verdict v;
   v.state = outcome.state;
   v.reason = outcome.reason;
+  // With strategy "best", the best of the stored curve competes with the final report (the
+  // parser validated that the curve is the objective metric's).
+  const std::optional<StepValue> best_step = spec_.strategy == ValueStrategy::kBest
+                                                 ? best_intermediate(trial, spec_.direction)
+                                                 : std::nullopt;
   if (outcome.state == TrialState::kComplete) {
     const auto it = outcome.metrics.find(spec_.metric);
-    if (it == outcome.metrics.end()) {
+    if (it == outcome.metrics.end() && !best_step) {
       v.state = TrialState::kFail;
       v.reason = "objective metric '" + spec_.metric + "' was not reported (reported: " +
                  join_names(outcome.metrics) + ")";
       if (!outcome.metrics_note.empty()) v.reason += "; " + outcome.metrics_note;
-    } else if (!std::isfinite(it->second)) {
+    } else if (it != outcome.metrics.end() && !std::isfinite(it->second)) {
       v.state = TrialState::kFail;
       v.reason = "objective metric '" + spec_.metric + "' is " +
                  (std::isnan(it->second) ? std::string("NaN") : std::string("infinite"));
     } else {
-      v.value = it->second;
+      double value = it != outcome.metrics.end() ? it->second : best_step->value;
+      if (best_step && is_better(spec_.direction, best_step->value, value))
+        value = best_step->value;
+      v.value = value;
       v.reason.clear();
     }
   } else if (outcome.state == TrialState::kPruned && !trial.intermediate.empty()) {
-    v.value = trial.intermediate.rbegin()->second;
+    v.value = best_step ? best_step->value : trial.intermediate.rbegin()->second;
   }
   if (v.state != TrialState::kFail) return v;
   if (v.reason.empty()) v.reason = "failed";

@@ -16,9 +16,12 @@
 //     with which reason; with a pruner that runs brackets (Hyperband), the sampler sees only
 //     the trials of the new trial's bracket;
 //   - judging an outcome: a COMPLETE outcome without the objective metric, or with a NaN or
-//     infinite one, is FAIL; a PRUNED trial's value is its last intermediate value; an
-//     interrupted trial, and one the retry policy retries, is re-queued with its parameters;
-//   - the counts and the best trial.
+//     infinite one, is FAIL; its value is the final report, or with objective.strategy "best"
+//     the best of the final report and the intermediate values (a trial that reported only
+//     intermediate values then completes with their best); a PRUNED trial's value is its last
+//     intermediate value (their best with "best"); an interrupted trial, and one the retry
+//     policy retries, is re-queued with its parameters;
+//   - the counts, the best trial, and whether it reached objective.goal.
 //
 // Not thread-safe: one thread at a time (the run loop's io thread, or the API's caller). The
 // storage may be shared with other StudyCores and processes.
@@ -120,6 +123,9 @@ class StudyCore {
   const StudyTally& tally() const { return tally_; }
   // The best trial (best_trial() over the cache); nullptr while none is COMPLETE.
   const Trial* best() const;
+  // True once a COMPLETE trial's value reached objective.goal (<= it when minimizing, >= when
+  // maximizing): the study is done. False without a goal. The tally's best is that trial.
+  bool goal_reached() const;
 
   // ---- Asking ---------------------------------------------------------------------------------
   // Creates a RUNNING trial owned by `owner` whose parameters the sampler draws for the number
@@ -130,7 +136,8 @@ class StudyCore {
   std::optional<Trial> ask(const std::string& owner, std::optional<int> limit,
                            const std::string& trial_dir);
   // Claims the oldest WAITING trial (enqueued or re-queued) for `owner`, within `limit` as
-  // Storage::claim_waiting_trial does.
+  // Storage::claim_waiting_trial does. A trial enqueued with some parameters only gets the
+  // others from the sampler now (complete_params in samplers/sampler.h), stored before it runs.
   std::optional<Trial> claim(const std::string& owner, std::optional<int> limit);
   // True once the sampler said it has nothing more to propose (a grid that has run every point).
   bool sampler_exhausted() const { return exhausted_; }

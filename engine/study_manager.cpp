@@ -15,6 +15,7 @@
 
 #include "engine/budget.h"
 #include "engine/factory.h"
+#include "engine/fail_fast.h"
 #include "engine/model/file_io.h"
 #include "hpo/errors.h"
 #include "engine/run_lease.h"
@@ -28,6 +29,8 @@ const char* to_string(StopReason reason) {
     case StopReason::kMaxFailed: return "too many failed trials";
     case StopReason::kInterrupted: return "interrupted";
     case StopReason::kExhausted: return "sampler exhausted: every point has run";
+    case StopReason::kGoalReached: return "goal reached";
+    case StopReason::kFailFast: return "stopped early: every trial failed the same way";
   }
   return "budget met";
 }
@@ -59,6 +62,7 @@ class StudyManager::Run final : public EventSink {
                              ? options_.max_failed_trials
                              : (spec.budget.max_failed_trials ? spec.budget.max_failed_trials
                                                               : budget_.target);
+    fail_fast_.emplace(spec.budget.fail_fast, spec.name, spec.metric);
     if (spec.executor) retry_ = spec.executor->retry;
     trials_root_ = spec.executor && spec.executor->trials_dir ? *spec.executor->trials_dir
                                                               : options_.trials_root;
@@ -68,6 +72,8 @@ class StudyManager::Run final : public EventSink {
                     ? options_.make_executor(io_, spec, static_cast<std::size_t>(parallelism_))
                     : make_executor(io_, spec, static_cast<std::size_t>(parallelism_));
     core_.refresh();
+    if (core_.goal_reached())
+      stop(StopReason::kGoalReached, goal_text() + ": nothing to run", goal_text());
     lease_.emplace(core_.storage(), core_.id());
     recover_dead_runs();
 
@@ -100,6 +106,7 @@ class StudyManager::Run final : public EventSink {
     }
     RunResult result;
     result.reason = reason_.value_or(StopReason::kBudgetMet);
+    result.detail = detail_;
     result.stats = stats();
     result.study_id = core_.id();
     if (options_.progress) options_.progress->on_end(result.stats);
@@ -264,6 +271,10 @@ class StudyManager::Run final : public EventSink {
     ++run_stats_.finished_this_run;
     if (t.state == TrialState::kComplete) ++run_stats_.complete_this_run;
     if (t.state == TrialState::kPruned) ++run_stats_.pruned_this_run;
+    if (!recorded->requeued) {
+      // Said before max_failed_trials: it names the cause, not just the count.
+      if (auto broken = fail_fast_->observe(t)) stop(StopReason::kFailFast, *broken, *broken);
+    }
     if (t.state == TrialState::kFail && !recorded->requeued) {
       ++run_stats_.failed_this_run;
       if (budget_.failures_exhausted(run_stats_.failed_this_run))
@@ -272,7 +283,16 @@ class StudyManager::Run final : public EventSink {
                                          ") reached: no new trials; the last failure: " +
                                          t.reason);
     }
+    if (t.state == TrialState::kComplete && core_.goal_reached())
+      stop(StopReason::kGoalReached, goal_text() + ": no new trials", goal_text());
     if (options_.progress) options_.progress->on_trial_finished(t, stats());
+  }
+
+  // "goal reached (value 0.97 of trial 4)": the study's best, which reached objective.goal.
+  std::string goal_text() const {
+    const StudyTally& tally = core_.tally();
+    return "goal reached (value " + format_double(*tally.best_value) + " of trial " +
+           std::to_string(*tally.best_number) + ")";
   }
 
   // Runs of this study that died leave RUNNING trials behind. Each is taken over (one live run
@@ -314,9 +334,12 @@ class StudyManager::Run final : public EventSink {
     if (other_runs_alive_) core_.refresh();
   }
 
-  void stop(StopReason reason, const std::string& message) {
+  // Stops launching trials for `reason`; `message` is for the progress output, `detail` for the
+  // run's summary (RunResult::detail).
+  void stop(StopReason reason, const std::string& message, const std::string& detail = "") {
     if (reason_) return;
     reason_ = reason;
+    detail_ = detail;
     if (options_.progress)
       options_.progress->on_message(
           running_.empty() ? message
@@ -431,6 +454,7 @@ class StudyManager::Run final : public EventSink {
   std::optional<RunLease> lease_;
   int parallelism_ = 1;
   RunBudget budget_;
+  std::optional<FailFast> fail_fast_;
   RetryPolicy retry_;
   std::filesystem::path trials_root_;
 
@@ -443,6 +467,7 @@ class StudyManager::Run final : public EventSink {
   int interrupts_ = 0;
   int handled_requests_ = 0;
   std::optional<StopReason> reason_;
+  std::string detail_;  // RunResult::detail
   bool finished_ = false;
   std::exception_ptr error_;
   std::chrono::steady_clock::time_point start_time_;

@@ -1,13 +1,15 @@
 // StudyManager: the run loop of one `hpo run` (and of the C++ API's optimize()). It asks the
 // study core (engine/study_core.h) for trials, hands them to the executor, and records every
-// event through the core, until the budget is met, the timeout passes, too many trials failed,
-// the sampler is exhausted, or the run is asked to stop. The study's rules live in the core; the
+// event through the core, until the budget is met, a trial reaches the goal, the timeout
+// passes, too many trials failed (or the first ones all failed the same way), the sampler is
+// exhausted, or the run is asked to stop. The study's rules live in the core; the
 // run's parts each have one job:
 //   RunLease (engine/run_lease.h)  this run's lease and heartbeat, and which other runs died;
 //   recovery                       a dead run's RUNNING trials: taken over, then re-attached
 //                                  by the executor or re-queued;
 //   RetryPolicy (model)            which failures run again;
 //   RunBudget (engine/budget.h)    when to claim, create, wait or stop;
+//   FailFast (engine/fail_fast.h)  whether the first trials all failed the same way;
 //   stop requests and signals      a flag the loop checks; Ctrl-C once stops launching and
 //                                  asks running trials to stop, twice kills them;
 //   ProgressListener               what the user sees.

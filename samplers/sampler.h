@@ -51,6 +51,15 @@ class Sampler {
   }
 };
 
+// Completes a partial parameter set (an enqueued trial naming only some parameters, as Optuna's
+// enqueue_trial; SearchSpace::check_partial passed): the given values stay, the active
+// parameters missing from it take the values `sampler` suggests for trial `trial_number` of
+// `study`, and one that suggestion leaves out (it chose another branch of a condition than the
+// given parents) is drawn from its prior with the trial's own seed (trial_seed(seed, number)).
+// The result holds exactly the parameters active under it.
+ParamSet complete_params(Sampler& sampler, const StudyView& study, const SearchSpace& space,
+                         const ParamSet& given, std::uint64_t trial_number, std::uint64_t seed);
+
 // Mixes a study seed and a trial number into an independent 64-bit seed (splitmix64), so that
 // every trial's draws are reproducible on their own, including after a resume.
 std::uint64_t trial_seed(std::uint64_t study_seed, std::uint64_t trial_number);

@@ -10,19 +10,22 @@ namespace common = storage_common;
 
 StudyRecord* MemoryStorage::study_locked(std::int64_t study_id) {
   if (study_id < 1 || study_id > static_cast<std::int64_t>(studies_.size())) return nullptr;
+  if (deleted_studies_.count(study_id)) return nullptr;
   return &studies_[static_cast<std::size_t>(study_id - 1)];
 }
 
 Trial* MemoryStorage::trial_locked(std::int64_t trial_id) {
   if (trial_id < 1 || trial_id > static_cast<std::int64_t>(trials_.size())) return nullptr;
+  if (study_of_trial_[static_cast<std::size_t>(trial_id - 1)] == 0) return nullptr;  // deleted
   return &trials_[static_cast<std::size_t>(trial_id - 1)];
 }
 
 StudyRecord MemoryStorage::create_study(const NewStudy& study) {
   StudyRecord created = common::record_of(study);
   std::lock_guard lock(mu_);
-  const bool exists = std::any_of(studies_.begin(), studies_.end(),
-                                  [&](const StudyRecord& s) { return s.name == study.name; });
+  const bool exists = std::any_of(studies_.begin(), studies_.end(), [&](const StudyRecord& s) {
+    return s.name == study.name && !deleted_studies_.count(s.id);
+  });
   if (exists) common::throw_duplicate_study(study.name);
   created.id = static_cast<std::int64_t>(studies_.size()) + 1;
   created.created = from_unix_seconds(common::now_seconds());
@@ -44,13 +47,36 @@ void MemoryStorage::update_study_spec(std::int64_t study_id, const nlohmann::jso
 std::optional<StudyRecord> MemoryStorage::find_study(const std::string& name) {
   std::lock_guard lock(mu_);
   for (const auto& study : studies_)
-    if (study.name == name) return study;
+    if (study.name == name && !deleted_studies_.count(study.id)) return study;
   return std::nullopt;
 }
 
 std::vector<StudyRecord> MemoryStorage::list_studies() {
   std::lock_guard lock(mu_);
-  return studies_;
+  std::vector<StudyRecord> out;
+  for (const auto& study : studies_)
+    if (!deleted_studies_.count(study.id)) out.push_back(study);
+  return out;
+}
+
+bool MemoryStorage::delete_study(std::int64_t study_id) {
+  std::lock_guard lock(mu_);
+  if (study_locked(study_id) == nullptr) return false;
+  for (std::int64_t id : trials_by_study_[study_id])
+    study_of_trial_[static_cast<std::size_t>(id - 1)] = 0;
+  trials_by_study_.erase(study_id);
+  runs_by_study_.erase(study_id);
+  deleted_studies_.insert(study_id);
+  // SQLite numbers a new row max(rowid) + 1: trailing deleted ids are given again.
+  while (!study_of_trial_.empty() && study_of_trial_.back() == 0) {
+    study_of_trial_.pop_back();
+    trials_.pop_back();
+  }
+  while (!studies_.empty() && deleted_studies_.count(studies_.back().id)) {
+    deleted_studies_.erase(studies_.back().id);
+    studies_.pop_back();
+  }
+  return true;
 }
 
 int MemoryStorage::count_locked(std::int64_t study_id, bool with_running,
@@ -151,6 +177,15 @@ bool MemoryStorage::set_trial_launch(std::int64_t trial_id, const TrialLaunch& l
   Trial* t = trial_locked(trial_id);
   if (t == nullptr || t->state != TrialState::kRunning) return false;
   t->launch = common::decode_launch(text);
+  return true;
+}
+
+bool MemoryStorage::set_trial_params(std::int64_t trial_id, const ParamSet& params) {
+  common::encode_params(params);  // refuses what SQLite could not store
+  std::lock_guard lock(mu_);
+  Trial* t = trial_locked(trial_id);
+  if (t == nullptr || t->state != TrialState::kRunning) return false;
+  t->params = params;
   return true;
 }
 

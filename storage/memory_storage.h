@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ class MemoryStorage final : public Storage {
   std::vector<StudyRecord> list_studies() override;
   void update_study_spec(std::int64_t study_id, const nlohmann::json& spec,
                          const std::string& spec_dir) override;
+  bool delete_study(std::int64_t study_id) override;
 
   std::optional<Trial> create_trial(std::int64_t study_id, const NewTrial& trial,
                                     std::optional<int> limit = std::nullopt) override;
@@ -35,6 +37,7 @@ class MemoryStorage final : public Storage {
                                    const std::string& to_owner) override;
   bool set_trial_location(std::int64_t trial_id, const std::string& location) override;
   bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) override;
+  bool set_trial_params(std::int64_t trial_id, const ParamSet& params) override;
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::map<std::string, double>& metrics,
@@ -67,6 +70,10 @@ class MemoryStorage final : public Storage {
   std::map<std::int64_t, std::vector<std::int64_t>> trials_by_study_;  // GUARDED_BY(mu_)
   // Runs of each study by owner.
   std::map<std::int64_t, std::map<std::string, RunRecord>> runs_by_study_;  // GUARDED_BY(mu_)
+  // Deleted studies, by id. As SQLite's rowids, a deleted row's id comes back only when no
+  // higher one exists: deleted studies (and trials, whose study_of_trial_ becomes 0) at the end
+  // of their vector are dropped, the others stay as tombstones that lookups treat as unknown.
+  std::set<std::int64_t> deleted_studies_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace hpo

@@ -219,6 +219,20 @@ constexpr const char* kCountTrials =
     "(SELECT count(*) FROM trials WHERE study_id = ?1 AND state = ?5)";
 constexpr const char* kAdoptTrial =
     "UPDATE trials SET owner = ?3, heartbeat = ?4 WHERE id = ?1 AND owner = ?2 AND state = ?5";
+constexpr const char* kSetParams =
+    "UPDATE trials SET params = ?2 WHERE id = ?1 AND state = ?3";
+// delete_study, in this order (children first). A table added by a later schema version that
+// refers to trials or studies joins this list; the contract test checks that nothing of a
+// deleted study is left in any table.
+constexpr const char* kDeleteStudyRows[] = {
+    "DELETE FROM trial_intermediate_values WHERE trial_id IN "
+    "(SELECT id FROM trials WHERE study_id = ?1)",
+    "DELETE FROM trial_user_attrs WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
+    "DELETE FROM trials WHERE study_id = ?1",
+    "DELETE FROM runs WHERE study_id = ?1",
+    "DELETE FROM study_user_attrs WHERE study_id = ?1",
+};
+constexpr const char* kDeleteStudy = "DELETE FROM studies WHERE id = ?1";
 constexpr const char* kSetLocation =
     "UPDATE trials SET location = ?2 WHERE id = ?1 AND state = ?3";
 constexpr const char* kSetLaunch = "UPDATE trials SET launch = ?2 WHERE id = ?1 AND state = ?3";
@@ -585,6 +599,21 @@ void SqliteStorage::update_study_spec(std::int64_t study_id, const nlohmann::jso
   });
 }
 
+bool SqliteStorage::delete_study(std::int64_t study_id) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("delete a study", [&] {
+    for (const char* sql : kDeleteStudyRows) {
+      auto remove = impl_->db().cached(sql);
+      remove->bind_all(study_id);
+      remove->run();
+    }
+    auto remove = impl_->db().cached(kDeleteStudy);
+    remove->bind_all(study_id);
+    remove->run();
+    return remove->changes() > 0;
+  });
+}
+
 std::optional<StudyRecord> SqliteStorage::find_study(const std::string& name) {
   std::lock_guard lock(impl_->mu_);
   return impl_->read("find a study", [&]() -> std::optional<StudyRecord> {
@@ -757,6 +786,17 @@ bool SqliteStorage::set_trial_launch(std::int64_t trial_id, const TrialLaunch& l
   return impl_->write("record what a trial runs", [&] {
     auto update = impl_->db().cached(kSetLaunch);
     update->bind_all(trial_id, text, to_string(TrialState::kRunning));
+    update->run();
+    return update->changes() > 0;
+  });
+}
+
+bool SqliteStorage::set_trial_params(std::int64_t trial_id, const ParamSet& params) {
+  const std::string params_text = common::encode_params(params);
+  std::lock_guard lock(impl_->mu_);
+  return impl_->write("complete the parameters of a trial", [&] {
+    auto update = impl_->db().cached(kSetParams);
+    update->bind_all(trial_id, params_text, to_string(TrialState::kRunning));
     update->run();
     return update->changes() > 0;
   });

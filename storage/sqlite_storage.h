@@ -71,6 +71,7 @@ class SqliteStorage final : public Storage {
   std::vector<StudyRecord> list_studies() override;
   void update_study_spec(std::int64_t study_id, const nlohmann::json& spec,
                          const std::string& spec_dir) override;
+  bool delete_study(std::int64_t study_id) override;
 
   std::optional<Trial> create_trial(std::int64_t study_id, const NewTrial& trial,
                                     std::optional<int> limit = std::nullopt) override;
@@ -80,6 +81,7 @@ class SqliteStorage final : public Storage {
                                    const std::string& to_owner) override;
   bool set_trial_location(std::int64_t trial_id, const std::string& location) override;
   bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) override;
+  bool set_trial_params(std::int64_t trial_id, const ParamSet& params) override;
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::map<std::string, double>& metrics,

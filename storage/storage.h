@@ -116,6 +116,10 @@ class StudyCatalog {
   // metric and seed stay. Throws StorageError(kNotFound) for an unknown study.
   virtual void update_study_spec(std::int64_t study_id, const nlohmann::json& spec,
                                  const std::string& spec_dir) = 0;
+  // Removes the study and everything of it (its trials with their intermediate values and
+  // attributes, its attributes, its runs' leases) in one transaction (`hpo delete`). Returns
+  // false, and changes nothing, when there is no such study. Its name is free again at once.
+  virtual bool delete_study(std::int64_t study_id) = 0;
 };
 
 // The life of trials: created, claimed, started somewhere, reported on, finished.
@@ -157,6 +161,10 @@ class TrialJournal {
   // replaces it. Returns false (and changes nothing) when the trial is not RUNNING. Throws
   // StorageError(kMismatch) for a string that is not valid UTF-8.
   virtual bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) = 0;
+  // Replaces the parameters of a RUNNING trial: an enqueued partial set, completed by the
+  // sampler when the trial is claimed. Returns false (and changes nothing) when the trial is not
+  // RUNNING. Refuses what JSON cannot hold as create_trial does.
+  virtual bool set_trial_params(std::int64_t trial_id, const ParamSet& params) = 0;
   // Records the objective metric's value at `step` (the last write for a step wins). Returns
   // false (and changes nothing) when the trial is not RUNNING.
   virtual bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) = 0;

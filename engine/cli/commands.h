@@ -13,6 +13,7 @@ using Args = std::vector<std::string>;
 int run_command(const Args& args);
 int resume_command(const Args& args);
 int enqueue_command(const Args& args);
+int delete_command(const Args& args);
 int validate_command(const Args& args);
 int status_command(const Args& args);
 int trials_command(const Args& args);

@@ -24,7 +24,8 @@ Hyperparameter optimization from a JSON study spec.
 Commands:
   run SPEC        run (or continue) the study described by SPEC until its budget is met
   resume STUDY    continue a stored study with the spec it last ran with
-  enqueue STUDY   add trials with given parameters, run before sampled ones
+  enqueue STUDY   add trials with given (or some) parameters, run before sampled ones
+  delete STUDY    remove a study (and with --with-trials its trial directories)
   validate SPEC   check a study spec without running it
   status          list the studies in a results database: progress, counts, best values
   trials STUDY    list the trials of a study, filtered and sorted (table, CSV or JSON)
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
     if (command == "run") return hpo::cli::run_command(args);
     if (command == "resume") return hpo::cli::resume_command(args);
     if (command == "enqueue") return hpo::cli::enqueue_command(args);
+    if (command == "delete") return hpo::cli::delete_command(args);
     if (command == "validate") return hpo::cli::validate_command(args);
     if (command == "status") return hpo::cli::status_command(args);
     if (command == "trials") return hpo::cli::trials_command(args);

@@ -3,12 +3,12 @@
 #include <iostream>
 
 #include "engine/cli/options.h"
+#include "engine/cli/study_access.h"
 #include "engine/factory.h"
 #include "hpo/errors.h"
 #include "engine/model/study_spec.h"
 #include "engine/progress.h"
 #include "engine/study_manager.h"
-#include "engine/trials_root.h"
 
 namespace hpo::cli {
 namespace {
@@ -16,8 +16,9 @@ namespace {
 constexpr const char* kRunUsage = R"(usage: hpo run SPEC [options]
 
 Runs the study described by the JSON file SPEC until its budget is met (budget.trials
-COMPLETE or PRUNED trials), its budget.timeout passes, max_failed_trials trials failed, or
-you press Ctrl-C. A study that already exists in the results database is continued: trials
+COMPLETE or PRUNED trials), a trial reaches objective.goal, its budget.timeout passes,
+max_failed_trials trials failed (or its first budget.fail_fast trials all failed the same
+way), or you press Ctrl-C. A study that already exists in the results database is continued: trials
 of a run that died are re-queued with their parameters and checkpoint directory, and the
 budget counts every finished trial. Several `hpo run` processes may share one study.
 
@@ -26,8 +27,8 @@ their process group, KILL after executor.kill_grace) and record them as FAIL "in
 they run again on resume. Twice: kill them at once.
 
 Progress goes to stderr (a live line on a terminal, plain lines otherwise); the summary and
-the best trial go to stdout. Exit status: 0 budget met or timeout reached, 1 runtime failure
-or too many failed trials, 2 bad spec or usage, 130 interrupted.)";
+the best trial go to stdout. Exit status: 0 budget met, goal or timeout reached, 1 runtime
+failure or too many failed trials, 2 bad spec or usage, 130 interrupted.)";
 
 constexpr const char* kResumeUsage = R"(usage: hpo resume STUDY [options]
 
@@ -89,30 +90,18 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
       progress_mode != "none")
     issues.push_back({"--progress", "must be auto, live, plain or none"});
   if (!issues.empty()) throw InputError(issues);
-  preflight(spec);  // a study that cannot run writes nothing
 
-  // The trial directories must be this study's before anything is written.
-  run_options.trials_root = spec.executor && spec.executor->trials_dir
-                                ? *spec.executor->trials_dir
-                                : storage_path.parent_path() / (spec.name + "-trials");
-  const bool study_exists = std::filesystem::exists(storage_path) &&
-                            open_storage(storage_path, /*must_exist=*/true)->find_study(spec.name);
-  if (!study_exists) {
-    if (auto problem = check_trials_root_for_new_study(run_options.trials_root, spec.name))
-      throw InputError("executor.trials_dir", *problem);
-  }
-
-  auto storage = open_storage(storage_path, /*must_exist=*/false);
+  OpenOptions open;
+  open.allow_spec_change = vm["allow-spec-change"].as<bool>();
+  open.parallelism = run_options.parallelism.value_or(spec.parallelism);
+  SpecStudy opened = open_spec_study(spec, storage_path, open);
+  StudyCore& core = *opened.core;
+  run_options.trials_root = opened.trials_root;
 
   const bool live = progress_mode == "live" ||
                     (progress_mode == "auto" && ConsoleProgress::is_terminal(stderr));
   ConsoleProgress progress(stderr, live, spec.name);
   if (progress_mode != "none") run_options.progress = &progress;
-
-  OpenOptions open;
-  open.allow_spec_change = vm["allow-spec-change"].as<bool>();
-  open.parallelism = run_options.parallelism.value_or(spec.parallelism);
-  StudyCore core(*storage, spec, open);
   std::fprintf(stderr, "hpo: study '%s' (%s %s, %s sampler, %s executor) -> %s\n",
                spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
                core.spec().sampler.name.c_str(),
@@ -126,7 +115,8 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
 
   const RunStats& s = result.stats;
   std::printf("study %s: %d COMPLETE, %d PRUNED, %d FAIL (%s) in %s\n", spec.name.c_str(),
-              s.complete, s.pruned, s.failed, to_string(result.reason),
+              s.complete, s.pruned, s.failed,
+              result.detail.empty() ? to_string(result.reason) : result.detail.c_str(),
               format_clock(s.elapsed).c_str());
   if (s.finished_this_run != s.complete + s.pruned + s.failed)
     std::printf("this run: %d COMPLETE, %d PRUNED, %d FAIL\n", s.complete_this_run,
@@ -142,8 +132,10 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
   switch (result.reason) {
     case StopReason::kBudgetMet:
     case StopReason::kTimeout:
-    case StopReason::kExhausted: return 0;
-    case StopReason::kMaxFailed: return 1;
+    case StopReason::kExhausted:
+    case StopReason::kGoalReached: return 0;
+    case StopReason::kMaxFailed:
+    case StopReason::kFailFast: return 1;
     case StopReason::kInterrupted: return 130;
   }
   return 0;

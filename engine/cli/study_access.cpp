@@ -1,6 +1,7 @@
 #include "engine/cli/study_access.h"
 
 #include "engine/factory.h"
+#include "engine/trials_root.h"
 #include "hpo/errors.h"
 
 namespace hpo::cli {
@@ -55,6 +56,24 @@ OpenedStudy open_study(const po::variables_map& vm, const std::optional<std::str
   const std::string name = study_name(given, opened.location);
   opened.storage = open_results(opened.location.storage);
   opened.study = require_study(*opened.storage, name, opened.location.storage);
+  return opened;
+}
+
+SpecStudy open_spec_study(const StudySpec& spec, const std::filesystem::path& storage_path,
+                          const OpenOptions& open) {
+  preflight(spec);
+  SpecStudy opened;
+  opened.trials_root = spec.executor && spec.executor->trials_dir
+                           ? *spec.executor->trials_dir
+                           : storage_path.parent_path() / (spec.name + "-trials");
+  const bool study_exists = std::filesystem::exists(storage_path) &&
+                            open_storage(storage_path, /*must_exist=*/true)->find_study(spec.name);
+  if (!study_exists) {
+    if (auto problem = check_trials_root_for_new_study(opened.trials_root, spec.name))
+      throw InputError("executor.trials_dir", *problem);
+  }
+  opened.storage = open_storage(storage_path, /*must_exist=*/false);
+  opened.core = std::make_unique<StudyCore>(*opened.storage, spec, open);
   return opened;
 }
 

@@ -2,7 +2,8 @@
 // dashboard) find their results database and study:
 //   database: --storage PATH > the "storage" of --spec FILE > $HPO_STORAGE > ./hpo.db;
 //   study:    the STUDY argument > the "name" of --spec FILE.
-// They never create a database: a missing file is an InputError.
+// They never create a database: a missing file is an InputError. The commands that write (run,
+// enqueue --spec) open or create the study a spec describes through open_spec_study().
 #pragma once
 
 #include <filesystem>
@@ -12,6 +13,8 @@
 #include <string>
 
 #include "engine/cli/options.h"
+#include "engine/model/study_spec.h"
+#include "engine/study_core.h"
 #include "storage/storage.h"
 
 namespace hpo::cli {
@@ -46,6 +49,20 @@ struct OpenedStudy {
 // Locates the database (see above), opens it and finds the study `given` names (else the
 // --spec file's): the InputErrors of locate(), study_name(), open_results() and require_study().
 OpenedStudy open_study(const po::variables_map& vm, const std::optional<std::string>& given);
+
+// A study opened for writing from its spec, created (with its database) when it does not exist.
+struct SpecStudy {
+  std::unique_ptr<Storage> storage;
+  std::unique_ptr<StudyCore> core;
+  // Where its trial directories go: executor.trials_dir, else "<database dir>/<study>-trials".
+  std::filesystem::path trials_root;
+};
+// The one way `hpo run` and `hpo enqueue --spec` open a study: the executor's preflight first
+// (a study that cannot run writes nothing), then, for a study that does not exist yet, its
+// trials directory must be missing or empty (engine/trials_root.h), then the database is
+// opened (created when missing) and the study opened as `open` says. InputErrors of each step.
+SpecStudy open_spec_study(const StudySpec& spec, const std::filesystem::path& storage_path,
+                          const OpenOptions& open);
 
 // The "study" positional option, when given.
 std::optional<std::string> study_arg(const po::variables_map& vm);

@@ -64,6 +64,34 @@ std::vector<SpecIssue> SearchSpace::check(const ParamSet& params) const {
   return issues;
 }
 
+std::vector<SpecIssue> SearchSpace::check_partial(const ParamSet& params) const {
+  std::vector<SpecIssue> issues;
+  for (const auto& p : params_) {
+    const auto it = params.find(p.name);
+    if (it == params.end()) continue;
+    const std::string path = "params." + p.name;
+    std::string missing_parents;
+    for (const auto& [parent, accepted] : p.when.parents)
+      if (!params.count(parent)) missing_parents += (missing_parents.empty() ? "" : ", ") + parent;
+    if (!missing_parents.empty()) {
+      // Which branch the sampler would pick is unknown: it could make this value inactive.
+      issues.push_back({path, "is conditional on " + missing_parents +
+                                  ": give its parents too, or leave it out"});
+      continue;
+    }
+    if (!is_active(p, params)) {
+      issues.push_back({path, "is inactive here (its condition does not hold) and must be absent"});
+      continue;
+    }
+    if (!p.distribution.contains(it->second))
+      issues.push_back({path, "value " + to_json(it->second).dump() + " is outside " +
+                                  to_json(p.distribution).dump()});
+  }
+  for (const auto& [name, value] : params)
+    if (find(name) == nullptr) issues.push_back({"params." + name, "is not in the search space"});
+  return issues;
+}
+
 nlohmann::json to_json(const SearchSpace& space) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& p : space.parameters()) {

@@ -35,7 +35,10 @@ const std::vector<std::string> kNumericParamKeys = {"type", "low", "high", "log"
 const std::vector<std::string> kCategoricalParamKeys = {"type", "choices", "when"};
 const std::vector<std::string> kAnyParamKeys = {"type", "low",     "high", "log",
                                                 "step", "choices", "when"};
-const std::vector<std::string> kBudgetKeys = {"trials", "timeout", "max_failed_trials"};
+const std::vector<std::string> kBudgetKeys = {"trials", "timeout", "max_failed_trials",
+                                              "fail_fast"};
+const std::vector<std::string> kObjectiveKeys = {"metric", "intermediate_metric", "strategy",
+                                                 "goal"};
 
 constexpr std::size_t kMaxNameLength = 128;
 constexpr std::size_t kMaxParamNameLength = 128;
@@ -289,7 +292,7 @@ class SpecParser {
 
   void parse_objective(const Json* v, StudySpec& spec) {
     if (v == nullptr || !c_.expect_object(*v, "objective")) return;
-    c_.reject_unknown_keys(*v, "objective", {"metric", "intermediate_metric"});
+    c_.reject_unknown_keys(*v, "objective", kObjectiveKeys);
     if (const Json* m = c_.required(*v, "objective", "metric")) {
       if (auto metric = metric_name(*m, "objective.metric")) spec.metric = *metric;
     }
@@ -297,6 +300,20 @@ class SpecParser {
       if (auto metric = metric_name(*m, "objective.intermediate_metric"))
         spec.intermediate_metric = *metric;
     }
+    if (const Json* s = SpecChecker::member(*v, "strategy")) {
+      if (auto name = c_.get_enum(*s, "objective.strategy", {"latest", "best"}))
+        spec.strategy = *name == "best" ? ValueStrategy::kBest : ValueStrategy::kLatest;
+    }
+    // The stored curve is of the judged metric: "best" picks from it only when it is the
+    // objective metric's.
+    if (spec.strategy == ValueStrategy::kBest && !spec.intermediate_metric.empty() &&
+        spec.intermediate_metric != spec.metric)
+      c_.add("objective.strategy",
+             "\"best\" picks the best intermediate value of objective.metric, but the stored "
+             "curve is of objective.intermediate_metric \"" +
+                 spec.intermediate_metric + "\": drop one of the two");
+    if (const Json* g = SpecChecker::member(*v, "goal"))
+      spec.goal = c_.get_number(*g, "objective.goal");
   }
 
   std::optional<std::string> metric_name(const Json& m, const std::string& path) {
@@ -688,6 +705,10 @@ class SpecParser {
       if (auto n = c_.get_int(*m, "budget.max_failed_trials", 0, INT_MAX))
         spec.budget.max_failed_trials = static_cast<int>(*n);
     }
+    if (const Json* m = SpecChecker::member(*v, "fail_fast")) {
+      if (auto n = c_.get_int(*m, "budget.fail_fast", 0, INT_MAX))
+        spec.budget.fail_fast = static_cast<int>(*n);
+    }
   }
 
   void parse_executor(const Json* v, StudySpec& spec) {
@@ -774,6 +795,10 @@ StudySpec parse_study_spec(std::string_view text, const std::filesystem::path& b
   spec.document = nlohmann::json(*doc);
   spec.warnings = checker.take_warnings();
   return spec;
+}
+
+const char* to_string(ValueStrategy strategy) {
+  return strategy == ValueStrategy::kBest ? "best" : "latest";
 }
 
 StudySpec load_study_spec(const std::filesystem::path& path, const ComponentCatalog& catalog) {

@@ -23,6 +23,13 @@
 
 namespace hpo {
 
+// Which of a trial's reports of the objective metric is its value (Katib's metricStrategies).
+enum class ValueStrategy {
+  kLatest,  // the final report (the last value printed, or HPO_RESULT_FILE's)
+  kBest,    // the best of its intermediate values and the final one, in the study's direction
+};
+const char* to_string(ValueStrategy strategy);  // "latest" / "best"
+
 struct Budget {
   // Trials that must finish COMPLETE or PRUNED; nullopt means no limit (then timeout or
   // Ctrl-C ends the run). JSON key "trials".
@@ -32,6 +39,9 @@ struct Budget {
   // The run stops once this many trials FAILed. JSON key "max_failed_trials"; nullopt = no
   // limit.
   std::optional<int> max_failed_trials;
+  // The run stops as soon as its first this-many finished trials all FAILed for the same
+  // kind of reason (engine/fail_fast.h); 0 never stops early. JSON key "fail_fast".
+  int fail_fast = 3;
 };
 
 struct SamplerSpec {
@@ -88,6 +98,11 @@ struct StudySpec {
   // The metric whose step reports are stored as intermediate values and judged by the pruner:
   // "objective": {"intermediate_metric": ...}; empty means `metric`.
   std::string intermediate_metric;
+  // Which report is a trial's value: "objective": {"strategy": "latest" | "best"}.
+  ValueStrategy strategy = ValueStrategy::kLatest;
+  // The study is done once a COMPLETE trial's value reaches this (<= when minimizing, >= when
+  // maximizing): "objective": {"goal": number}; nullopt: no goal.
+  std::optional<double> goal;
   SearchSpace space;                      // "space"
   SamplerSpec sampler;                    // "sampler" (default random)
   PrunerSpec pruner;                      // "pruner" (default none)

@@ -50,12 +50,17 @@ enum class StopReason {
   kMaxFailed,      // budget.max_failed_trials reached
   kInterrupted,    // SIGINT / SIGTERM / SIGHUP or request_stop()
   kExhausted,      // the sampler has nothing more to propose (every grid point ran)
+  kGoalReached,    // a COMPLETE trial reached objective.goal
+  kFailFast,       // the run's first budget.fail_fast trials all FAILed the same way
 };
 
 const char* to_string(StopReason reason);
 
 struct RunResult {
   StopReason reason = StopReason::kBudgetMet;
+  // Why, in one line, when to_string(reason) does not say it all: "goal reached (value 0.97 of
+  // trial 4)", or for kFailFast what is broken and how to fix it. Empty otherwise.
+  std::string detail;
   RunStats stats;
   std::int64_t study_id = 0;
 };

@@ -57,6 +57,11 @@ class SearchSpace {
   // Checks a complete parameter set against the space: every active parameter present and
   // contained in its distribution, no inactive or unknown parameter. Paths are "params.NAME".
   std::vector<SpecIssue> check(const ParamSet& params) const;
+  // Checks a partial parameter set (`hpo enqueue` of some parameters; the sampler fills the
+  // rest when the trial is claimed): each parameter given is known, inside its distribution,
+  // given with every parent it has a condition on, and active under those parents' values.
+  // Missing parameters are no issue. Paths are "params.NAME".
+  std::vector<SpecIssue> check_partial(const ParamSet& params) const;
 
   // One example parameter set per branch of the conditional space (a branch: one set of
   // active parameters), in the order a depth-first walk over the parents' values meets them;

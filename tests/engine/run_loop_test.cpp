@@ -151,7 +151,7 @@ TEST_CASE("the budget is met exactly with parallel trials, and failures do not c
 }
 
 TEST_CASE("a run whose trials all fail stops at max_failed_trials", "[engine][run]") {
-  Loop loop(spec_text(R"({"trials": 10, "max_failed_trials": 4})"));
+  Loop loop(spec_text(R"({"trials": 10, "max_failed_trials": 4, "fail_fast": 0})"));
   loop.script = [](const TrialTask&) {
     Script s;
     s.outcome = TrialOutcome::complete({{"accuracy", 1.0}});  // not the objective: FAIL
@@ -163,6 +163,64 @@ TEST_CASE("a run whose trials all fail stops at max_failed_trials", "[engine][ru
   CHECK(loop.counts().total() == 4);
   for (const Trial& t : loop.trials())
     CHECK(t.reason == "objective metric 'loss' was not reported (reported: accuracy)");
+}
+
+TEST_CASE("a run whose first trials all fail the same way stops after budget.fail_fast, "
+          "saying why",
+          "[engine][run]") {
+  Loop loop(spec_text(R"({"trials": 10, "max_failed_trials": 10})"));
+  REQUIRE(loop.spec.budget.fail_fast == 3);  // the default
+  loop.script = [](const TrialTask&) {
+    Script s;
+    s.outcome = TrialOutcome::complete({{"accuracy", 1.0}});  // not the objective: FAIL
+    return s;
+  };
+  const RunResult result = loop.run();
+  CHECK(result.reason == StopReason::kFailFast);
+  CHECK(loop.counts().fail == 3);
+  CHECK(loop.counts().total() == 3);
+  CHECK_THAT(result.detail, Catch::StartsWith("the first 3 trials all failed the same way") &&
+                                Catch::Contains("objective.metric 'loss'"));
+
+  // Once a trial of the run succeeds, later failures go on until max_failed_trials.
+  Loop mixed(spec_text(R"({"trials": 10, "max_failed_trials": 5})"));
+  mixed.script = [](const TrialTask& t) {
+    Script s;
+    if (t.number > 0) s.outcome = TrialOutcome::complete({{"accuracy", 1.0}});
+    return s;
+  };
+  CHECK(mixed.run().reason == StopReason::kMaxFailed);
+  CHECK(mixed.counts().fail == 5);
+}
+
+TEST_CASE("a run stops once a COMPLETE trial reaches objective.goal, and a later run starts "
+          "none",
+          "[engine][run]") {
+  std::string text = spec_text(R"({"trials": 200})", "", 2);
+  text.replace(text.find(R"("metric": "loss"})"), 17, R"("metric": "loss", "goal": 0.05})");
+  Loop loop(text);
+  REQUIRE(loop.spec.goal == 0.05);
+  const RunResult result = loop.run();
+  CHECK(result.reason == StopReason::kGoalReached);
+  const auto complete = loop.trials(TrialState::kComplete);
+  REQUIRE_FALSE(complete.empty());
+  CHECK(static_cast<int>(complete.size()) < 200);
+  const auto best = std::min_element(complete.begin(), complete.end(), [](auto& a, auto& b) {
+    return *a.value < *b.value;
+  });
+  CHECK(*best->value <= 0.05);
+  CHECK(result.detail == "goal reached (value " + format_double(*best->value) + " of trial " +
+                             std::to_string(best->number) + ")");
+  // Only the trial that reached it and those already running when it did ran past it.
+  int reached_after = 0;
+  for (const Trial& t : complete)
+    if (t.number > best->number) ++reached_after;
+  CHECK(reached_after <= 1);
+
+  const int before = loop.counts().total();
+  const RunResult again = loop.run();
+  CHECK(again.reason == StopReason::kGoalReached);
+  CHECK(loop.counts().total() == before);
 }
 
 TEST_CASE("infrastructure failures are retried with the same parameters, clean exits only when "

@@ -392,7 +392,8 @@ TEST_CASE("did-you-mean hints appear at every depth of the spec", "[engine][spec
   CHECK(has_issue(issues, "sampler.n_ei_candiates", "did you mean \"n_ei_candidates\"?"));
   // Too far from any key for a hint: the allowed keys are listed instead.
   CHECK(has_issue(issues, "budget.max_failed",
-                  "expected one of \"trials\", \"timeout\" or \"max_failed_trials\""));
+                  "expected one of \"trials\", \"timeout\", \"max_failed_trials\" or "
+                  "\"fail_fast\""));
 }
 
 TEST_CASE("placeholders accept doubled braces and reject stray ones", "[engine][spec]") {

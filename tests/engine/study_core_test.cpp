@@ -55,7 +55,10 @@ TEST_CASE("a stored study refuses another space unless allowed, and names the di
     FAIL("another space was accepted");
   } catch (const InputError& e) {
     const std::string what = e.what();
-    CHECK_THAT(what, Catch::Contains("exists with a different search space"));
+    CHECK_THAT(what, Catch::Contains("exists with another search space (below); it has no "
+                                     "trials yet, so nothing would mix: rerun with "
+                                     "--allow-spec-change to continue it, or give the study a "
+                                     "new name"));
     CHECK_THAT(what, Catch::Contains("space.x.high: stored 1.0, now 2.0"));
   }
   OpenOptions allow;
@@ -65,6 +68,49 @@ TEST_CASE("a stored study refuses another space unless allowed, and names the di
   CHECK_THROWS_AS(StudyCore(storage, spec_with("{}"), with_mode(OpenMode::kCreate)), InputError);
   MemoryStorage empty;
   CHECK_THROWS_AS(StudyCore(empty, spec_with("{}"), with_mode(OpenMode::kLoad)), InputError);
+}
+
+TEST_CASE("re-running after changing only the metric explains the choice in one line, with what "
+          "is at stake",
+          "[engine][core]") {
+  MemoryStorage storage;
+  StudySpec old_metric = spec_with("{}");
+  {
+    StudyCore first(storage, old_metric, OpenOptions{});
+    for (int i = 0; i < 3; ++i) {
+      const Trial t = *first.ask("run", std::nullopt, "");
+      REQUIRE(first.tell(t.id, TrialOutcome::complete({{"acc", 0.5}}), RetryPolicy{}, ""));
+    }
+  }
+  StudySpec fixed = spec_with("{}");
+  fixed.metric = "acc";
+  try {
+    StudyCore changed(storage, fixed, OpenOptions{});
+    FAIL("another metric was accepted");
+  } catch (const InputError& e) {
+    REQUIRE(e.issues().size() == 2);
+    CHECK(e.issues()[0].message ==
+          "study 'core' exists with another metric (below); none of its 3 trials completed "
+          "under the old one, so nothing would mix: rerun with --allow-spec-change to continue "
+          "it, or give the study a new name (\"name\" in the spec) to start afresh");
+    CHECK(e.issues()[1].message == "  objective.metric: stored \"loss\", now \"acc\"");
+  }
+  // A study with COMPLETE trials says they would mix; the strategy is part of what counts.
+  fixed.metric = "loss";
+  fixed.strategy = ValueStrategy::kBest;
+  {
+    StudyCore run(storage, old_metric, OpenOptions{});
+    const Trial t = *run.ask("run", std::nullopt, "");
+    REQUIRE(run.tell(t.id, TrialOutcome::complete({{"loss", 0.5}}), RetryPolicy{}, ""));
+  }
+  try {
+    StudyCore changed(storage, fixed, OpenOptions{});
+    FAIL("another strategy was accepted");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.issues()[0].message,
+               Catch::Contains("another value strategy (below); 1 of its trials completed under "
+                               "the old one and would mix with the new ones"));
+  }
 }
 
 TEST_CASE("the sampler seed is drawn once, kept with the study, and a spec's seed wins",
@@ -138,6 +184,64 @@ TEST_CASE("outcomes are judged by one set of rules", "[engine][core]") {
   t.attempt = 2;
   v = core.judge(t, TrialOutcome::failed(FailureKind::kTimeout, "timed out after 2s"), twice);
   CHECK_FALSE(v.requeue);
+}
+
+TEST_CASE("with objective.strategy best a trial's value is the best of its curve and its final "
+          "report",
+          "[engine][core]") {
+  MemoryStorage storage;
+  StudySpec spec = spec_with("{}");
+  REQUIRE(spec.strategy == ValueStrategy::kLatest);  // the default keeps the final report
+  spec.strategy = ValueStrategy::kBest;
+  StudyCore core(storage, spec, OpenOptions{});
+  Trial t;
+  t.state = TrialState::kRunning;
+  t.intermediate = {{1, 0.9}, {2, std::nan("")}, {4, 0.4}, {6, 0.6}};
+  const RetryPolicy none;
+
+  // Minimizing: the curve's 0.4 beats the final 0.6; a better final report wins over the curve.
+  Verdict v = core.judge(t, TrialOutcome::complete({{"loss", 0.6}}), none);
+  CHECK(v.state == TrialState::kComplete);
+  CHECK(v.value == 0.4);
+  CHECK(core.judge(t, TrialOutcome::complete({{"loss", 0.1}}), none).value == 0.1);
+  // Only intermediate reports: the trial completes with their best.
+  v = core.judge(t, TrialOutcome::complete({}), none);
+  CHECK(v.state == TrialState::kComplete);
+  CHECK(v.value == 0.4);
+  // A NaN final report is still a failure, and a PRUNED trial keeps the best of its curve.
+  CHECK(core.judge(t, TrialOutcome::complete({{"loss", std::nan("")}}), none).state ==
+        TrialState::kFail);
+  CHECK(core.judge(t, TrialOutcome::pruned("pruned at step 6"), none).value == 0.4);
+  // Without a curve nothing changes: no final report is a failure.
+  t.intermediate.clear();
+  CHECK(core.judge(t, TrialOutcome::complete({}), none).state == TrialState::kFail);
+}
+
+TEST_CASE("objective.goal is reached by a COMPLETE trial at or beyond it in the study's direction",
+          "[engine][core]") {
+  MemoryStorage storage;
+  StudySpec spec = spec_with("{}");
+  spec.goal = 0.25;
+  StudyCore core(storage, spec, OpenOptions{});
+  CHECK_FALSE(core.goal_reached());  // no trial yet
+  auto finish = [&](double loss) {
+    const Trial t = *core.ask("run", std::nullopt, "");
+    REQUIRE(core.tell(t.id, TrialOutcome::complete({{"loss", loss}}), RetryPolicy{}, ""));
+  };
+  finish(0.5);
+  CHECK_FALSE(core.goal_reached());
+  // A FAIL or PRUNED trial never reaches it, whatever its curve.
+  const Trial pruned = *core.ask("run", std::nullopt, "");
+  REQUIRE(core.report(pruned.id, 1, 0.01));
+  REQUIRE(core.tell(pruned.id, TrialOutcome::pruned("pruned"), RetryPolicy{}, ""));
+  CHECK_FALSE(core.goal_reached());
+  finish(0.25);  // exactly the goal counts
+  CHECK(core.goal_reached());
+  CHECK(core.tally().best_number == 2);
+  // A study loaded later knows at once.
+  CHECK(StudyCore(storage, spec, OpenOptions{}).goal_reached());
+  // Without a goal, never.
+  CHECK_FALSE(StudyCore(storage, spec_with("{}"), OpenOptions{}).goal_reached());
 }
 
 TEST_CASE("what a trial reports is cleaned where it enters: invalid UTF-8, terminal escapes",

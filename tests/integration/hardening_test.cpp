@@ -243,7 +243,8 @@ TEST_CASE("a resource limit hit by every trial stops the run at exactly max_fail
   TempDir dir;
   write_file(dir / "study.json",
              objective_spec("starved", "ok",
-                            R"({"budget": {"trials": 50, "max_failed_trials": 3},
+                            R"({"budget": {"trials": 50, "max_failed_trials": 3,
+                                           "fail_fast": 0},
                                 "parallelism": 8})"));
   // Few open files: spawns fail for lack of descriptors. How few depends on what the process
   // inherits, so lower the limit until trials fail but hpo itself still starts. (The shell only

@@ -37,6 +37,10 @@ const char* kind_name(Operation::Kind kind) {
       return "set_trial_location";
     case Operation::Kind::kAdopt:
       return "adopt_trial";
+    case Operation::Kind::kDeleteStudy:
+      return "delete_study";
+    case Operation::Kind::kSetParams:
+      return "set_trial_params";
     case Operation::Kind::kReopen:
       return "reopen";
   }
@@ -53,6 +57,11 @@ std::string Operation::to_string() const {
   j["text"] = text;
   j["owner"] = owner;
   if (kind == Kind::kHeartbeat) j["run"] = describe(run);
+  if (kind == Kind::kSetParams) {
+    Trial as_trial;
+    as_trial.params = new_trial.params;
+    j["params"] = describe(as_trial);
+  }
   if (kind == Kind::kCreateTrial) {
     Trial as_trial;
     as_trial.state = new_trial.state;
@@ -168,11 +177,20 @@ Operation OperationGenerator::next(Storage& model) {
     op.id = pick_trial();
     op.text = chance(80) ? "interrupted" : "";
     op.name = chance(60) ? "runs/{number}" : "";
-  } else if (roll < 60) {
+  } else if (roll < 58) {
     op.kind = Operation::Kind::kReport;
     op.id = pick_trial();
     op.step = static_cast<std::int64_t>(rng_() % 6) - 1;
     op.value = pick_double();
+  } else if (roll < 59) {
+    op.kind = Operation::Kind::kDeleteStudy;
+    op.id = pick_study();
+  } else if (roll < 60) {
+    op.kind = Operation::Kind::kSetParams;
+    op.id = pick_trial();
+    const int n = static_cast<int>(rng_() % 4);
+    for (int i = 0; i < n; ++i)
+      op.new_trial.params["p" + std::to_string(rng_() % 5)] = pick_param();
   } else if (roll < 75) {
     op.kind = Operation::Kind::kFinish;
     op.id = pick_trial();
@@ -257,6 +275,10 @@ std::string apply(Storage& storage, const Operation& op) {
         return storage.set_trial_location(op.id, op.text) ? "true" : "false";
       case Operation::Kind::kAdopt:
         return optional_trial(storage.adopt_trial(op.id, op.owner, op.name));
+      case Operation::Kind::kDeleteStudy:
+        return storage.delete_study(op.id) ? "true" : "false";
+      case Operation::Kind::kSetParams:
+        return storage.set_trial_params(op.id, op.new_trial.params) ? "true" : "false";
       case Operation::Kind::kReopen:
         return "reopened";
     }

@@ -31,6 +31,8 @@ struct Operation {
     kUpdateSpec,
     kSetLocation,
     kAdopt,
+    kDeleteStudy,
+    kSetParams,
     kReopen,  // close and reopen the storage under test (no-op for a memory model)
   };
   Kind kind = Kind::kCreateStudy;

@@ -429,6 +429,52 @@ TEST_CASE("a corrupted launch is a storage error", "[storage][sqlite]") {
   CHECK_THROWS_AS(f.storage().get_trial(t->id), StorageError);
 }
 
+TEST_CASE("delete_study leaves no row of the study in any table, whichever version added it",
+          "[storage][sqlite][delete]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = load_fixture(dir, "v1");  // attributes of studies and trials too
+  std::int64_t deleted = 0;
+  {
+    SqliteStorage storage(db);
+    populate(storage);
+    const auto studies = storage.list_studies();
+    REQUIRE(studies.size() >= 2);
+    deleted = studies.front().id;
+    REQUIRE(storage.count_trials(deleted).total() > 0);
+    REQUIRE(storage.delete_study(deleted));
+  }
+  RawSqlite raw(db);
+  CHECK(raw.query("PRAGMA foreign_key_check") == "");
+  // Every table: none keeps a row of the study, none a row of a trial that is gone. Read from
+  // the schema itself, so that a table a later version adds is checked without a word here.
+  const std::string tables = raw.query(
+      "SELECT group_concat(name, ' ') FROM sqlite_schema WHERE type = 'table' AND name != "
+      "'sqlite_sequence'");
+  int checked = 0;
+  for (std::size_t at = 0; at < tables.size();) {
+    const auto space = tables.find(' ', at);
+    const std::string table = tables.substr(at, space == std::string::npos ? space : space - at);
+    at = space == std::string::npos ? tables.size() : space + 1;
+    auto has = [&](const char* column) {
+      return raw.query("SELECT count(*) FROM pragma_table_info('" + table + "') WHERE name = '" +
+                       column + "'") == "1";
+    };
+    INFO(table);
+    if (has("study_id")) {
+      CHECK(raw.query("SELECT count(*) FROM " + table +
+                      " WHERE study_id = " + std::to_string(deleted)) == "0");
+      ++checked;
+    }
+    if (has("trial_id")) {
+      CHECK(raw.query("SELECT count(*) FROM " + table +
+                      " WHERE trial_id NOT IN (SELECT id FROM trials)") == "0");
+      ++checked;
+    }
+  }
+  CHECK(raw.query("SELECT count(*) FROM studies WHERE id = " + std::to_string(deleted)) == "0");
+  CHECK(checked >= 5);  // trials, runs, study and trial attributes, intermediate values
+}
+
 TEST_CASE("a corrupted sampler seed is a storage error naming the study", "[storage][sqlite]") {
   SqliteStorageFixture f;
   make_study(f.storage(), "seeded", Direction::kMinimize, "loss", sample_spec("seeded"), 5);

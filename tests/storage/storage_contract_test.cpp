@@ -1039,3 +1039,71 @@ TEMPLATE_TEST_CASE("one storage object serves several threads at once", "[storag
 }
 
 }  // namespace hpo::testing
+
+namespace hpo::testing {
+
+TEMPLATE_TEST_CASE("delete_study removes a study and everything of it, and nothing of another",
+                   "[storage][delete]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto gone = make_study(s, "gone", Direction::kMinimize, "loss", {});
+  const auto kept = make_study(s, "kept", Direction::kMaximize, "acc", {});
+  const Trial g0 = add_trial(s, gone.id, running({{"x", 0.1}}));
+  REQUIRE(s.report_intermediate(g0.id, 1, 0.5));
+  REQUIRE(s.finish_trial(g0.id, TrialState::kComplete, 0.5, {{"loss", 0.5}}, ""));
+  const Trial g1 = add_trial(s, gone.id, running({{"x", 0.2}}));
+  REQUIRE(s.report_intermediate(g1.id, 1, 0.7));
+  add_trial(s, gone.id, waiting());
+  s.heartbeat(gone.id, run_record("run-a"), {g1.id});
+  const Trial k0 = add_trial(s, kept.id, running({{"x", 0.3}}));
+  REQUIRE(s.report_intermediate(k0.id, 2, 0.9));
+  s.heartbeat(kept.id, run_record("run-b"), {k0.id});
+
+  CHECK(s.delete_study(gone.id));
+  f.reopen();
+  Storage& s2 = f.storage();
+  CHECK_FALSE(s2.find_study("gone"));
+  CHECK(s2.list_studies().size() == 1);
+  CHECK(s2.count_trials(gone.id).total() == 0);
+  CHECK(s2.get_trials(gone.id).empty());
+  CHECK_FALSE(s2.get_trial(g0.id));
+  CHECK_FALSE(s2.get_trial(g1.id));
+  CHECK(s2.list_runs(gone.id).empty());
+  // Mutations of what was deleted change nothing.
+  CHECK_FALSE(s2.report_intermediate(g1.id, 2, 0.1));
+  CHECK_FALSE(s2.claim_waiting_trial(gone.id, "run-c"));
+  CHECK_FALSE(s2.delete_study(gone.id));  // once
+  CHECK_FALSE(s2.delete_study(12345));
+  // The other study is untouched.
+  const auto k = s2.get_trials(kept.id);
+  REQUIRE(k.size() == 1);
+  CHECK(k[0].intermediate == std::map<std::int64_t, double>{{2, 0.9}});
+  CHECK(s2.list_runs(kept.id).size() == 1);
+  // The name is free again: a new study of that name starts from trial 0.
+  const auto again = make_study(s2, "gone", Direction::kMinimize, "loss", {});
+  CHECK(again.id != kept.id);
+  CHECK(add_trial(s2, again.id, running()).number == 0);
+  CHECK(s2.get_trials(again.id).size() == 1);
+}
+
+TEMPLATE_TEST_CASE("set_trial_params replaces the parameters of a RUNNING trial only",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial w = add_trial(s, study.id, waiting({{"x", 0.5}}));
+  CHECK_FALSE(s.set_trial_params(w.id, {{"x", 0.5}, {"k", ParamValue(std::string("a"))}}));
+  const auto claimed = s.claim_waiting_trial(study.id, "run-a");
+  REQUIRE(claimed);
+  const ParamSet full{{"x", 0.5}, {"k", ParamValue(std::string("a"))}, {"n", std::int64_t{3}}};
+  CHECK(s.set_trial_params(claimed->id, full));
+  f.reopen();
+  Storage& s2 = f.storage();
+  CHECK(s2.get_trial(claimed->id)->params == full);
+  CHECK_THROWS_AS(s2.set_trial_params(claimed->id, {{"x", std::nan("")}}), StorageError);
+  REQUIRE(s2.finish_trial(claimed->id, TrialState::kComplete, 1.0, {{"loss", 1.0}}, ""));
+  CHECK_FALSE(s2.set_trial_params(claimed->id, {{"x", 0.1}}));
+  CHECK(s2.get_trial(claimed->id)->params == full);
+}
+
+}  // namespace hpo::testing

@@ -17,7 +17,7 @@ TEST_CASE("SqliteStorage behaves like the in-memory model on a random operation 
   MemoryStorage model;
   OperationGenerator generator(static_cast<std::uint64_t>(seed));
   std::mt19937_64 probe(static_cast<std::uint64_t>(seed) * 7919);
-  int errors = 0, reopens = 0, requeues = 0, claims = 0, heartbeats = 0;
+  int errors = 0, reopens = 0, requeues = 0, claims = 0, heartbeats = 0, deletes = 0;
 
   for (int step = 0; step < kSteps; ++step) {
     const Operation op = generator.next(model);
@@ -34,6 +34,7 @@ TEST_CASE("SqliteStorage behaves like the in-memory model on a random operation 
       if (op.kind == Operation::Kind::kFailAndRequeue && got_trial) ++requeues;
       if (op.kind == Operation::Kind::kClaim && got_trial) ++claims;
       if (op.kind == Operation::Kind::kHeartbeat && expected == "done") ++heartbeats;
+      if (op.kind == Operation::Kind::kDeleteStudy && expected == "true") ++deletes;
     }
     REQUIRE(first_difference(describe_all(real.storage()), describe_all(model)) == "");
     // The filtered and single reads agree as well.
@@ -60,6 +61,7 @@ TEST_CASE("SqliteStorage behaves like the in-memory model on a random operation 
   CHECK(requeues >= 3);
   CHECK(claims >= 3);
   CHECK(heartbeats >= 5);
+  CHECK(deletes >= 1);
   std::size_t runs = 0;
   for (const auto& study : model.list_studies()) runs += model.list_runs(study.id).size();
   CHECK(runs >= 2);
