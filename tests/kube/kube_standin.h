@@ -31,7 +31,8 @@
 //    A persistentVolumeClaim mount becomes <work_dir>/pvc/<claim>/<subPath>, and env values
 //    under its mountPath are rewritten to that directory.
 //  * Faults, per method and path, N times: a status (429 with Retry-After, 500, 503, 401, 403
-//    quota...), a connection reset, a delay, a stream cut after its first chunk.
+//    quota...), a connection reset, a delay, a stream cut after its first chunk; watch events
+//    lost without a trace (lose_watch_events).
 //  * A request log, for assertions.
 //
 // Threading: the server runs on a thread of its own; every public method is thread-safe.
@@ -130,6 +131,10 @@ class KubeStandin {
   void delete_job(const std::string& ns, const std::string& name);
   // Forgets the watch history: every older resourceVersion is now too old (410).
   void compact();
+  // The next `count` events of `resource` ("jobs", "pods") are lost: recorded (LIST and later
+  // watches see their state) but not sent to the watches open when they happen, as a watch
+  // that silently missed them.
+  void lose_watch_events(const std::string& resource, int count);
   // Local processes still running.
   int live_processes() const;
   // Client connections the server holds open.
