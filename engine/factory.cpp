@@ -40,12 +40,12 @@ void preflight(const StudySpec& spec) {
   checker.throw_if_any();
 }
 
-std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed,
-                                      int parallelism) {
+std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed, int parallelism,
+                                      const std::vector<Trial>* source_trials) {
   const SamplerRegistration* r = find_sampler(spec.sampler.name);
   if (r == nullptr)
     throw InputError("sampler.name", "no sampler named \"" + spec.sampler.name + "\" in this build");
-  return r->make(SamplerArgs{spec, seed, parallelism});
+  return r->make(SamplerArgs{spec, seed, parallelism, source_trials});
 }
 
 std::unique_ptr<Pruner> make_pruner(const StudySpec& spec) { return make_spec_pruner(spec); }
@@ -61,6 +61,25 @@ std::vector<SpecIssue> spec_warnings(const StudySpec& spec) {
                                    " executor as configured), so no trial will be pruned"});
   }
   return out;
+}
+
+std::optional<SpecIssue> unused_pruner_warning(const StudySpec& spec,
+                                               const std::vector<Trial>& trials) {
+  if (spec.pruner.name == "none" && !spec.pruner.patience) return std::nullopt;
+  bool finished = false;
+  for (const Trial& t : trials) {
+    if (!t.intermediate.empty()) return std::nullopt;
+    finished = finished || t.state == TrialState::kComplete || t.state == TrialState::kFail;
+  }
+  if (!finished) return std::nullopt;
+  const std::string& m = spec.judged_metric();
+  return SpecIssue{spec.intermediate_metric.empty() ? "pruner" : "objective.intermediate_metric",
+                   "no trial reported a step of '" + m +
+                       "', so the pruner never judged one (a trial reports one by printing a "
+                       "line such as `step=3 " +
+                       m +
+                       "=0.25`, or `epoch=3 ...`; see "
+                       "executors/metric_parser.h)"};
 }
 
 std::unique_ptr<Executor> make_executor(boost::asio::io_context& io, const StudySpec& spec,

@@ -41,8 +41,10 @@ void preflight(const StudySpec& spec);
 
 // The sampler named in spec.sampler, seeded with `seed`, for `parallelism` trials at once.
 // REQUIRES: the spec passed its checks.
-std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed,
-                                      int parallelism);
+// `source_trials`: the trials of the study the sampler block's "source_study" names (a warm
+// start), nullptr when none.
+std::unique_ptr<Sampler> make_sampler(const StudySpec& spec, std::uint64_t seed, int parallelism,
+                                      const std::vector<Trial>* source_trials = nullptr);
 
 // The pruner spec.pruner asks for (samplers/pruner_registry.h make_spec_pruner): nullptr when
 // nothing can be pruned ("none" without patience). REQUIRES: the spec passed its checks.
@@ -51,6 +53,13 @@ std::unique_ptr<Pruner> make_pruner(const StudySpec& spec);
 // What `hpo validate` and `hpo run` warn about: the spec's own warnings, and a pruner whose
 // executor can never report a step (a threads builtin), which would never prune anything.
 std::vector<SpecIssue> spec_warnings(const StudySpec& spec);
+
+// What `hpo run` warns about after a run, when the spec could not tell (a subprocess program
+// or a Kubernetes container reports steps only if it prints `step=N metric=value` lines): the
+// study has a pruner, trials finished, and not one ever reported a step of the judged metric,
+// so the pruner never judged anything. nullopt otherwise.
+std::optional<SpecIssue> unused_pruner_warning(const StudySpec& spec,
+                                               const std::vector<Trial>& trials);
 
 // The executor named in spec.executor, driven by `io`. Throws ExecutorError (or InputError)
 // when it cannot be set up. REQUIRES: the spec passed its checks and has an executor.

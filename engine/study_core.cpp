@@ -5,10 +5,11 @@
 #include <random>
 
 #include "engine/factory.h"
+#include "engine/model/spec_checker.h"
 #include "engine/model/text.h"
 #include "engine/spec_diff.h"
-#include "samplers/sampler_registry.h"
 #include "hpo/errors.h"
+#include "samplers/sampler_registry.h"
 
 namespace hpo {
 namespace {
@@ -115,7 +116,8 @@ StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& option
   seed_ = spec_.sampler.seed.value_or(record_.sampler_seed);
   if (sampler_detail_.empty()) sampler_detail_ = plan_sampler(spec_).detail;
   parallelism_ = options.parallelism;
-  sampler_ = make_sampler(spec_, seed_, parallelism_);
+  load_source_trials();
+  sampler_ = new_sampler();
   pruner_ = make_pruner(spec_);
   reload();
 }
@@ -132,7 +134,28 @@ void StudyCore::use_sampler(const std::string& name, const std::string& why) {
 void StudyCore::set_parallelism(int parallelism) {
   if (parallelism == parallelism_) return;
   parallelism_ = parallelism;
-  sampler_ = make_sampler(spec_, seed_, parallelism_);
+  sampler_ = new_sampler();
+}
+
+std::unique_ptr<Sampler> StudyCore::new_sampler() const {
+  return make_sampler(spec_, seed_, parallelism_, source_trials_ ? &*source_trials_ : nullptr);
+}
+
+void StudyCore::load_source_trials() {
+  const OrderedJson* m = SpecChecker::member(spec_.sampler.block, "source_study");
+  if (m == nullptr || !m->is_string()) return;
+  const std::string name = m->get<std::string>();
+  if (name == spec_.name)
+    throw InputError("sampler.source_study",
+                     "names this study itself; a warm start comes from another study");
+  const std::optional<StudyRecord> source = storage_.find_study(name);
+  if (!source)
+    throw InputError("sampler.source_study", "no study named \"" + name + "\" in this storage");
+  if (source->direction != spec_.direction)
+    throw InputError("sampler.source_study", "study \"" + name + "\" is " +
+                                                 to_string(source->direction) +
+                                                 " but this one is " + to_string(spec_.direction));
+  source_trials_ = storage_.get_trials(source->id, std::nullopt);
 }
 
 StudyCore::~StudyCore() = default;

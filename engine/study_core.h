@@ -6,6 +6,8 @@
 //     stored_spec()); a spec that changes the space, direction or metric is refused unless the
 //     caller allows it;
 //   - its sampler seed: the spec's, else the one drawn once when the study was created;
+//   - a sampler's warm start ("source_study" in its block): the other study's trials, read
+//     once from the same storage when the study is opened (samplers never see storage);
 //   - its sampler, when the spec says "auto": picked once, when the study is created, and
 //     recorded in its stored spec, so that a resume (or a changed budget) keeps it;
 //   - the cache of its trials that the sampler sees (and how it catches up with other
@@ -183,6 +185,12 @@ class StudyCore {
   void count(const Trial& trial, int delta);
   // Runs sampler `name` instead of "auto", recording it in the spec the study stores.
   void use_sampler(const std::string& name, const std::string& why);
+  // Loads the trials of the study the sampler block's "source_study" names (a warm start) into
+  // source_trials_. Throws InputError when it names this study, no study of this storage, or
+  // one of the other direction.
+  void load_source_trials();
+  // The sampler for the current spec, seed and parallelism.
+  std::unique_ptr<Sampler> new_sampler() const;
 
   Storage& storage_;
   StudySpec spec_;
@@ -191,6 +199,7 @@ class StudyCore {
   std::string sampler_detail_;
   int parallelism_ = 1;
   std::unique_ptr<Sampler> sampler_;
+  std::optional<std::vector<Trial>> source_trials_;  // set when the sampler names a source_study
   std::unique_ptr<Pruner> pruner_;
   std::vector<Trial> bracket_trials_;  // the sampler's view of one Hyperband bracket
 

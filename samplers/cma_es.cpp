@@ -30,6 +30,7 @@ struct CmaEs::State {
   VectorXd D;
   double sigma = 0;
   int g = 0;
+  bool separable = false;  // C stays diagonal, B the identity
   // Termination.
   double tolx = 0, tolxup = 1e4, tolfun = 1e-12, tolconditioncov = 1e14;
   int funhist_term = 0;
@@ -44,6 +45,13 @@ struct CmaEs::State {
   // Symmetrizes C, floors its eigenvalues and caches C = B diag(D^2) B^T (cmaes's
   // _eigen_decomposition, run after every change of C).
   void decompose() {
+    if (separable) {
+      const VectorXd d2 = C.diagonal().cwiseMax(kEps);
+      C = d2.asDiagonal();
+      D = d2.cwiseSqrt();
+      B = MatrixXd::Identity(C.rows(), C.cols());
+      return;
+    }
     C = 0.5 * (C + C.transpose());
     Eigen::SelfAdjointEigenSolver<MatrixXd> es(C);
     VectorXd d2 = es.eigenvalues();
@@ -153,11 +161,36 @@ CmaEs::CmaEs(const CmaEsConfig& config) : s_(std::make_unique<State>()) {
   s.c_sigma = (s.mu_eff + 2.0) / (nd + s.mu_eff + 5.0);
   s.d_sigma = 1.0 + 2.0 * std::max(0.0, std::sqrt((s.mu_eff - 1.0) / (nd + 1.0)) - 1.0) + s.c_sigma;
   s.cc = (4.0 + s.mu_eff / nd) / (nd + 4.0 + 2.0 * s.mu_eff / nd);
+  s.separable = config.separable;
+  if (s.separable) {
+    // SepCMA's constants (cmaes/_sepcma.py): positive weights only, summing to 1.
+    double sum = 0;
+    for (int i = 0; i < s.mu; ++i) sum += wp[static_cast<std::size_t>(i)];
+    double sum2 = 0;
+    for (int i = 0; i < s.lambda; ++i) {
+      s.weights[i] = i < s.mu ? wp[static_cast<std::size_t>(i)] / sum : 0.0;
+      sum2 += s.weights[i] * s.weights[i];
+    }
+    s.mu_eff = 1.0 / sum2;
+    s.c1 = alpha_cov / ((nd + 1.3) * (nd + 1.3) + s.mu_eff);
+    const double cmu_full =
+        2.0 / s.mu_eff / ((nd + std::sqrt(2.0)) * (nd + std::sqrt(2.0))) +
+        (1.0 - 1.0 / s.mu_eff) *
+            std::min(1.0, (2.0 * s.mu_eff - 1.0) / ((nd + 2.0) * (nd + 2.0) + s.mu_eff));
+    s.cmu = (nd + 2.0) / 3.0 * cmu_full;
+    s.c_sigma = (s.mu_eff + 2.0) / (nd + s.mu_eff + 3.0);
+    s.d_sigma =
+        1.0 + 2.0 * std::max(0.0, std::sqrt((s.mu_eff - 1.0) / (nd + 1.0)) - 1.0) + s.c_sigma;
+    s.cc = 4.0 / (nd + 4.0);
+  }
   s.chi_n = std::sqrt(nd) * (1.0 - 1.0 / (4.0 * nd) + 1.0 / (21.0 * nd * nd));
   s.mean = Eigen::Map<const VectorXd>(config.mean.data(), static_cast<Eigen::Index>(n));
   s.p_sigma = VectorXd::Zero(static_cast<Eigen::Index>(n));
   s.pc = VectorXd::Zero(static_cast<Eigen::Index>(n));
   s.C = MatrixXd::Identity(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
+  if (!s.separable && config.cov.size() == n * n)
+    s.C = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+        config.cov.data(), static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
   s.sigma = std::max(config.sigma, kEps);
   s.tolx = 1e-12 * s.sigma;
   s.funhist_term = 10 + static_cast<int>(std::ceil(30.0 * nd / s.lambda));
@@ -243,6 +276,28 @@ void CmaEs::tell(const std::vector<std::vector<double>>& xs, const std::vector<d
   for (int k = 0; k < s.mu; ++k) y_w += s.weights[k] * y.row(k).transpose();
   s.mean += s.sigma * y_w;  // cm = 1
 
+  if (s.separable) {
+    // SepCMA's update (cmaes/_sepcma.py tell): everything per coordinate.
+    s.p_sigma = (1.0 - s.c_sigma) * s.p_sigma +
+                std::sqrt(s.c_sigma * (2.0 - s.c_sigma) * s.mu_eff) * y_w.cwiseQuotient(s.D);
+    const double norm_ps = s.p_sigma.norm();
+    s.sigma *= std::exp((s.c_sigma / s.d_sigma) * (norm_ps / s.chi_n - 1.0));
+    s.sigma = std::min(s.sigma, kSigmaMax);
+    const double left = norm_ps / std::sqrt(1.0 - std::pow(1.0 - s.c_sigma, 2.0 * (s.g + 1)));
+    const double right = (1.4 + 2.0 / (static_cast<double>(s.n) + 1.0)) * s.chi_n;
+    const double h_sigma = left < right ? 1.0 : 0.0;
+    s.pc = (1.0 - s.cc) * s.pc + h_sigma * std::sqrt(s.cc * (2.0 - s.cc) * s.mu_eff) * y_w;
+    const double delta_h_sigma = (1.0 - h_sigma) * s.cc * (2.0 - s.cc);
+    VectorXd rank_mu = VectorXd::Zero(n);
+    for (int k = 0; k < s.mu; ++k) rank_mu += s.weights[k] * y.row(k).transpose().cwiseAbs2();
+    const VectorXd diag =
+        (1.0 + s.c1 * delta_h_sigma - s.c1 - s.cmu * s.weights.sum()) * s.C.diagonal() +
+        s.c1 * s.pc.cwiseAbs2() + s.cmu * rank_mu;
+    s.C = diag.asDiagonal();
+    if (!s.discrete_idx.empty()) s.margin_correction();
+    s.decompose();
+    return;
+  }
   const MatrixXd c_inv_sqrt = s.B * s.D.cwiseInverse().asDiagonal() * s.B.transpose();
   s.p_sigma = (1.0 - s.c_sigma) * s.p_sigma +
               std::sqrt(s.c_sigma * (2.0 - s.c_sigma) * s.mu_eff) * (c_inv_sqrt * y_w);
@@ -268,6 +323,40 @@ void CmaEs::tell(const std::vector<std::vector<double>>& xs, const std::vector<d
         s.cmu * rank_mu;
   if (!s.discrete_idx.empty()) s.margin_correction();
   s.decompose();
+}
+
+WarmStart warm_start_distribution(const std::vector<std::vector<double>>& xs,
+                                  const std::vector<double>& values, double gamma, double alpha) {
+  const std::size_t n = xs.front().size();
+  std::vector<std::size_t> order(xs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  // cmaes asserts at least one selected point; hpo takes the best one when gamma selects none.
+  const auto top = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::floor(static_cast<double>(xs.size()) * gamma)));
+  const auto dim = static_cast<Eigen::Index>(n);
+  VectorXd mu = VectorXd::Zero(dim);
+  MatrixXd second = MatrixXd::Zero(dim, dim);
+  for (std::size_t k = 0; k < top; ++k) {
+    const VectorXd x = Eigen::Map<const VectorXd>(xs[order[k]].data(), dim);
+    mu += x;
+    second += x * x.transpose();
+  }
+  mu /= static_cast<double>(top);
+  second /= static_cast<double>(top);
+  const MatrixXd sigma_m =
+      alpha * alpha * MatrixXd::Identity(dim, dim) + second - mu * mu.transpose();
+  const double det = sigma_m.determinant();
+  WarmStart out;
+  out.mean.assign(mu.data(), mu.data() + n);
+  out.sigma = std::pow(det, 1.0 / 2.0 / static_cast<double>(n));
+  const MatrixXd cov = sigma_m / std::pow(det, 1.0 / static_cast<double>(n));
+  out.cov.resize(n * n);
+  for (Eigen::Index i = 0; i < dim; ++i)
+    for (Eigen::Index j = 0; j < dim; ++j)
+      out.cov[static_cast<std::size_t>(i * dim + j)] = cov(i, j);
+  return out;
 }
 
 bool CmaEs::should_stop() const {

@@ -111,6 +111,32 @@ ParamSet CmaEsSampler::suggest(const StudyView& study, const SearchSpace& space,
     if (options_.with_margin && a.is_grid() && a.points() <= kMaxMarginPoints)
       for (std::int64_t k = 0; k < a.points(); ++k) config.discrete[i].push_back(a.point(k));
   }
+  config.separable = options_.use_separable_cma;
+  if (!options_.source_trials.empty()) {
+    // Warm start: the source study's told trials that hold every modelled parameter.
+    std::vector<std::vector<double>> xs;
+    std::vector<double> values;
+    for (const Trial& t : options_.source_trials) {
+      const auto v = told_value(t, sign, options_.consider_pruned_trials);
+      if (!v) continue;
+      std::vector<double> x(n);
+      bool complete = true;
+      for (std::size_t i = 0; i < n && complete; ++i) {
+        const auto it = t.params.find(axes[i].name());
+        complete = it != t.params.end() && axes[i].distribution().contains(it->second);
+        if (complete) x[i] = *axes[i].to_unit(it->second);
+      }
+      if (!complete) continue;
+      xs.push_back(std::move(x));
+      values.push_back(*v);
+    }
+    if (!xs.empty()) {
+      const WarmStart w = warm_start_distribution(xs, values);
+      config.mean = w.mean;
+      config.sigma = std::max(w.sigma, 1e-8);
+      config.cov = w.cov;
+    }
+  }
   CmaEs cma(config);
   int restarts = 0, generations = 0;
   std::size_t next = startup;
@@ -168,6 +194,8 @@ ParamSet CmaEsSampler::suggest(const StudyView& study, const SearchSpace& space,
           trial_seed(derived_seed(seed_, "cmaes/restart"), static_cast<std::uint64_t>(restarts)));
       config.popsize = cma.popsize() * options_.inc_popsize;
       for (double& m : config.mean) m = rng.uniform();
+      config.sigma = options_.sigma0;
+      config.cov.clear();
       cma = CmaEs(config);
     }
   }
@@ -221,6 +249,20 @@ CmaEsOptions read_cmaes_options(const OrderedJson& block, const std::string& pat
   read_int("inc_popsize", 1, out.inc_popsize);
   read_bool("with_margin", out.with_margin);
   read_bool("consider_pruned_trials", out.consider_pruned_trials);
+  read_bool("use_separable_cma", out.use_separable_cma);
+  if (const OrderedJson* m = SpecChecker::member(block, "source_study")) {
+    if (auto v = c.get_string(*m, key_path("source_study"))) {
+      out.source_study = *v;
+      if (v->empty()) c.add(key_path("source_study"), "must name a study, got \"\"");
+      // As in Optuna: the warm start sets the mean and step size itself.
+      for (const char* other : {"x0", "sigma0", "use_separable_cma"})
+        if (const OrderedJson* given = SpecChecker::member(block, other);
+            given != nullptr && *given != OrderedJson(false))
+          c.add(key_path("source_study"),
+                std::string("cannot be used with \"") + other +
+                    "\" (the warm start sets the mean, step size and covariance)");
+    }
+  }
   if (const OrderedJson* m = SpecChecker::member(block, "independent_sampler")) {
     if (auto v = c.get_enum(*m, key_path("independent_sampler"), {"random", "tpe"}))
       out.independent_sampler = *v == "tpe" ? IndependentKind::kTpe : IndependentKind::kRandom;
@@ -268,9 +310,17 @@ SamplerRegistration cmaes_sampler_registration() {
   SamplerRegistration r;
   r.info.name = "cmaes";
   r.info.summary = "CMA-ES (with margin for ints, IPOP restarts) over the numeric parameters";
-  r.info.keys = {
-      "x0",      "sigma0",      "n_startup_trials", "independent_sampler",   "restart_strategy",
-      "popsize", "inc_popsize", "with_margin",      "consider_pruned_trials"};
+  r.info.keys = {"x0",
+                 "sigma0",
+                 "n_startup_trials",
+                 "independent_sampler",
+                 "restart_strategy",
+                 "popsize",
+                 "inc_popsize",
+                 "with_margin",
+                 "consider_pruned_trials",
+                 "use_separable_cma",
+                 "source_study"};
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_cmaes_options(block.json, block.path, block.spec.space, c);
   };
@@ -279,6 +329,7 @@ SamplerRegistration cmaes_sampler_registration() {
     CmaEsOptions options =
         read_cmaes_options(args.spec.sampler.block, "sampler", args.spec.space, c);
     if (!c.ok()) throw InputError(c.take());
+    if (args.source_trials != nullptr) options.source_trials = *args.source_trials;
     return std::make_unique<CmaEsSampler>(args.seed, std::move(options));
   };
   return r;

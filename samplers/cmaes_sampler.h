@@ -26,7 +26,10 @@
 //
 // Where it departs from Optuna 3.1: coordinates are normalized (so sigma0 is a fraction of each
 // parameter's range, not of the narrowest one), with_margin and IPOP are on by default, and the
-// independent sampler is chosen by name. Deterministic for seed, history and trial number; not
+// independent sampler is chosen by name. use_separable_cma works with with_margin (the margin
+// needs only each coordinate's variance; Optuna refuses the pair). A warm start takes another
+// study by name ("source_study") instead of a list of trials, and IPOP restarts after it start
+// from a random mean as usual. Deterministic for seed, history and trial number; not
 // thread-safe (as every Sampler).
 #pragma once
 
@@ -35,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/model/spec_checker.h"
 #include "samplers/relative_space.h"
@@ -72,6 +76,16 @@ struct CmaEsOptions {
   // Tell PRUNED trials too, with their last intermediate value. JSON
   // "consider_pruned_trials", default false.
   bool consider_pruned_trials = false;
+  // Separable CMA-ES: a diagonal covariance with faster learning rates (cma_es.h). JSON
+  // "use_separable_cma" (Optuna's name), default false.
+  bool use_separable_cma = false;
+  // Warm start: the study of this name in the same storage gives the first run's mean, step
+  // size and covariance (the best 10% of its COMPLETE trials that hold every modelled
+  // parameter, as Optuna's source_trials; cma_es.h warm_start_distribution). Not with x0,
+  // sigma0 or use_separable_cma (as in Optuna). JSON "source_study"; empty: none.
+  std::string source_study;
+  // The source study's trials (SamplerArgs::source_trials); the factory sets them.
+  std::vector<Trial> source_trials;
 };
 
 // Reads the CMA-ES keys of the "sampler" object `block` at `path` (x0 checked against `space`)

@@ -9,12 +9,8 @@
 namespace hpo {
 namespace {
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+// 2^64 / golden ratio: the step of the Weyl sequence that spreads trial numbers over brackets.
+constexpr std::uint64_t kGoldenStep = 0x9e3779b97f4a7c15ULL;
 
 }  // namespace
 
@@ -72,7 +68,14 @@ std::vector<int> HyperbandPruner::bracket_shares(std::int64_t max_resource) cons
 
 int HyperbandPruner::bracket_of(const std::vector<int>& shares, int trial_number) {
   const auto total = static_cast<std::uint64_t>(std::accumulate(shares.begin(), shares.end(), 0));
-  auto left = static_cast<std::int64_t>(mix(static_cast<std::uint64_t>(trial_number)) % total);
+  // u = frac((number + 1) / golden ratio) in 64-bit fixed point, scaled to [0, total): a
+  // low-discrepancy sequence, so that every run of consecutive numbers (the first 30 trials of a
+  // study as much as the first 30,000) splits over the brackets in proportion to their shares.
+  // A hash (as Optuna's crc32) gives those proportions only on average: with the hash hpo used
+  // before, trials 0-29 put 3 trials in the never-pruning bracket where 2.4 belong.
+  const std::uint64_t u = (static_cast<std::uint64_t>(trial_number) + 1) * kGoldenStep;
+  // Its top 32 bits times total (< 2^31) fits in 64 bits.
+  auto left = static_cast<std::int64_t>(((u >> 32) * total) >> 32);
   for (std::size_t b = 0; b < shares.size(); ++b) {
     left -= shares[b];
     if (left < 0) return static_cast<int>(b);

@@ -28,6 +28,10 @@ struct SamplerArgs {
   const StudySpec& spec;    // spec.sampler.block holds the sampler's options as written
   std::uint64_t seed = 0;   // the study's seed (spec.sampler.seed, or the one stored with it)
   int parallelism = 1;      // trials that run at once (e.g. TPE's constant liar)
+  // The trials of the study the block's "source_study" names (a warm start, as Optuna's
+  // source_trials), loaded from the same storage by the engine, which alone sees storage;
+  // nullptr when the block names none. Its direction is the spec's (the engine checks).
+  const std::vector<Trial>* source_trials = nullptr;
 };
 
 // What a sampler will do for one spec, for `hpo validate` and the first lines of `hpo run`.

@@ -1,6 +1,7 @@
 #include "hpo/study.h"
 
 #include <string>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -29,11 +30,20 @@ nlohmann::json config_document(const StudyConfig& config) {
   if (!sampler.is_object()) throw InputError("sampler", "the options must be a JSON object");
   sampler["name"] = config.sampler.name;
   if (config.sampler.seed) sampler["seed"] = *config.sampler.seed;
+  nlohmann::json pruner;
+  try {
+    pruner = nlohmann::json::parse(config.pruner.options.empty() ? "{}" : config.pruner.options);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError("pruner", std::string("the options are not valid JSON: ") + e.what());
+  }
+  if (!pruner.is_object()) throw InputError("pruner", "the options must be a JSON object");
+  pruner["name"] = config.pruner.name;
   return {{"name", config.name},
           {"direction", to_string(config.direction)},
           {"objective", {{"metric", config.metric}}},
           {"space", to_json(config.space)},
-          {"sampler", sampler}};
+          {"sampler", sampler},
+          {"pruner", pruner}};
 }
 
 // Parses a study document that may lack an executor block (a study made in code runs the
@@ -66,6 +76,18 @@ class Study::Impl {
     return core_.report(trial.id, step, value);
   }
 
+  bool should_prune(const AskedTrial& trial) {
+    if (!core_.prunes()) return false;
+    // Other Study objects and processes report into storage: judge against what it holds now.
+    core_.refresh_running();
+    const Trial* t = core_.find(trial.id);
+    if (t == nullptr || t->state != TrialState::kRunning || t->intermediate.empty()) return false;
+    PruneDecision d = core_.should_prune(trial.id, t->intermediate.rbegin()->first);
+    if (!d.prune) return false;
+    prune_reasons_[trial.id] = std::move(d.reason);
+    return true;
+  }
+
   Trial tell(const AskedTrial& trial, TrialOutcome outcome) {
     const auto recorded = core_.tell(trial.id, std::move(outcome), RetryPolicy{}, "");
     if (!recorded) {
@@ -78,13 +100,19 @@ class Study::Impl {
     const std::optional<Trial> stored = storage_.get_trial(trial.id);
     if (!stored) throw InputError("tell: trial " + std::to_string(trial.number) + " vanished");
     core_.put(*stored);
+    prune_reasons_.erase(trial.id);
     return *stored;
   }
 
   Trial tell_state(const AskedTrial& trial, TrialState state, const std::string& reason) {
     if (state == TrialState::kFail)
       return tell(trial, TrialOutcome::failed(FailureKind::kObjective, reason));
-    if (state == TrialState::kPruned) return tell(trial, TrialOutcome::pruned(reason));
+    if (state == TrialState::kPruned) {
+      // The pruner's reason, when should_prune() said yes and the caller gives none.
+      const auto it = prune_reasons_.find(trial.id);
+      const std::string why = !reason.empty() || it == prune_reasons_.end() ? reason : it->second;
+      return tell(trial, TrialOutcome::pruned(why));
+    }
     throw InputError(std::string("tell: a trial can be told ") +
                      (state == TrialState::kComplete
                           ? "COMPLETE only with its value: use tell(trial, value)"
@@ -136,6 +164,8 @@ class Study::Impl {
  private:
   Storage& storage_;
   StudyCore core_;
+  // Trials should_prune() said yes to, with the pruner's reason, until they are told.
+  std::unordered_map<std::int64_t, std::string> prune_reasons_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +222,8 @@ AskedTrial Study::ask() { return impl_->ask(); }
 bool Study::report(const AskedTrial& trial, std::int64_t step, double value) {
   return impl_->report(trial, step, value);
 }
+
+bool Study::should_prune(const AskedTrial& trial) { return impl_->should_prune(trial); }
 
 Trial Study::tell(const AskedTrial& trial, double value) {
   return impl_->tell(trial, TrialOutcome::complete({{impl_->spec().metric, value}}));

@@ -127,6 +127,9 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
     for (const auto& [name, value] : best->params)
       std::printf("  %s = %s\n", name.c_str(), value.to_string().c_str());
   }
+  if (s.finished_this_run > 0)
+    if (auto w = unused_pruner_warning(core.spec(), core.trials()))
+      std::fprintf(stderr, "hpo: warning: %s\n", w->to_string().c_str());
   std::printf("results: %s (hpo trials %s --storage %s)\n", storage_path.c_str(),
               spec.name.c_str(), storage_path.c_str());
   switch (result.reason) {

@@ -298,14 +298,23 @@ RenderedJob render_job(const nlohmann::ordered_json& job_template, const TrialTa
     set_env(*primary, param_env_name(name), value.to_string());
   if (!s.checkpoint_claim.empty()) {
     set_env(*primary, "HPO_CHECKPOINT_DIR", kCheckpointMountPath);
+    // The subprocess executor's trial directory and result file, on the same volume: a
+    // directory of the trial's own (a retry, a new trial number, gets a new one, as locally).
+    set_env(*primary, "HPO_TRIAL_DIR", kTrialMountPath);
+    set_env(*primary, "HPO_RESULT_FILE", std::string(kTrialMountPath) + "/result.json");
     if (!pod_spec["volumes"].is_array()) pod_spec["volumes"] = Json::array();
     pod_spec["volumes"].push_back({{"name", "hpo-checkpoint"},
                                    {"persistentVolumeClaim", {{"claimName", s.checkpoint_claim}}}});
     if (!(*primary)["volumeMounts"].is_array()) (*primary)["volumeMounts"] = Json::array();
+    const std::string study_dir = slug(task.study, 40);
+    (*primary)["volumeMounts"].push_back({{"name", "hpo-checkpoint"},
+                                          {"mountPath", kCheckpointMountPath},
+                                          {"subPath", study_dir + "/" + checkpoint_key(task)}});
+    // "trials/" keeps these apart from the checkpoints' <study>/<number> subPaths.
     (*primary)["volumeMounts"].push_back(
         {{"name", "hpo-checkpoint"},
-         {"mountPath", kCheckpointMountPath},
-         {"subPath", slug(task.study, 40) + "/" + checkpoint_key(task)}});
+         {"mountPath", kTrialMountPath},
+         {"subPath", study_dir + "/trials/" + std::to_string(task.number)}});
   }
   out.job = std::move(job);
   return out;

@@ -42,8 +42,11 @@ inline constexpr const char* kTrialLabel = "hpo.dev/trial";
 inline constexpr const char* kAttemptLabel = "hpo.dev/attempt";
 inline constexpr const char* kTrialIdLabel = "hpo.dev/trial-id";
 inline constexpr const char* kQueueNameLabel = "kueue.x-k8s.io/queue-name";
-// Where the checkpoint volume is mounted in the primary container.
+// Where the checkpoint volume is mounted in the primary container: the checkpoint directory
+// (subPath <study>/<trial whose checkpoint it continues>) and the trial directory (subPath
+// <study>/trials/<trial number>).
 inline constexpr const char* kCheckpointMountPath = "/hpo/checkpoint";
+inline constexpr const char* kTrialMountPath = "/hpo/trial";
 
 // What the executor adds to the template for one trial.
 struct JobRenderSettings {

@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <deque>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -105,6 +106,18 @@ struct Stream {
 std::string header_value(const http::fields& f, http::field name) {
   const auto it = f.find(name);
   return it == f.end() ? "" : std::string(it->value());
+}
+
+// Retry-After in seconds (the HTTP-date form is not used by the API server); nullopt when
+// absent or unreadable.
+std::optional<std::chrono::milliseconds> retry_after_header(const http::fields& f) {
+  const std::string ra = header_value(f, http::field::retry_after);
+  if (ra.empty()) return std::nullopt;
+  try {
+    return std::chrono::seconds(std::max(0, std::stoi(ra)));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 std::string transport_error(const std::string& what, const error_code& ec) {
@@ -462,7 +475,7 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
     c->close();
     --open;
     if (untrusted) {  // retrying cannot make the certificate check pass
-      post_done(p, ApiResponse{0, "", "", error, ""});
+      post_done(p, ApiResponse{0, "", "", error, "", std::nullopt});
       dispatch();
       return;
     }
@@ -472,7 +485,7 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
       enqueue(p);
       return;
     }
-    retry_or_finish(p, ApiResponse{0, "", "", error, ""}, std::nullopt);
+    retry_or_finish(p, ApiResponse{0, "", "", error, "", std::nullopt}, std::nullopt);
     dispatch();
   }
 
@@ -493,13 +506,8 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
       enqueue(p);
       return;
     }
-    std::optional<std::chrono::milliseconds> retry_after;
-    if (const std::string ra = header_value(res, http::field::retry_after); !ra.empty()) {
-      try {
-        retry_after = std::chrono::seconds(std::max(0, std::stoi(ra)));
-      } catch (const std::exception&) {
-      }
-    }
+    const std::optional<std::chrono::milliseconds> retry_after = retry_after_header(res);
+    r.retry_after = retry_after;
     const bool retriable =
         r.status == 429 || r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504;
     if (retriable) return retry_or_finish(p, std::move(r), retry_after);
@@ -528,11 +536,12 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
 
   void open_stream(const std::shared_ptr<Stream>& s) {
     s->conn = make_conn();
-    if (!s->conn) return end_stream(s, ApiResponse{0, "", "", tls_error, ""});
+    if (!s->conn) return end_stream(s, ApiResponse{0, "", "", tls_error, "", std::nullopt});
     connect(s->conn, [weak = weak_from_this(), s](const std::string& error) {
       const auto self = weak.lock();
       if (!self || s->cancelled) return;
-      if (!error.empty()) return self->end_stream(s, ApiResponse{0, "", "", error, ""});
+      if (!error.empty())
+        return self->end_stream(s, ApiResponse{0, "", "", error, "", std::nullopt});
       self->send_stream(s);
     });
   }
@@ -542,7 +551,7 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
     try {
       *req = make_request("GET", s->target, "");
     } catch (const std::exception& e) {
-      return end_stream(s, ApiResponse{0, "", "", e.what(), ""});
+      return end_stream(s, ApiResponse{0, "", "", e.what(), "", std::nullopt});
     }
     ++sent;
     s->sent_authorization = std::string((*req)[http::field::authorization]);
@@ -554,7 +563,8 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
             if (!self || s->cancelled) return;
             if (ec)
               return self->end_stream(
-                  s, ApiResponse{0, "", "", transport_error("sending to the API", ec), ""});
+                  s, ApiResponse{0, "", "", transport_error("sending to the API", ec), "",
+                                 std::nullopt});
             self->read_stream_header(s);
           });
     });
@@ -562,7 +572,10 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
 
   void read_stream_header(const std::shared_ptr<Stream>& s) {
     s->parser.emplace();
-    s->parser->body_limit(boost::none);
+    // No limit, spelled as the largest one: with boost::none, Beast 1.74 compares a
+    // Content-Length against an empty optional and fails every non-chunked body ("body limit
+    // exceeded"), e.g. a pod log read without follow.
+    s->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
     s->conn->with_stream([&](auto& st) {
       http::async_read_header(
           st, s->conn->buffer, *s->parser,
@@ -571,7 +584,8 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
             if (!self || s->cancelled) return;
             if (ec)
               return self->end_stream(
-                  s, ApiResponse{0, "", "", transport_error("reading the API's answer", ec), ""});
+                  s, ApiResponse{0, "", "", transport_error("reading the API's answer", ec), "",
+                                 std::nullopt});
             // A stream may stay quiet for long (a watch without events, a silent program).
             s->conn->lowest().expires_never();
             self->read_stream_body(s);
@@ -602,7 +616,9 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
                                 }
                               }
                               if (ec) {
-                                ApiResponse r{status, s->error_body, "", "", ""};
+                                ApiResponse r{status, s->error_body,
+                                              "",     "",
+                                              "",     retry_after_header(s->parser->get())};
                                 if (status == 200)
                                   r.error = transport_error("the stream broke", ec);
                                 else
@@ -610,7 +626,9 @@ struct KubeClient::Impl : std::enable_shared_from_this<Impl> {
                                 return self->end_stream(s, std::move(r));
                               }
                               if (s->parser->is_done()) {
-                                ApiResponse r{status, s->error_body, "", "", ""};
+                                ApiResponse r{status, s->error_body,
+                                              "",     "",
+                                              "",     retry_after_header(s->parser->get())};
                                 if (status < 200 || status >= 300) {
                                   ApiError e = describe_api_error(status, s->error_body);
                                   r.error = e.message;

@@ -48,6 +48,9 @@ struct ApiResponse {
   // for a message: the transport error, or the Status reason and message with its causes.
   std::string error;
   std::string reason;  // Status.reason ("AlreadyExists", "Invalid", "Expired", ...) or ""
+  // The Retry-After the server gave with it (429, 503), for a caller that retries itself
+  // (streams); nullopt when none.
+  std::optional<std::chrono::milliseconds> retry_after;
   bool ok() const { return error.empty() && status >= 200 && status < 300; }
 };
 

@@ -36,6 +36,7 @@ constexpr std::chrono::seconds kHarvestWait{10};  // for a followed log to end
 constexpr std::chrono::seconds kPodLag{5};        // for a finished Job's pod to be seen ended
 constexpr std::chrono::milliseconds kLogRetryMin{100};
 constexpr std::chrono::seconds kLogRetryMax{2};
+constexpr int kLogReadTries = 6;       // of a finished pod's log, on 429, 5xx and lost connections
 constexpr int kWatchTimeoutMin = 240;  // seconds; the server ends a watch then
 constexpr int kWatchTimeoutMax = 300;
 constexpr std::size_t kMaxWatchLine = 32u << 20;
@@ -117,7 +118,7 @@ struct TrialRun {
 };
 
 struct Informer {
-  explicit Informer(asio::io_context& io) : timer(io) {}
+  explicit Informer(asio::io_context& io) : timer(io), resync(io) {}
   std::string kind;  // "Job" or "Pod", for messages
   std::string base;  // collection path
   std::map<std::string, Json> objects;
@@ -129,6 +130,7 @@ struct Informer {
   int failures = 0;
   unsigned gen = 0;  // bumped on stop: late callbacks of an older generation are ignored
   Timer timer;
+  Timer resync;  // the periodic LIST (resync_interval), re-armed by every completed LIST
 };
 
 }  // namespace
@@ -433,7 +435,11 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     }
     // A follow stream that broke: continue after the lines already seen.
     const bool dropped = r.status == 200;
-    if (t->phase == Phase::kHarvesting && !dropped) {
+    // 429, 5xx and lost connections pass: read again (after the Retry-After the server gave),
+    // a few times, before the log counts as unreadable.
+    const bool transient = r.status == 0 || r.status == 429 || r.status >= 500;
+    if (t->phase == Phase::kHarvesting && !dropped &&
+        !(transient && t->log_failures < kLogReadTries)) {
       t->log_note = "its log could not be read (" + one_line(r.error, 200) + ")";
       conclude(t);
       return;
@@ -444,7 +450,10 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       return;  // the pod is gone; the Job's status decides
     }
     const int n = std::min(t->log_failures++, 5);
-    const auto delay = std::min<std::chrono::milliseconds>(kLogRetryMin * (1 << n), kLogRetryMax);
+    const auto delay =
+        r.retry_after
+            ? std::min<std::chrono::milliseconds>(*r.retry_after, std::chrono::seconds(60))
+            : std::min<std::chrono::milliseconds>(kLogRetryMin * (1 << n), kLogRetryMax);
     const unsigned gen = ++t->timer_gen;
     const LogMode mode = t->phase == Phase::kHarvesting ? t->log_mode : LogMode::kFollow;
     t->wait_timer.expires_after(delay);
@@ -639,6 +648,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     if (inf.stream != 0) client.cancel_stream(inf.stream);
     inf.stream = 0;
     inf.timer.cancel();
+    inf.resync.cancel();
     inf.objects.clear();
     inf.rv.clear();
     inf.pending.clear();
@@ -662,7 +672,7 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
       const std::string why = r.ok() ? "the answer is not a list" : r.error;
       // An expired continue token: start over; anything else: back off, then start over.
       if (!r.ok() && r.status != 410) fail_all_if_hopeless(inf, why, r);
-      return retry_informer(inf, /*relist=*/true);
+      return retry_informer(inf, /*relist=*/true, r.retry_after);
     }
     for (const auto& item : doc["items"]) {
       const std::string name = str(meta(item), "name");
@@ -682,7 +692,20 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     inf.synced = true;
     inf.failures = 0;
     watch(inf);
+    schedule_resync(inf);
     notify(inf, changed);
+  }
+
+  // A watch can miss an event and not know it (a proxy that drops a line, a server bug): the
+  // LIST every resync_interval compares the whole state with what the watch said, so that a
+  // Job that finished unseen is judged within one interval instead of staying RUNNING.
+  void schedule_resync(Informer& inf) {
+    inf.resync.expires_after(options.resync_interval);
+    inf.resync.async_wait([weak = weak_from_this(), &inf, gen = inf.gen](const error_code& ec) {
+      const auto self = weak.lock();
+      if (!self || ec || self->abandoned || gen != inf.gen || !inf.active) return;
+      self->relist(inf);
+    });
   }
 
   // A LIST that fails with an error no retry will cure (403 Forbidden, 404 namespace, 401
@@ -703,14 +726,21 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void retry_informer(Informer& inf, bool relist) {
+  // Backs off (jittered, doubling from 100 ms up to poll_interval, at most 30 s), or waits the
+  // Retry-After the server asked for (a 429 or 503 answer to a watch; capped at 60 s), then
+  // lists again or resumes the watch.
+  void retry_informer(Informer& inf, bool relist,
+                      std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
     if (!inf.active) return;
     const int n = std::min(inf.failures++, 10);
     const auto cap =
         std::min<std::chrono::milliseconds>(options.poll_interval, std::chrono::seconds(30));
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
     const auto base = std::min<long long>(100LL << n, cap.count());
-    inf.timer.expires_after(std::chrono::milliseconds(static_cast<long long>(base * jitter(rng))));
+    const auto delay =
+        retry_after ? std::min<std::chrono::milliseconds>(*retry_after, std::chrono::seconds(60))
+                    : std::chrono::milliseconds(static_cast<long long>(base * jitter(rng)));
+    inf.timer.expires_after(delay);
     inf.timer.async_wait(
         [weak = weak_from_this(), &inf, gen = inf.gen, relist](const error_code& ec) {
           const auto self = weak.lock();
@@ -746,8 +776,9 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
             inf.failures = 0;
             return self->watch(inf);  // the server ended it at timeoutSeconds: go on
           }
-          // Dropped mid-stream: resume from the last resourceVersion; refused: list again.
-          self->retry_informer(inf, /*relist=*/r.status != 200);
+          // Dropped mid-stream or refused: whatever happened meanwhile is known only to a
+          // LIST, so list again (after a backoff that honours Retry-After).
+          self->retry_informer(inf, /*relist=*/true, r.retry_after);
         });
   }
 
@@ -941,10 +972,10 @@ ExecutorRegistration kubernetes_executor_registration() {
   ExecutorRegistration r;
   r.info.name = "kubernetes";
   r.info.summary = "each trial a batch/v1 Job through the Kubernetes API (metrics from its log)";
-  r.info.keys = {"template",          "template_file", "kubeconfig",      "context",
-                 "namespace",         "container",     "pending_timeout", "cleanup",
-                 "checkpoint_volume", "queue_name",    "poll_interval",   "log_limit_bytes",
-                 "ttl_after_finished"};
+  r.info.keys = {"template",          "template_file",     "kubeconfig",      "context",
+                 "namespace",         "container",         "pending_timeout", "cleanup",
+                 "checkpoint_volume", "queue_name",        "poll_interval",   "resync_interval",
+                 "log_limit_bytes",   "ttl_after_finished"};
   for (const std::string& key : metric_option_keys(/*with_streams=*/false)) r.info.keys.push_back(key);
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_kubernetes_options(block.json, block.spec.base_dir, block.param_names, c);

@@ -9,8 +9,11 @@
 //            on_started(where) follows the create, where = "job:<namespace>/<name>@<server>".
 //   follow   one LIST then a watch (resourceVersion, bookmarks) of the study's Jobs and one of
 //            its pods, by label: a handful of connections for any number of trials. A watch
-//            that ends is resumed from the last resourceVersion; both forms of 410 Expired
-//            re-LIST; errors back off (jittered, at most poll_interval). While a pod's primary
+//            that the server ends at its timeoutSeconds is resumed from the last
+//            resourceVersion; both forms of 410 Expired re-LIST at once; any other watch error
+//            re-LISTs after a backoff (jittered, at most poll_interval, or the Retry-After of a
+//            429/503). Every resync_interval (60 s) the LIST is made again although the watch
+//            runs, so that an event the watch missed leaves no trial RUNNING. While a pod's primary
 //            container runs, its log is followed and metric lines (metric_parser.h) stream in
 //            as on_intermediate.
 //   outcome  from every condition (job_status.h). Success: the metrics of the log (the last

@@ -75,6 +75,8 @@ KubernetesOptions read_kubernetes_options(const OrderedJson& block, const fs::pa
     if (auto d = c.get_duration(*m, path + ".pending_timeout", false)) o.pending_timeout = *d;
   if (const OrderedJson* m = SpecChecker::member(block, "poll_interval"))
     if (auto d = c.get_duration(*m, path + ".poll_interval", false)) o.poll_interval = *d;
+  if (const OrderedJson* m = SpecChecker::member(block, "resync_interval"))
+    if (auto d = c.get_duration(*m, path + ".resync_interval", false)) o.resync_interval = *d;
   if (const OrderedJson* m = SpecChecker::member(block, "ttl_after_finished"))
     if (auto d = c.get_duration(*m, path + ".ttl_after_finished", true)) o.ttl_after_finished = *d;
   o.metrics_format = read_metric_options(block, path, /*with_streams=*/false, c).format;

@@ -14,6 +14,8 @@
 //                      with the subPath <study>/<trial>
 //   queue_name         a Kueue LocalQueue: Jobs are created suspended with its label
 //   poll_interval      how soon a broken watch is listed again, at most ("10s")
+//   resync_interval    how often the Jobs and pods are listed again although the watch runs,
+//                      so that an event the watch missed never leaves a trial RUNNING ("60s")
 //   log_limit_bytes    the most of a log read for metrics (default 10 MiB)
 //   ttl_after_finished ttlSecondsAfterFinished, a safety net ("1d")
 //   metrics_format     how the log's lines report metrics (executors/metric_format.h; "auto")
@@ -48,6 +50,7 @@ struct KubernetesOptions {
   std::string checkpoint_volume;                                         // "checkpoint_volume"
   std::string queue_name;                                                // "queue_name"
   std::chrono::milliseconds poll_interval{std::chrono::seconds(10)};     // "poll_interval"
+  std::chrono::milliseconds resync_interval{std::chrono::seconds(60)};   // "resync_interval"
   std::int64_t log_limit_bytes = 10 << 20;                               // "log_limit_bytes"
   std::chrono::milliseconds ttl_after_finished{std::chrono::hours(24)};  // "ttl_after_finished"
   MetricFormat metrics_format;                                           // "metrics_format"

@@ -12,7 +12,8 @@
 //   config.sampler.name = "tpe";
 //   hpo::Study study = hpo::Study::create_or_load(*storage, config);
 //
-//   // Ask and tell: the program runs the trials itself.
+//   // Ask and tell: the program runs the trials itself (and may prune them: set
+//   // config.pruner.name = "median", report each epoch, and stop when should_prune() says so).
 //   hpo::AskedTrial trial = study.ask();
 //   study.tell(trial, train(trial.params.at("lr").as_double(),
 //   trial.params.at("layers").as_int()));
@@ -71,6 +72,16 @@ struct SamplerConfig {
   std::string options = "{}";
 };
 
+// Which pruner a study defined in code uses (`hpo --help` lists them): the spec's "pruner" block.
+struct PrunerConfig {
+  // Spec key "pruner.name": "none" (default), "median", "percentile", "asha", "hyperband",
+  // "threshold".
+  std::string name = "none";
+  // The pruner's own options as a JSON object, e.g. R"({"n_startup_trials": 5})", "patience"
+  // included; checked like a spec file's, with JSON paths ("pruner.n_startup_trials").
+  std::string options = "{}";
+};
+
 // A study defined in code: the parts of a spec file that say what is optimised.
 struct StudyConfig {
   // Unique in the storage: [A-Za-z0-9._-]+. Spec key "name".
@@ -84,6 +95,9 @@ struct StudyConfig {
   SearchSpace space;
   // The sampler. Spec key "sampler".
   SamplerConfig sampler;
+  // The pruner that should_prune() and optimize()'s ObjectiveContext::should_prune() consult.
+  // Spec key "pruner".
+  PrunerConfig pruner;
 };
 
 // A trial handed out by Study::ask(): RUNNING in storage until it is told.
@@ -147,6 +161,13 @@ class Study {
   // Records an intermediate value of the objective metric at `step` (an epoch). Returns false
   // when the trial is no longer running.
   bool report(const AskedTrial& trial, std::int64_t step, double value);
+  // Whether the study's pruner stops `trial` after its latest report (Optuna's
+  // trial.should_prune()), judged from the study's stored trials by the same code as `hpo run`
+  // (other processes' trials included). On true, end the trial with tell(trial,
+  // TrialState::kPruned): the pruner's reason ("pruned at step 4 by median: ...") is recorded
+  // unless another is given. False when the study has no pruner, the trial has not reported
+  // yet, or it is no longer running.
+  bool should_prune(const AskedTrial& trial);
   // Finishes a trial COMPLETE with the objective metric's value, or FAIL when the value is NaN
   // or infinite. Returns the trial as stored. Throws InputError when it is already finished.
   Trial tell(const AskedTrial& trial, double value);

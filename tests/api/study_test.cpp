@@ -112,6 +112,69 @@ TEST_CASE("a trial told FAIL keeps its reason, PRUNED its last intermediate valu
   CHECK_THROWS_AS(study.tell(trial, TrialState::kRunning), InputError);
 }
 
+TEST_CASE("should_prune asks the study's pruner about an asked trial's latest report",
+          "[api][pruning]") {
+  TempDir dir;
+  SqliteStorage storage(dir / "api.db");
+  StudyConfig config = quadratic_config();
+  config.pruner.name = "median";
+  config.pruner.options = R"({"n_startup_trials": 2, "n_warmup_steps": 1})";
+  Study study = Study::create(storage, config);
+  // Two COMPLETE trials with the curve 1.0, 0.8, 0.6 make the median at every step.
+  for (int i = 0; i < 2; ++i) {
+    const AskedTrial t = study.ask();
+    CHECK_FALSE(study.should_prune(t));  // no report yet
+    for (int step = 1; step <= 3; ++step) {
+      study.report(t, step, 1.2 - 0.2 * step);
+      CHECK_FALSE(study.should_prune(t));  // fewer than n_startup_trials COMPLETE
+    }
+    study.tell(t, 0.6);
+  }
+  const AskedTrial good = study.ask();
+  const AskedTrial bad = study.ask();
+  // Step 0 is inside the warm-up, however bad; then a bad value is pruned, a good one kept.
+  study.report(bad, 0, 9.0);
+  CHECK_FALSE(study.should_prune(bad));
+  study.report(good, 1, 0.7);
+  CHECK_FALSE(study.should_prune(good));
+  study.report(bad, 1, 5.0);
+  CHECK(study.should_prune(bad));
+  CHECK(study.should_prune(bad));  // asking again changes nothing
+  // Reported through another Study object on the same storage (another process, as far as
+  // this one knows): judged all the same.
+  const AskedTrial third = study.ask();
+  Study other = Study::load(storage, "quadratic");
+  CHECK(other.report(third, 1, 4.0));
+  CHECK(study.should_prune(third));
+  // The median rule judges a trial's best value so far: a worse later report keeps a good one.
+  study.report(good, 2, 3.0);
+  CHECK_FALSE(study.should_prune(good));
+  // The pruner's reason is recorded unless the program gives its own.
+  const Trial pruned = study.tell(bad, TrialState::kPruned);
+  CHECK(pruned.state == TrialState::kPruned);
+  CHECK(pruned.value == 5.0);
+  CHECK_THAT(pruned.reason, Catch::StartsWith("pruned at step 1 by median: "));
+  CHECK(study.tell(third, TrialState::kPruned, "my reason").reason == "my reason");
+  CHECK_FALSE(study.should_prune(bad));  // no longer running
+
+  // Without a pruner, nothing is pruned; a bad pruner block is an InputError with its path.
+  StudyConfig plain = quadratic_config("plain");
+  Study no_pruner = Study::create(storage, plain);
+  const AskedTrial t = no_pruner.ask();
+  no_pruner.report(t, 1, 1e9);
+  CHECK_FALSE(no_pruner.should_prune(t));
+  StudyConfig wrong = quadratic_config("wrong");
+  wrong.pruner.name = "asha";
+  wrong.pruner.options = R"({"reduction_factor": 1})";
+  try {
+    Study::create(storage, wrong);
+    FAIL("a reduction_factor of 1 was accepted");
+  } catch (const InputError& e) {
+    REQUIRE_FALSE(e.issues().empty());
+    CHECK(e.issues()[0].path == "pruner.reduction_factor");
+  }
+}
+
 TEST_CASE("create refuses an existing study; create_or_load continues it unless it differs",
           "[api]") {
   TempDir dir;

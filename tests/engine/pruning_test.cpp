@@ -267,5 +267,39 @@ TEST_CASE("a pruner with trials that can never report a step is a warning, not a
   CHECK(spec_warnings(parse_spec(spec_text(R"({"name": "median"})", 5), ".")).empty());
 }
 
+TEST_CASE("after a run, a pruner that no trial ever reported a step to is a warning",
+          "[engine][pruning]") {
+  const StudySpec spec = parse_spec(spec_text(R"({"name": "median"})", 5), ".");
+  Trial done;
+  done.number = 0;
+  done.state = TrialState::kComplete;
+  done.value = 0.5;
+  Trial running;
+  running.number = 1;
+  running.state = TrialState::kRunning;
+  // Only finished trials without a single step report tell: nothing yet, running only, or one
+  // report anywhere says the protocol works.
+  CHECK_FALSE(unused_pruner_warning(spec, {}));
+  CHECK_FALSE(unused_pruner_warning(spec, {running}));
+  const auto w = unused_pruner_warning(spec, {done, running});
+  REQUIRE(w);
+  CHECK(w->to_string() ==
+        "pruner: no trial reported a step of 'loss', so the pruner never judged one (a trial "
+        "reports one by printing a line such as `step=3 loss=0.25`, or `epoch=3 ...`; see "
+        "executors/metric_parser.h)");
+  running.intermediate[1] = 0.7;
+  CHECK_FALSE(unused_pruner_warning(spec, {done, running}));
+  // Without a pruner there is nothing to warn about; with an intermediate metric, it is named.
+  CHECK_FALSE(unused_pruner_warning(parse_spec(spec_text(R"({"name": "none"})", 5), "."), {done}));
+  const auto named = unused_pruner_warning(
+      parse_spec(spec_text(R"({"name": "median"})", 5, 1,
+                           R"({"metric": "loss", "intermediate_metric": "val"})"),
+                 "."),
+      {done});
+  REQUIRE(named);
+  CHECK(named->path == "objective.intermediate_metric");
+  CHECK_THAT(named->message, StartsWith("no trial reported a step of 'val'"));
+}
+
 }  // namespace
 }  // namespace hpo::testing

@@ -3,6 +3,9 @@
 #include "engine/study_core.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <string>
+#include <utility>
 
 #include "engine/factory.h"
 #include "hpo/errors.h"
@@ -279,6 +282,67 @@ TEST_CASE("the cache catches up with trials made by another core on the same sto
   CHECK(a.best()->value == 0.25);
   // Telling a finished trial again changes nothing.
   CHECK_FALSE(a.tell(t1.id, TrialOutcome::complete({{"loss", 0.0}}), RetryPolicy{}, ""));
+}
+
+TEST_CASE("a CMA-ES warm start reads the source study's trials from the same storage",
+          "[engine][core]") {
+  const auto spec = [](const std::string& name, const std::string& sampler,
+                       const std::string& direction = "minimize") {
+    return parse_spec(R"({"name": ")" + name + R"(", "direction": ")" + direction +
+                          R"(", "objective": {"metric": "loss"},
+      "space": {"x": {"type": "float", "low": 0, "high": 1},
+                "y": {"type": "float", "low": 0, "high": 1}},
+      "sampler": )" + sampler +
+                          R"(, "executor": {"command": ["train", "{x}", "{y}"]}})",
+                      "/specs");
+  };
+  MemoryStorage storage;
+  // The source: 60 random trials of a sphere centred at (0.8, 0.2).
+  StudyCore source(storage, spec("source", R"({"name": "random", "seed": 3})"), OpenOptions{});
+  for (int i = 0; i < 60; ++i) {
+    const Trial t = *source.ask("me", std::nullopt, "");
+    const double x = t.params.at("x").as_double(), y = t.params.at("y").as_double();
+    source.tell(t.id,
+                TrialOutcome::complete({{"loss", (x - 0.8) * (x - 0.8) + (y - 0.2) * (y - 0.2)}}),
+                RetryPolicy{}, "");
+  }
+  // Warm-started, the first CMA-ES generation already samples around the source's optimum; a
+  // cold start samples around the middle of the box.
+  const auto first_points = [&](const std::string& name, const std::string& sampler) {
+    StudyCore core(storage, spec(name, sampler), OpenOptions{});
+    double mx = 0, my = 0;
+    for (int i = 0; i < 6; ++i) {
+      const Trial t = *core.ask("me", std::nullopt, "");
+      mx += t.params.at("x").as_double() / 6;
+      my += t.params.at("y").as_double() / 6;
+    }
+    return std::pair{mx, my};
+  };
+  const auto [wx, wy] = first_points(
+      "warm", R"({"name": "cmaes", "seed": 1, "n_startup_trials": 0, "source_study": "source"})");
+  const auto [cx, cy] =
+      first_points("cold", R"({"name": "cmaes", "seed": 1, "n_startup_trials": 0})");
+  INFO("warm mean (" << wx << ", " << wy << "), cold (" << cx << ", " << cy << ")");
+  CHECK(std::hypot(wx - 0.8, wy - 0.2) < 0.15);
+  CHECK(std::hypot(cx - 0.5, cy - 0.5) < 0.15);
+
+  // Naming no study, this study itself, or a study of the other direction is an InputError at
+  // sampler.source_study, before anything is written.
+  const auto path_of = [&](const StudySpec& s) {
+    try {
+      StudyCore core(storage, s, OpenOptions{});
+    } catch (const InputError& e) {
+      return e.issues().empty() ? std::string() : e.issues()[0].path + ": " + e.issues()[0].message;
+    }
+    return std::string("no error");
+  };
+  CHECK(path_of(spec("w2", R"({"name": "cmaes", "source_study": "nope"})")) ==
+        "sampler.source_study: no study named \"nope\" in this storage");
+  CHECK(path_of(spec("w3", R"({"name": "cmaes", "source_study": "w3"})")) ==
+        "sampler.source_study: names this study itself; a warm start comes from another study");
+  CHECK(path_of(spec("w4", R"({"name": "cmaes", "source_study": "source"})", "maximize")) ==
+        "sampler.source_study: study \"source\" is minimize but this one is maximize");
+  CHECK_FALSE(storage.find_study("w2"));
 }
 
 }  // namespace

@@ -12,16 +12,19 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "hpo/errors.h"
+#include "executors/kubernetes/job_template.h"
 #include "executors/kubernetes/kube_client.h"
 #include "executors/kubernetes/kube_config.h"
 #include "executors/kubernetes/kube_credentials.h"
 #include "executors/kubernetes/kubernetes_executor.h"
 #include "executors/metric_parser.h"
+#include "hpo/errors.h"
 #include "tests/executors/executor_harness.h"
 #include "tests/executors/kubernetes_backend.h"
 #include "tests/kube/kube_standin.h"
@@ -289,6 +292,60 @@ TEST_CASE("every injected fault is survived or reported with the API's reason",
   }
 }
 
+TEST_CASE("events the watch missed are caught up by the periodic LIST (resync_interval)",
+          "[executors][kubernetes]") {
+  H h;
+  KubeClientOptions fast;
+  fast.backoff_base = 10ms;
+  for (const bool resync : {false, true}) {
+    INFO((resync ? "resync every 300 ms" : "no resync"));
+    KubernetesOptions o = child_options({"sleep", "300", "out", "loss=1"});
+    o.resync_interval = resync ? std::chrono::milliseconds(300) : std::chrono::hours(1);
+    StandinExecutor ex(h.io, o, 1, {}, fast);
+    const std::int64_t id = h.start(ex);
+    REQUIRE(h.run_until([&] { return !ex.standin().jobs("hpo").empty(); }));
+    // From now on the watches open now hear nothing of the Job and its pod: not its start, not
+    // its end (bookmarks still move their resourceVersion past the lost events).
+    ex.standin().lose_watch_events("jobs", 1000);
+    ex.standin().lose_watch_events("pods", 1000);
+    const std::size_t lists = count_requests(ex.standin(), "GET", "/jobs", "limit=500");
+    if (!resync) {
+      // The watch alone leaves the trial RUNNING although its Job is long done: the test would
+      // pass vacuously otherwise.
+      CHECK_FALSE(h.run_until([&] { return h.sink.outcome(id) != nullptr; }, 3s));
+      CHECK(count_requests(ex.standin(), "GET", "/jobs", "limit=500") == lists);
+      continue;
+    }
+    REQUIRE(h.run_until([&] { return h.sink.outcome(id) != nullptr; }, 10s));
+    CHECK(h.sink.outcome(id)->ok());
+    CHECK(h.sink.outcome(id)->metrics == Metrics{{"loss", 1}});
+    CHECK(count_requests(ex.standin(), "GET", "/jobs", "limit=500") > lists);
+  }
+}
+
+TEST_CASE("a watch or a log read answered 429 or 503 waits the Retry-After, then goes on",
+          "[executors][kubernetes]") {
+  H h;
+  using Kind = FaultRule::Kind;
+  KubeClientOptions fast;
+  fast.backoff_base = 10ms;
+  StandinExecutor ex(h.io, child_options({"out", "step=1 loss=2", "sleep", "200", "out", "loss=1"}),
+                     1, {}, fast);
+  ex.standin().add_fault(
+      {"GET", "/jobs", "watch=1", 1, Kind::kStatus, 429, 1, "TooManyRequests", "slow down"});
+  ex.standin().add_fault(
+      {"GET", "/log", "", 2, Kind::kStatus, 503, 1, "ServiceUnavailable", "try later"});
+  const auto start = std::chrono::steady_clock::now();
+  const TrialOutcome o = h.run_one(ex);
+  INFO(o.reason);
+  CHECK(o.ok());
+  CHECK(o.metrics == Metrics{{"loss", 1}});
+  // Two log reads waited a second each (they are not concurrent: one trial, one log).
+  CHECK(std::chrono::steady_clock::now() - start >= 2s);
+  CHECK(count_requests(ex.standin(), "GET", "/jobs", "watch=1") >= 2);
+  CHECK(count_requests(ex.standin(), "GET", "/log") >= 3);
+}
+
 TEST_CASE("a retried create that finds its own Job adopts it; another trial's Job is not taken",
           "[executors][kubernetes]") {
   H h;
@@ -498,6 +555,53 @@ TEST_CASE("resume: a running Job is re-attached, a finished one harvested, a van
   // Re-attached trials report their steps to the new sink.
   CHECK(h.sink.intermediates_of(1).size() == 2);
   CHECK(standin.jobs("hpo").empty());
+}
+
+TEST_CASE("with a checkpoint volume the pod gets HPO_TRIAL_DIR and HPO_RESULT_FILE on it",
+          "[executors][kubernetes]") {
+  H h;
+  TempDir dir("hpo-k8s-trialdir");
+  const fs::path script = dir / "train.sh";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           "echo '{\"loss\": 0.5}' > \"$HPO_RESULT_FILE\"\n"
+                           "echo dir=$HPO_TRIAL_DIR > \"$HPO_TRIAL_DIR/where\"\n"
+                           "echo loss=0.5\n";
+  ::chmod(script.c_str(), 0755);
+  KubernetesOptions options;
+  options.job_template = job_template_for({script.string()}, {});
+  options.checkpoint_volume = "checkpoints";
+  StandinOptions so;
+  so.work_dir = dir / "work";
+  StandinExecutor ex(h.io, options, 1, so);
+  TrialTask task = h.task(ex);
+  task.number = 7;
+  task.checkpoint_dir = "/trials/7/checkpoint";
+  ex.start(task, h.sink);
+  REQUIRE(h.run_until([&] { return h.sink.outcome(task.trial_id) != nullptr; }));
+  CHECK(h.sink.outcome(task.trial_id)->metrics == Metrics{{"loss", 0.5}});
+  // The stand-in maps the claim to <work>/pvc/<claim>/<subPath>: the trial's own directory.
+  const fs::path trial_dir = dir / "work" / "pvc" / "checkpoints" / task.study / "trials" / "7";
+  std::ifstream result(trial_dir / "result.json");
+  std::string text((std::istreambuf_iterator<char>(result)), std::istreambuf_iterator<char>());
+  CHECK(text == "{\"loss\": 0.5}\n");
+  CHECK(fs::exists(trial_dir / "where"));
+  // The rendered Job says where: the same claim twice, two subPaths.
+  const Json job = render_job(options.job_template, task, render_settings(options, "hpo")).job;
+  const Json& c = job["spec"]["template"]["spec"]["containers"][0];
+  std::map<std::string, std::string> env;
+  for (const auto& e : c["env"]) env[e["name"]] = e["value"];
+  CHECK(env["HPO_TRIAL_DIR"] == "/hpo/trial");
+  CHECK(env["HPO_RESULT_FILE"] == "/hpo/trial/result.json");
+  CHECK(env["HPO_CHECKPOINT_DIR"] == "/hpo/checkpoint");
+  REQUIRE(c["volumeMounts"].size() == 2);
+  CHECK(c["volumeMounts"][1]["subPath"] == task.study + "/trials/7");
+  // Without a volume, none of the three.
+  options.checkpoint_volume.clear();
+  const Json plain = render_job(options.job_template, task, render_settings(options, "hpo")).job;
+  for (const auto& e : plain["spec"]["template"]["spec"]["containers"][0]["env"]) {
+    const std::string name = e["name"];
+    CHECK((name != "HPO_TRIAL_DIR" && name != "HPO_RESULT_FILE" && name != "HPO_CHECKPOINT_DIR"));
+  }
 }
 
 TEST_CASE("a retry mounts the same checkpoint subPath, so it continues where it stopped",

@@ -268,6 +268,7 @@ struct KubeStandin::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::unique_ptr<PodRt>> pods;  // ns/name
   std::vector<std::shared_ptr<Watcher>> watchers;
   std::vector<FaultRule> faults;
+  std::map<std::string, int> lost_events;  // resource -> events open watches will not get
   std::vector<LoggedRequest> log;
   std::set<std::shared_ptr<Session>> sessions;
   // Deleted pods whose processes are still in their grace period.
@@ -575,6 +576,12 @@ void KubeStandin::Impl::emit(const std::string& resource, const std::string& typ
     auto s = w->session.lock();
     return !s || s->closed;
   });
+  // A lost event: in the history (a LIST, and a watch started from an older version, see it),
+  // never sent to the watches open now.
+  if (auto lost = lost_events.find(resource); lost != lost_events.end() && lost->second > 0) {
+    --lost->second;
+    return;
+  }
   for (auto& w : watchers)
     if (watcher_matches(*w, resource, obj)) send_event(*w, type, obj);
 }
@@ -1890,6 +1897,11 @@ void KubeStandin::delete_job(const std::string& ns, const std::string& name) {
     done.set_value();
   });
   done.get_future().wait();
+}
+
+void KubeStandin::lose_watch_events(const std::string& resource, int count) {
+  std::lock_guard lock(impl_->mu);
+  impl_->lost_events[resource] = count;
 }
 
 void KubeStandin::compact() {

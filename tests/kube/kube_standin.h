@@ -28,10 +28,20 @@
 //  * Run modes: local processes (the first container's command + args run with its env in a
 //    directory of their own; stdout and stderr are the log; the exit code is real; deleting
 //    the pod or the deadline kills it), or scripted (a function of the Job gives the phases).
+//    Only the first container runs; the others are accepted, validated and listed in the pod,
+//    and their log reads answer empty. Why not all: hpo reads and judges the primary container
+//    alone (executor.container, whose index the executor finds by name in the pod it renders),
+//    and the Job's outcome follows from it in every case the executor tests need; running the
+//    others would need per-container processes, logs, statuses and restart rules (sidecars as
+//    initContainers with restartPolicy Always, 1.29+) for no assertion a test makes today.
+//    The gap this leaves: a template whose primary container is not the first cannot run in
+//    local-process mode (the stand-in would run the other one); such a test uses scripted
+//    mode, whose log belongs to the first container too, or puts the primary container first.
 //    A persistentVolumeClaim mount becomes <work_dir>/pvc/<claim>/<subPath>, and env values
 //    under its mountPath are rewritten to that directory.
 //  * Faults, per method and path, N times: a status (429 with Retry-After, 500, 503, 401, 403
-//    quota...), a connection reset, a delay, a stream cut after its first chunk.
+//    quota...), a connection reset, a delay, a stream cut after its first chunk; watch events
+//    lost without a trace (lose_watch_events).
 //  * A request log, for assertions.
 //
 // Threading: the server runs on a thread of its own; every public method is thread-safe.
@@ -130,6 +140,10 @@ class KubeStandin {
   void delete_job(const std::string& ns, const std::string& name);
   // Forgets the watch history: every older resourceVersion is now too old (410).
   void compact();
+  // The next `count` events of `resource` ("jobs", "pods") are lost: recorded (LIST and later
+  // watches see their state) but not sent to the watches open when they happen, as a watch
+  // that silently missed them.
+  void lose_watch_events(const std::string& resource, int count);
   // Local processes still running.
   int live_processes() const;
   // Client connections the server holds open.
