@@ -115,7 +115,7 @@ TEST_CASE("tpe within exact_history suggests exactly what the always-exact sampl
   // bit, in every mode, on a mixed conditional space.
   TpeOptions group;
   group.group = true;
-  const TpeOptions mode = GENERATE(TpeOptions{}, univariate(), group);
+  const TpeOptions mode = GENERATE_COPY(TpeOptions{}, univariate(), group);
   TpeOptions exact = mode;
   exact.exact_history = 0;
   TpeOptions bounded = mode;
