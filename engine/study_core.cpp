@@ -242,7 +242,13 @@ void StudyCore::refresh_running() {
   }
 }
 
-const Trial* StudyCore::best() const { return best_trial(trials_, spec_.direction); }
+// The tally follows best_trial()'s rule as trials change, and positions are numbers: no scan of a
+// long study.
+const Trial* StudyCore::best() const {
+  if (!tally_.best_number) return nullptr;
+  const auto at = static_cast<std::size_t>(*tally_.best_number);
+  return at < trials_.size() ? &trials_[at] : best_trial(trials_, spec_.direction);
+}
 
 bool StudyCore::goal_reached() const {
   if (!spec_.goal || !tally_.best_value) return false;

@@ -38,6 +38,91 @@ struct Ranked {
   double stage;  // -inf COMPLETE, -last step PRUNED, +1 PRUNED without reports, +inf RUNNING
   double value;  // signed objective (minimisation), +inf when unknown
   bool finished;
+  // How many trials of the history this one stands for: 1, or the size of its stratum when
+  // the bad group is subsampled (exact_history).
+  double mass = 1.0;
+  std::uint32_t position = 0;  // in the study view's trials (trial order)
+};
+
+// Lexicographic (stage, value, trial order): lower is better.
+bool ranks_before(const Ranked& a, const Ranked& b) {
+  if (a.stage != b.stage) return a.stage < b.stage;
+  if (a.value != b.value) return a.value < b.value;
+  return a.position < b.position;
+}
+
+// How TPE ranks trial `t` (trial pointer and position left to the caller); false when it
+// ignores it: FAIL, WAITING, COMPLETE without a value, RUNNING without constant liar.
+bool rank_trial(const Trial& t, double sign, bool liar, Ranked& r) {
+  r = Ranked{&t, 0.0, kInf, true};
+  switch (t.state) {
+    case TrialState::kComplete:
+      if (!t.value || std::isnan(*t.value)) return false;
+      r.stage = -kInf;
+      r.value = sign * *t.value;
+      return true;
+    case TrialState::kPruned:
+      // As Optuna: trials that got further rank first, then by their last reported value.
+      if (!t.intermediate.empty()) {
+        const auto& [step, v] = *t.intermediate.rbegin();
+        r.stage = -static_cast<double>(step);
+        r.value = std::isnan(v) ? kInf : sign * v;
+      } else if (t.value && !std::isnan(*t.value)) {
+        r.stage = 0.0;
+        r.value = sign * *t.value;
+      } else {
+        r.stage = 1.0;
+      }
+      return true;
+    case TrialState::kRunning:
+      if (!liar) return false;
+      r.stage = kInf;
+      r.finished = false;
+      return true;
+    default:
+      return false;  // FAIL, WAITING
+  }
+}
+
+// The ranks of the history's settled prefix, kept between suggestions: every trial before
+// `count` is finished (or FAIL), and a finished stored trial never changes, so each is ranked
+// once as it settles and the best kMaxBelow of them are kept in order. A suggestion then ranks
+// only the trials after the prefix (the running ones and those that finished since).
+struct SettledRanks {
+  double sign = 0.0;
+  bool liar = false;
+  std::size_t count = 0;          // trials of the view in the prefix
+  std::int64_t last_id = 0;       // storage id of trial count - 1: is the view the same history?
+  std::vector<Ranked> ranked;     // the prefix's ranked trials in trial order (trial unset)
+  std::vector<std::uint32_t> top; // indexes into `ranked` of its best kMaxBelow, best first
+
+  void sync(const std::vector<Trial>& trials, double new_sign, bool new_liar) {
+    if (new_sign != sign || new_liar != liar || trials.size() < count ||
+        (count > 0 && trials[count - 1].id != last_id)) {
+      *this = SettledRanks{};
+      sign = new_sign;
+      liar = new_liar;
+    }
+    for (; count < trials.size(); ++count) {
+      const Trial& t = trials[count];
+      // Unstored trials (id 0) are not known never to change.
+      if (!is_finished(t.state) || t.id == 0) break;
+      last_id = t.id;
+      Ranked r;
+      if (!rank_trial(t, sign, liar, r)) continue;
+      r.trial = nullptr;
+      r.position = static_cast<std::uint32_t>(count);
+      ranked.push_back(r);
+      const auto index = static_cast<std::uint32_t>(ranked.size() - 1);
+      auto at = std::upper_bound(top.begin(), top.end(), index,
+                                 [&](std::uint32_t a, std::uint32_t b) {
+                                   return ranks_before(ranked[a], ranked[b]);
+                                 });
+      if (at - top.begin() >= kMaxBelow) continue;
+      top.insert(at, index);
+      if (top.size() > static_cast<std::size_t>(kMaxBelow)) top.pop_back();
+    }
+  }
 };
 
 // A set of parameters modelled together; they share one condition, so they are active together.
@@ -53,6 +138,7 @@ struct UnitWorkspace {
   std::vector<double> obs_below, obs_above, w_below, w_above;
   std::vector<double> candidates, log_l, log_g;
   std::vector<std::int32_t> slot;  // per ranked trial: its index in its group, -1 if absent
+  std::vector<double> mass_above;  // per bad observation: the trials it stands for
   std::vector<std::vector<std::uint32_t>> sorted_below, sorted_above;  // per dimension
 };
 
@@ -67,6 +153,30 @@ void observation_weights(TpeWeights rule, std::size_t n, std::vector<double>& w)
                        : first + (1.0 - first) * static_cast<double>(i) /
                                      static_cast<double>(ramp - 1);
     }
+  }
+}
+
+// Optuna's ramp weight of observation i (0 = oldest) of n, at a fractional position: the ramp
+// is linear, so the weight of a stratum of m observations starting at i is m times the weight
+// at its middle, i + (m - 1) / 2.
+double ramp_weight(TpeWeights rule, double n, double i) {
+  if (rule != TpeWeights::kRamp || n <= kFlatWeights) return 1.0;
+  const double ramp = n - kFlatWeights;
+  if (i >= ramp) return 1.0;
+  const double first = 1.0 / n;
+  if (ramp <= 1.0) return first;
+  return first + (1.0 - first) * std::max(0.0, i) / (ramp - 1.0);
+}
+
+// The weights of observations that stand for `mass[k]` trials each, in trial order.
+void mass_weights(TpeWeights rule, const std::vector<double>& mass, std::vector<double>& w) {
+  double total = 0.0;
+  for (double m : mass) total += m;
+  w.resize(mass.size());
+  double pos = 0.0;
+  for (std::size_t k = 0; k < mass.size(); ++k) {
+    w[k] = mass[k] * ramp_weight(rule, total, pos + (mass[k] - 1.0) / 2.0);
+    pos += mass[k];
   }
 }
 
@@ -134,6 +244,9 @@ struct TpeSampler::Workspace {
   // Per parameter, the cached rows holding a valid value, sorted by (value, trial number):
   // kept up to date incrementally, so that estimators need no sorting.
   std::vector<std::vector<std::pair<double, std::int32_t>>> sorted;
+  // The sorted lists miss rows encoded while subsampling (which does not use them): rebuild
+  // them before they are used again.
+  bool sorted_stale = false;
   // Per suggestion: columns[p][t] = parameter p of ranked trial t; the ranked index of each
   // cached trial number (-1: not ranked now); the ranked trials without a cached row; per
   // parameter, the ranked indexes in increasing order of its value (built on demand).
@@ -145,6 +258,7 @@ struct TpeSampler::Workspace {
   std::vector<std::int32_t> fresh;
   std::vector<UnitWorkspace> unit_workspaces;
   const std::vector<Ranked>* ranked = nullptr;
+  SettledRanks settled;
 
   void prepare(const SearchSpace& new_space, const TpeOptions& opts) {
     if (new_space == space && !units.empty()) return;
@@ -164,6 +278,7 @@ struct TpeSampler::Workspace {
     ids.clear();
     rows.clear();
     sorted.assign(params.size(), {});
+    sorted_stale = false;
     columns.assign(params.size(), {});
     order.assign(params.size(), {});
     unit_workspaces.clear();
@@ -171,8 +286,9 @@ struct TpeSampler::Workspace {
   }
 
   // Fills columns from the ranked trials, encoding only trials not cached yet, and brings the
-  // sorted lists up to date.
-  void encode(const std::vector<Ranked>& ranked_trials) {
+  // sorted lists up to date when `keep_sorted` (the exact path uses them; keeping them sorted
+  // costs a shift of the whole list per new trial, which the subsampled path avoids).
+  void encode(const std::vector<Ranked>& ranked_trials, bool keep_sorted) {
     ranked = &ranked_trials;
     const std::size_t p = dims.size();
     std::vector<double> scratch(p);
@@ -212,7 +328,12 @@ struct TpeSampler::Workspace {
       }
       for (std::size_t i = 0; i < p; ++i) columns[i][t] = row[i];
     }
-    update_sorted(resort);
+    if (!keep_sorted) {
+      sorted_stale = true;
+    } else {
+      update_sorted(resort || sorted_stale);
+      sorted_stale = false;
+    }
     t_of_number.assign(ids.size(), -1);
     for (std::size_t t = 0; t < ranked_trials.size(); ++t) {
       const Trial& trial = *ranked_trials[t].trial;
@@ -288,7 +409,9 @@ using Workspace = TpeSampler::Workspace;
 
 // Samples every parameter of unit u (all active), returning the values in unit order.
 std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::size_t u,
-                                    const std::vector<bool>& below, std::uint64_t seed) {
+                                    const std::vector<Ranked>& ranked,
+                                    const std::vector<bool>& below, bool subsampled,
+                                    std::uint64_t seed) {
   const Unit& unit = ws.units[u];
   UnitWorkspace& uw = ws.unit_workspaces[u];
   const auto& params = ws.space.parameters();
@@ -311,8 +434,10 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
   uw.obs_below.clear();
   uw.obs_above.clear();
   std::size_t n_below = 0, n_above = 0;
+  double mass_above = 0.0;
   const std::size_t n_trials = below.size();
   uw.slot.assign(n_trials, -1);
+  uw.mass_above.clear();
   for (std::size_t t = 0; t < n_trials; ++t) {
     bool complete = true;
     for (std::size_t k = 0; k < dn && complete; ++k)
@@ -321,14 +446,19 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
     auto& dst = below[t] ? uw.obs_below : uw.obs_above;
     for (std::size_t k = 0; k < dn; ++k) dst.push_back(ws.columns[unit.params[uw.modelled[k]]][t]);
     uw.slot[t] = static_cast<std::int32_t>(below[t] ? n_below++ : n_above++);
+    if (!below[t]) {
+      uw.mass_above.push_back(ranked[t].mass);
+      mass_above += ranked[t].mass;
+    }
   }
   observation_weights(opts.weights, n_below, uw.w_below);
-  observation_weights(opts.weights, n_above, uw.w_above);
+  if (subsampled) mass_weights(opts.weights, uw.mass_above, uw.w_above);
+  else observation_weights(opts.weights, n_above, uw.w_above);
   // Each group's observations in increasing order of every numeric dimension, from the
   // workspace's sorted history: the estimators need no sorting of their own.
   uw.sorted_below.resize(dn);
   uw.sorted_above.resize(dn);
-  for (std::size_t k = 0; k < dn; ++k) {
+  for (std::size_t k = 0; k < dn && !subsampled; ++k) {
     uw.sorted_below[k].clear();
     uw.sorted_above[k].clear();
     if (uw.dims[k].kind == KernelDim::Kind::kCategorical) continue;
@@ -342,13 +472,14 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
   ParzenConfig cfg;
   cfg.prior_weight = opts.prior_weight;
   cfg.consider_endpoints = opts.consider_endpoints;
-  uw.above.fit(uw.dims, uw.obs_above, uw.w_above, cfg, &uw.sorted_above);
+  // A subsample is small: the estimators sort it themselves.
+  uw.above.fit(uw.dims, uw.obs_above, uw.w_above, cfg, subsampled ? nullptr : &uw.sorted_above);
   // The good group holds only ~10% of the trials, so Optuna's clip (by the group's own size)
   // keeps its kernels wide long after the history could support finer ones. Clip it by a share
   // of all the observations instead: range / (n / 4) once that is the smaller width.
   cfg.clip_count = std::max(static_cast<double>(n_below + 1),
-                            static_cast<double>(n_below + n_above + 1) / kGoodClipShare);
-  uw.below.fit(uw.dims, uw.obs_below, uw.w_below, cfg, &uw.sorted_below);
+                            (static_cast<double>(n_below + 1) + mass_above) / kGoodClipShare);
+  uw.below.fit(uw.dims, uw.obs_below, uw.w_below, cfg, subsampled ? nullptr : &uw.sorted_below);
 
   const std::string& tag = params[unit.params[0]].name;
   Rng rng(trial_seed(seed, stable_hash(tag.data(), tag.size())));
@@ -370,6 +501,24 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
   return out;
 }
 
+// The draws of the bad group's strata when it is subsampled (see TpeOptions::exact_history):
+// the newest cap / 2 bad trials as they are, and from each of cap - cap / 2 equal strata (in
+// trial order) of the older ones one trial drawn at random, weighing the whole stratum.
+// `bad_count` > cap. Calls keep(k, mass) for each kept bad trial k (0 = the oldest).
+template <typename Keep>
+void subsample_bad_group(std::size_t cap, std::size_t bad_count, std::uint64_t seed, Keep keep) {
+  const std::size_t newest = cap / 2;
+  const std::size_t strata = cap - newest;
+  const std::size_t older = bad_count - newest;  // > strata, as bad_count > cap
+  Rng rng(trial_seed(seed, stable_hash("exact_history", 13)));
+  for (std::size_t s = 0; s < strata; ++s) {
+    const std::size_t first = s * older / strata;
+    const std::size_t last = (s + 1) * older / strata;  // > first, as older > strata
+    keep(first + rng.below(last - first), static_cast<double>(last - first));
+  }
+  for (std::size_t k = older; k < bad_count; ++k) keep(k, 1.0);
+}
+
 }  // namespace
 
 TpeSampler::TpeSampler(std::uint64_t seed, TpeOptions options)
@@ -382,62 +531,97 @@ ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
   const std::uint64_t seed = trial_seed(seed_, trial_number);
   const double sign = study.direction() == Direction::kMaximize ? -1.0 : 1.0;
 
-  std::vector<Ranked> ranked;
-  ranked.reserve(study.trials().size());
-  std::size_t n_finished = 0;
-  for (const Trial& t : study.trials()) {
-    Ranked r{&t, 0.0, kInf, true};
-    switch (t.state) {
-      case TrialState::kComplete:
-        if (!t.value || std::isnan(*t.value)) continue;
-        r.stage = -kInf;
-        r.value = sign * *t.value;
-        break;
-      case TrialState::kPruned:
-        // As Optuna: trials that got further rank first, then by their last reported value.
-        if (!t.intermediate.empty()) {
-          const auto& [step, v] = *t.intermediate.rbegin();
-          r.stage = -static_cast<double>(step);
-          r.value = std::isnan(v) ? kInf : sign * v;
-        } else if (t.value && !std::isnan(*t.value)) {
-          r.stage = 0.0;
-          r.value = sign * *t.value;
-        } else {
-          r.stage = 1.0;
-        }
-        break;
-      case TrialState::kRunning:
-        if (!options_.constant_liar) continue;
-        r.stage = kInf;
-        r.finished = false;
-        break;
-      default:
-        continue;  // FAIL, WAITING
-    }
-    if (r.finished) ++n_finished;
-    ranked.push_back(r);
+  const std::vector<Trial>& all = study.trials();
+  Workspace& ws = *workspace_;
+  SettledRanks& settled = ws.settled;
+  settled.sync(all, sign, options_.constant_liar);
+  std::vector<Ranked> tail;  // the ranked trials after the settled prefix
+  for (std::size_t p = settled.count; p < all.size(); ++p) {
+    Ranked r;
+    if (!rank_trial(all[p], sign, options_.constant_liar, r)) continue;
+    r.position = static_cast<std::uint32_t>(p);
+    tail.push_back(r);
   }
+  std::size_t n_finished = settled.ranked.size();
+  for (const Ranked& r : tail) n_finished += r.finished ? 1 : 0;
 
   if (n_finished < static_cast<std::size_t>(std::max(0, options_.n_startup_trials))) {
     Rng rng(seed);
     return draw_params(space, rng);
   }
 
-  // The good group: the best n_below finished trials (ties broken by trial order).
+  // The good group: the best n_below finished trials (ties broken by trial order), among the
+  // prefix's best and the tail.
   const auto n_below = static_cast<std::size_t>(std::min<double>(
       std::ceil(options_.gamma * static_cast<double>(n_finished)), kMaxBelow));
-  std::vector<std::size_t> order(ranked.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (ranked[a].stage != ranked[b].stage) return ranked[a].stage < ranked[b].stage;
-    return ranked[a].value < ranked[b].value;
-  });
-  std::vector<bool> below(ranked.size(), false);
-  for (std::size_t i = 0; i < std::min(n_below, order.size()); ++i) below[order[i]] = true;
+  std::vector<Ranked> good;
+  for (std::uint32_t i : settled.top) good.push_back(settled.ranked[i]);
+  for (const Ranked& r : tail) good.push_back(r);
+  std::sort(good.begin(), good.end(), ranks_before);
+  good.resize(std::min(n_below, good.size()));
+  std::vector<std::uint32_t> good_positions;
+  for (const Ranked& r : good) good_positions.push_back(r.position);
+  std::sort(good_positions.begin(), good_positions.end());
+  auto is_good = [&](std::uint32_t position) {
+    return std::binary_search(good_positions.begin(), good_positions.end(), position);
+  };
 
-  Workspace& ws = *workspace_;
+  // The history TPE models, in trial order: whole, or with its bad group subsampled.
+  const std::size_t n_ranked = settled.ranked.size() + tail.size();
+  const auto cap = static_cast<std::size_t>(
+      options_.exact_history > 0 ? std::max(2, options_.exact_history) : 0);
+  const bool subsampled = cap > 0 && n_ranked - good.size() > cap;
+  std::vector<Ranked> ranked;
+  std::vector<bool> below;
+  if (!subsampled) {
+    ranked.reserve(n_ranked);
+    ranked.insert(ranked.end(), settled.ranked.begin(), settled.ranked.end());
+    ranked.insert(ranked.end(), tail.begin(), tail.end());
+  } else {
+    // Bad trial k in trial order: the prefix's ranked trials, then the tail's, skipping the
+    // good ones (at most kMaxBelow: a short walk).
+    std::vector<std::uint32_t> good_settled, good_tail;  // indexes, increasing
+    // Positions are increasing in both lists: each good one is found by binary search.
+    for (std::uint32_t position : good_positions) {
+      if (position < settled.count) {
+        const auto it = std::lower_bound(
+            settled.ranked.begin(), settled.ranked.end(), position,
+            [](const Ranked& r, std::uint32_t p) { return r.position < p; });
+        good_settled.push_back(static_cast<std::uint32_t>(it - settled.ranked.begin()));
+      } else {
+        const auto it = std::lower_bound(tail.begin(), tail.end(), position,
+                                         [](const Ranked& r, std::uint32_t p) {
+                                           return r.position < p;
+                                         });
+        good_tail.push_back(static_cast<std::uint32_t>(it - tail.begin()));
+      }
+    }
+    const std::size_t bad_settled = settled.ranked.size() - good_settled.size();
+    auto skip = [](std::size_t k, const std::vector<std::uint32_t>& skipped) {
+      for (std::uint32_t g : skipped) {
+        if (g > k) break;
+        ++k;
+      }
+      return k;
+    };
+    ranked = good;
+    subsample_bad_group(cap, n_ranked - good.size(), seed, [&](std::size_t k, double mass) {
+      Ranked r = k < bad_settled ? settled.ranked[skip(k, good_settled)]
+                                 : tail[skip(k - bad_settled, good_tail)];
+      r.mass = mass;
+      ranked.push_back(r);
+    });
+    std::sort(ranked.begin(), ranked.end(),
+              [](const Ranked& a, const Ranked& b) { return a.position < b.position; });
+  }
+  below.resize(ranked.size());
+  for (std::size_t t = 0; t < ranked.size(); ++t) {
+    ranked[t].trial = &all[ranked[t].position];
+    below[t] = is_good(ranked[t].position);
+  }
+
   ws.prepare(space, options_);
-  ws.encode(ranked);
+  ws.encode(ranked, !subsampled);
   const auto& params = space.parameters();
   const auto& units = ws.units;
 
@@ -470,12 +654,12 @@ ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
       // arena (such as objectives of the threads executor) and delays the suggestion.
       tbb::this_task_arena::isolate([&] {
         tbb::parallel_for(std::size_t{0}, active.size(), [&](std::size_t i) {
-          results[i] = sample_unit(options_, ws, active[i], below, seed);
+          results[i] = sample_unit(options_, ws, active[i], ranked, below, subsampled, seed);
         });
       });
     } else {
       for (std::size_t i = 0; i < active.size(); ++i)
-        results[i] = sample_unit(options_, ws, active[i], below, seed);
+        results[i] = sample_unit(options_, ws, active[i], ranked, below, subsampled, seed);
     }
     for (std::size_t i = 0; i < active.size(); ++i) {
       const Unit& unit = units[active[i]];
@@ -521,6 +705,7 @@ TpeOptions read_tpe_options(const OrderedJson& block, const std::string& path,
       else c.add(key_path("prior_weight"), "must be > 0, got " + format_double(*w));
     }
   }
+  read_int("exact_history", 0, std::numeric_limits<int>::max(), out.exact_history);
   read_bool("consider_endpoints", out.consider_endpoints);
   read_bool("multivariate", out.multivariate);
   read_bool("group", out.group);
@@ -540,7 +725,7 @@ SamplerRegistration tpe_sampler_registration() {
   r.info.summary = "Tree-structured Parzen Estimator (multivariate by default)";
   r.info.keys = {"n_startup_trials", "n_ei_candidates", "gamma",         "prior_weight",
                  "consider_endpoints", "multivariate",  "group",         "constant_liar",
-                 "weights"};
+                 "weights",          "exact_history"};
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_tpe_options(block.json, block.path, c);
   };

@@ -13,6 +13,8 @@
 //      with a prior component and age weights (ramp: older trials weigh less once a group holds
 //      more than 25), draw n_ei_candidates points from l(x) and keep the one maximising
 //      l(x) / g(x).
+//      Beyond exact_history bad trials, the bad group is a stratified subsample that keeps
+//      the cost of a suggestion flat (TpeOptions::exact_history, samplers/README.md).
 //   4. Which parameters are modelled together ("units"): with multivariate (the default),
 //      every unconditional parameter jointly and each conditional parameter alone; with group,
 //      every set of parameters sharing the same condition jointly; with multivariate: false,
@@ -84,6 +86,13 @@ struct TpeOptions {
   bool constant_liar = true;
   // Age weights of the observations. JSON "weights": "ramp" (alias "default") | "uniform".
   TpeWeights weights = TpeWeights::kRamp;
+  // Bad-group size up to which densities are exact (one kernel per trial). Beyond it the bad
+  // group is summarised by this many kernels: its newest exact_history / 2 trials, and one
+  // trial drawn from each of exact_history / 2 equal strata (in trial order) of the older
+  // ones, weighing the whole stratum. The good group (at most 25 trials) always stays exact.
+  // So a suggestion costs the same at 100,000 trials as at exact_history. 0: always exact.
+  // >= 0 (values 1 and above are raised to at least 2). JSON "exact_history".
+  int exact_history = 1000;
 };
 
 // Reads the TPE keys of the "sampler" object `block` at `path` (its other keys are not its

@@ -317,6 +317,28 @@ std::vector<Trial> MemoryStorage::get_trials(std::int64_t study_id,
   return out;
 }
 
+std::vector<Trial> MemoryStorage::get_best_trials(std::int64_t study_id, Direction direction,
+                                                  std::optional<TrialState> state, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<const Trial*> found;
+  auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end() || limit <= 0) return {};
+  for (std::int64_t id : it->second) {
+    const Trial* t = trial_locked(id);
+    if (t->value && (!state || t->state == *state)) found.push_back(t);
+  }
+  const auto keep = std::min(found.size(), static_cast<std::size_t>(limit));
+  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(keep), found.end(),
+                    [&](const Trial* a, const Trial* b) {
+                      if (*a->value != *b->value) return is_better(direction, *a->value, *b->value);
+                      return a->number < b->number;
+                    });
+  std::vector<Trial> out;
+  out.reserve(keep);
+  for (std::size_t i = 0; i < keep; ++i) out.push_back(*found[i]);
+  return out;
+}
+
 std::optional<Trial> MemoryStorage::get_trial(std::int64_t trial_id) {
   std::lock_guard lock(mu_);
   const Trial* t = trial_locked(trial_id);

@@ -50,6 +50,8 @@ class MemoryStorage final : public Storage {
                                 std::optional<TrialState> state = std::nullopt,
                                 int from_number = 0) override;
   std::optional<Trial> get_trial(std::int64_t trial_id) override;
+  std::vector<Trial> get_best_trials(std::int64_t study_id, Direction direction,
+                                     std::optional<TrialState> state, int limit) override;
 
   void heartbeat(std::int64_t study_id, const RunRecord& run,
                  const std::vector<std::int64_t>& trial_ids) override;

@@ -152,6 +152,15 @@ constexpr Migration kMigrations[] = {
 static_assert(std::size(kMigrations) == SqliteStorage::kSchemaVersion,
               "every schema version needs its migration step");
 
+// Indexes that only speed up reads: created at open when missing (IF NOT EXISTS, so that
+// processes opening at once agree), with no schema version of their own, since a file without
+// them (made by an older hpo) reads the same, only slower.
+// trials_by_value: get_best_trials walks it in value order and stops at its LIMIT.
+constexpr const char* kReadIndexes =
+    "CREATE INDEX IF NOT EXISTS trials_by_value ON trials (study_id, value, number)";
+constexpr const char* kFindReadIndexes =
+    "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'trials_by_value'";
+
 // ---------------------------------------------------------------------------------------------
 // Statements. The pointers are the keys of the connection's statement cache.
 
@@ -245,6 +254,16 @@ constexpr const char* kSelectTrials =
     "SELECT " HPO_TRIAL_COLUMNS
     " FROM trials t WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) AND t.number >= ?3 "
     "ORDER BY t.number";
+// Served by trials_by_value: reads `limit` rows (plus ties of the last value for the number
+// order when descending), not the study.
+constexpr const char* kSelectBestAscending =
+    "SELECT " HPO_TRIAL_COLUMNS
+    " FROM trials t WHERE t.study_id = ?1 AND t.value IS NOT NULL AND (?2 IS NULL OR t.state = ?2) "
+    "ORDER BY t.value, t.number LIMIT ?3";
+constexpr const char* kSelectBestDescending =
+    "SELECT " HPO_TRIAL_COLUMNS
+    " FROM trials t WHERE t.study_id = ?1 AND t.value IS NOT NULL AND (?2 IS NULL OR t.state = ?2) "
+    "ORDER BY t.value DESC, t.number LIMIT ?3";
 #undef HPO_TRIAL_COLUMNS
 constexpr const char* kSelectIntermediateOf =
     "SELECT trial_id, step, value FROM trial_intermediate_values WHERE trial_id = ?1";
@@ -469,6 +488,11 @@ SqliteStorage::Impl::Impl(const std::filesystem::path& file, SqliteOptions optio
       }
     });
   }
+  const bool indexed = read("open", [&] {
+    auto find = db().cached(kFindReadIndexes);
+    return find->step() && find->int64(0) > 0;
+  });
+  if (!indexed) write("create indexes", [&] { db().exec(kReadIndexes); });
 }
 
 std::optional<int> SqliteStorage::Impl::read_version() {
@@ -931,6 +955,28 @@ std::vector<Trial> SqliteStorage::get_trials(std::int64_t study_id,
   std::lock_guard lock(impl_->mu_);
   return impl_->read("read trials",
                      [&] { return impl_->load_trials(study_id, state, from_number); });
+}
+
+std::vector<Trial> SqliteStorage::get_best_trials(std::int64_t study_id, Direction direction,
+                                                  std::optional<TrialState> state, int limit) {
+  std::lock_guard lock(impl_->mu_);
+  if (limit <= 0) return {};
+  std::optional<std::string> state_text;
+  if (state) state_text = to_string(*state);
+  return impl_->read("read the best trials", [&] {
+    std::vector<std::int64_t> ids;
+    {
+      auto select = impl_->db().cached(direction == Direction::kMaximize ? kSelectBestDescending
+                                                                         : kSelectBestAscending);
+      select->bind_all(study_id, state_text, limit);
+      while (select->step()) ids.push_back(select->int64(0));
+    }
+    std::vector<Trial> out;
+    out.reserve(ids.size());
+    for (std::int64_t id : ids)
+      if (auto t = impl_->load_trial(id)) out.push_back(std::move(*t));
+    return out;
+  });
 }
 
 std::optional<Trial> SqliteStorage::get_trial(std::int64_t trial_id) {

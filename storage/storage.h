@@ -200,6 +200,13 @@ class TrialQueries {
                                         int from_number = 0) = 0;
   // One trial; nullopt when unknown.
   virtual std::optional<Trial> get_trial(std::int64_t trial_id) = 0;
+  // The trials of a study holding a value, optionally only those in `state`, best first in
+  // `direction` (the lowest number first among equal values), at most `limit` of them (none
+  // for limit <= 0), with their intermediate values. Bounded: the cost follows `limit`, not
+  // the size of the study (`hpo best`, `hpo status`, `hpo trials --sort value --limit N`).
+  // With state COMPLETE and limit 1, the one best trial of best_trial() (include/hpo/trial.h).
+  virtual std::vector<Trial> get_best_trials(std::int64_t study_id, Direction direction,
+                                             std::optional<TrialState> state, int limit) = 0;
 };
 
 // One `hpo run` process working on a study (its lease). A run heartbeats itself and its

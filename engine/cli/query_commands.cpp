@@ -62,15 +62,6 @@ Shows the best COMPLETE trial of STUDY (by the study's direction).)";
 volatile std::sig_atomic_t g_stop = 0;
 extern "C" void on_stop_signal(int) { g_stop = 1; }
 
-// What `hpo status` keeps per study between refreshes, so that --watch on a large study reads
-// only the trials that may have changed: everything numbered from the lowest trial that was not
-// finished last time (finished trials never change).
-struct StatusTracker {
-  int first_open = 0;
-  std::optional<int> best_number;
-  std::optional<double> best_value;
-};
-
 std::string progress_cell(const StudyRecord& study, const TrialCounts& c) {
   const int done = c.complete + c.pruned;
   const int budget = budget_trials(study);
@@ -86,31 +77,20 @@ std::string value_cell(const std::optional<double>& v) {
   return buf;
 }
 
-std::string status_table(Storage& storage, std::map<std::int64_t, StatusTracker>& trackers) {
+// Two bounded queries per study (counts, and the one best trial), so that a 100,000-trial study
+// answers as fast as a small one, --watch or not.
+std::string status_table(Storage& storage) {
   std::vector<std::vector<std::string>> rows{{"STUDY", "OBJECTIVE", "SAMPLER", "PROGRESS", "TRIALS",
                                               "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING",
                                               "BEST", "BEST#"}};
   for (const auto& study : storage.list_studies()) {
-    StatusTracker& tracker = trackers[study.id];
-    const std::vector<Trial> recent =
-        storage.get_trials(study.id, std::nullopt, tracker.first_open);
-    std::optional<int> open;
-    for (const Trial& t : recent) {
-      if (!is_finished(t.state)) {
-        if (!open) open = t.number;
-        continue;
-      }
-      if (t.state != TrialState::kComplete || !t.value) continue;
-      if (!tracker.best_value || is_better(study.direction, *t.value, *tracker.best_value) ||
-          (*t.value == *tracker.best_value && t.number < *tracker.best_number)) {
-        tracker.best_value = t.value;
-        tracker.best_number = t.number;
-      }
-    }
-    if (open) {
-      tracker.first_open = *open;
-    } else if (!recent.empty()) {
-      tracker.first_open = recent.back().number + 1;
+    const std::vector<Trial> best =
+        storage.get_best_trials(study.id, study.direction, TrialState::kComplete, 1);
+    std::optional<double> best_value;
+    std::optional<int> best_number;
+    if (!best.empty()) {
+      best_value = best[0].value;
+      best_number = best[0].number;
     }
     const TrialCounts c = storage.count_trials(study.id);
     rows.push_back({clean_text(study.name),
@@ -118,8 +98,8 @@ std::string status_table(Storage& storage, std::map<std::int64_t, StatusTracker>
                     sampler_label(study), progress_cell(study, c), std::to_string(c.total()),
                     std::to_string(c.complete), std::to_string(c.pruned), std::to_string(c.fail),
                     std::to_string(c.running), std::to_string(c.waiting),
-                    value_cell(tracker.best_value),
-                    tracker.best_number ? "#" + std::to_string(*tracker.best_number) : "-"});
+                    value_cell(best_value),
+                    best_number ? "#" + std::to_string(*best_number) : "-"});
   }
   if (rows.size() == 1) return "no studies yet\n";
   return render_table(rows);
@@ -158,16 +138,15 @@ int status_command(const Args& args) {
   }
   const StudyLocation location = locate(*vm);
   auto storage = open_results(location.storage);
-  std::map<std::int64_t, StatusTracker> trackers;
   if (!watch) {
-    std::fputs(status_table(*storage, trackers).c_str(), stdout);
+    std::fputs(status_table(*storage).c_str(), stdout);
     return 0;
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   const bool tty = ::isatty(::fileno(stdout)) == 1;
   for (int n = 1; g_stop == 0; ++n) {
-    const std::string table = status_table(*storage, trackers);
+    const std::string table = status_table(*storage);
     char footer[160];
     std::snprintf(footer, sizeof footer, "%s · %s · every %gs, Ctrl-C stops\n",
                   location.storage.string().c_str(), clock_text().c_str(), interval);
@@ -240,17 +219,28 @@ int trials_command(const Args& args) {
   const OpenedStudy opened = open_study(*vm, study_arg(*vm));
   const StudyRecord& study = opened.study;
   Storage& storage = *opened.storage;
-  std::vector<Trial> all = storage.get_trials(study.id);
-  if (!where.empty()) {
-    std::set<std::string> metrics;
-    for (const Trial& t : all)
-      for (const auto& [m, v] : t.metrics) metrics.insert(m);
-    const std::vector<std::string> metric_names(metrics.begin(), metrics.end());
-    const SearchSpace space = effective_space(study, all);
-    for (WhereClause& w : where) resolve_where(w, space, metric_names);
-    filter.where = std::move(where);
+  // The best N by value need only N rows, from the value index (the trials without a value
+  // come after them all, so they matter only when fewer than N trials have one).
+  std::optional<std::vector<Trial>> selected;
+  if (filter.sort == TrialSort::kValue && filter.limit && !filter.reverse && where.empty()) {
+    const int n = static_cast<int>(std::min<std::size_t>(*filter.limit, 1 << 30));
+    std::vector<Trial> best = storage.get_best_trials(study.id, study.direction, filter.state, n);
+    if (best.size() == *filter.limit) selected = filter.apply(std::move(best), study.direction);
   }
-  const std::vector<Trial> trials = filter.apply(std::move(all), study.direction);
+  if (!selected) {
+    std::vector<Trial> all = storage.get_trials(study.id);
+    if (!where.empty()) {
+      std::set<std::string> metrics;
+      for (const Trial& t : all)
+        for (const auto& [m, v] : t.metrics) metrics.insert(m);
+      const std::vector<std::string> metric_names(metrics.begin(), metrics.end());
+      const SearchSpace space = effective_space(study, all);
+      for (WhereClause& w : where) resolve_where(w, space, metric_names);
+      filter.where = std::move(where);
+    }
+    selected = filter.apply(std::move(all), study.direction);
+  }
+  const std::vector<Trial>& trials = *selected;
 
   std::optional<std::vector<std::string>> columns;
   if (vm->count("columns")) {
@@ -309,8 +299,9 @@ int best_command(const Args& args) {
   const OpenedStudy opened = open_study(*vm, study_arg(*vm));
   const StudyRecord& study = opened.study;
   Storage& storage = *opened.storage;
-  const std::vector<Trial> complete = storage.get_trials(study.id, TrialState::kComplete);
-  const Trial* best = best_trial(complete, study.direction);
+  const std::vector<Trial> found =
+      storage.get_best_trials(study.id, study.direction, TrialState::kComplete, 1);
+  const Trial* best = found.empty() ? nullptr : &found[0];
   if (best == nullptr) {
     std::fprintf(stderr, "hpo best: study '%s' has no COMPLETE trial yet\n",
                  clean_text(study.name).c_str());

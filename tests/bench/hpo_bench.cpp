@@ -29,6 +29,9 @@
 //       second, API requests per trial, hpo's CPU seconds and peak RSS (kubernetes_bench.cpp).
 //   hpo-bench prune-cost [--trials 1000] [--steps 100] [--repeat 2000]
 //       The cost of one pruning decision per pruner over a study of that size (prune_cost.cpp).
+//   hpo-bench scale [--trials 100000] [--dir DIR] [--asks 10]
+//       A 100,000-trial TPE study through `hpo run`: time, memory, database size, suggestion
+//       time by history, resume and query times (scale_bench.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -709,7 +712,8 @@ void usage() {
                "          [--storage sqlite|memory] [--sync normal|full]\n"
                "  kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]\n"
                "  results-db --out FILE [--study NAME] [--trials 100000] [--steps 10] [--seed 1]\n"
-               "  prune-cost [--trials 1000] [--steps 100] [--repeat 2000]\n";
+               "  prune-cost [--trials 1000] [--steps 100] [--repeat 2000]\n"
+               "  scale   [--trials 100000] [--dir DIR] [--asks 10]\n";
 }
 
 }  // namespace
@@ -721,6 +725,7 @@ int threads_overhead_main(const std::vector<std::string>& args);  // threads_ove
 int kubernetes_main(const std::vector<std::string>& args);        // kubernetes_bench.cpp
 int results_db_main(const std::vector<std::string>& args);        // results_db.cpp
 int prune_cost_main(const std::vector<std::string>& args);        // prune_cost.cpp
+int scale_main(const std::vector<std::string>& args);             // scale_bench.cpp
 }  // namespace hpo::bench
 
 int main(int argc, char** argv) {
@@ -737,6 +742,7 @@ int main(int argc, char** argv) {
       {"kubernetes", [](const hpo::Args& a) { return hpo::bench::kubernetes_main(a); }},
       {"results-db", [](const hpo::Args& a) { return hpo::bench::results_db_main(a); }},
       {"prune-cost", [](const hpo::Args& a) { return hpo::bench::prune_cost_main(a); }},
+      {"scale", [](const hpo::Args& a) { return hpo::bench::scale_main(a); }},
   };
   if (argc < 2 || commands.find(argv[1]) == commands.end()) {
     hpo::usage();

@@ -8,15 +8,7 @@
 // trial (counted by the server, watches and log streams included), and the hpo process's CPU
 // seconds (user + system) and peak RSS from wait4(). Trial processes are the stand-in's
 // children, not hpo's, so they are not in hpo's figures.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -26,11 +18,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/bench/child_run.h"
 #include "tests/kube/kube_standin.h"
 #include "tests/kube/test_pki.h"
 #include "tests/support/temp_dir.h"
-
-extern char** environ;  // NOLINT: POSIX
 
 namespace hpo::bench {
 
@@ -80,27 +71,10 @@ int kubernetes_main(const std::vector<std::string>& args) {
   const std::string hpo = HPO_BIN;
   std::vector<std::string> argv = {hpo, "run", (dir / "study.json").string(), "--storage",
                                    (dir / "bench.db").string()};
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  const auto start = std::chrono::steady_clock::now();
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, hpo.c_str(), &actions, nullptr, cargv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot run " + hpo + ": " + std::strerror(rc));
-  int status = 0;
-  rusage usage{};
-  while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("hpo run failed with status " + std::to_string(status));
-  const double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec +
-                     usage.ru_stime.tv_usec / 1e6;
+  const ChildRun run = run_child(argv);
+  if (run.exit_code != 0)
+    throw std::runtime_error("hpo run failed with exit code " + std::to_string(run.exit_code));
+  const double seconds = run.seconds;
   const auto requests = standin.requests();
   std::map<std::string, int> by_kind;
   for (const auto& r : requests) {
@@ -126,8 +100,8 @@ int kubernetes_main(const std::vector<std::string>& args) {
               {"api_requests", requests.size()},
               {"api_requests_per_trial", static_cast<double>(requests.size()) / trials},
               {"api_requests_by_kind", by_kind},
-              {"hpo_cpu_seconds", cpu},
-              {"hpo_peak_rss_mib", usage.ru_maxrss / 1024.0}};
+              {"hpo_cpu_seconds", run.cpu_seconds},
+              {"hpo_peak_rss_mib", run.peak_rss_mib}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

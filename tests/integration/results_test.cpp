@@ -87,6 +87,23 @@ TEST_CASE("hpo trials filters by state and where-expressions, sorts, limits and 
   REQUIRE(sorted.size() == 3);
   CHECK(sorted[0].size() == 2);
   CHECK(sorted[0]["value"].get<double>() <= sorted[1]["value"].get<double>());
+  // --sort value --limit N reads the best N from storage's value index: the same trials, in
+  // the same order, as sorting them all, with or without a state, and when fewer than N trials
+  // have a value (the valueless ones follow in number order).
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{}, {"--state", "COMPLETE"}, {"--state", "PRUNED"}}) {
+    std::vector<std::string> full_args = {"trials", "s", "--sort", "value", "--format", "json"};
+    full_args.insert(full_args.end(), extra.begin(), extra.end());
+    const auto full = json::parse(run_hpo(full_args, dir.path()).out);
+    for (std::size_t n : {std::size_t{1}, std::size_t{4}, full.size(), full.size() + 3}) {
+      std::vector<std::string> args = full_args;
+      args.insert(args.end(), {"--limit", std::to_string(n)});
+      const auto bounded = json::parse(run_hpo(args, dir.path()).out);
+      INFO("limit " << n);
+      REQUIRE(bounded.size() == std::min(n, full.size()));
+      for (std::size_t i = 0; i < bounded.size(); ++i) CHECK(bounded[i] == full[i]);
+    }
+  }
 
   auto table =
       run_hpo({"trials", "s", "--columns", "number,x,acc,state", "--sort", "duration"}, dir.path());

@@ -31,6 +31,13 @@ class CountingQueries : public hpo::TrialQueries {
     if (trial) ++read;
     return trial;
   }
+  std::vector<hpo::Trial> get_best_trials(std::int64_t study_id, hpo::Direction direction,
+                                          std::optional<hpo::TrialState> state,
+                                          int limit) override {
+    auto trials = inner_.get_best_trials(study_id, direction, state, limit);
+    read += trials.size();
+    return trials;
+  }
   std::size_t read = 0;
 
  private:

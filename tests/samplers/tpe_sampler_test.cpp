@@ -109,6 +109,61 @@ TEST_CASE("multivariate tpe follows a rotated ellipse better than univariate tpe
   CHECK(median(joint) < median(independent));
 }
 
+TEST_CASE("tpe within exact_history suggests exactly what the always-exact sampler does",
+          "[samplers][tpe]") {
+  // The exact path is the threshold's default below 1,000 bad trials: the same draws, bit for
+  // bit, in every mode, on a mixed conditional space.
+  TpeOptions group;
+  group.group = true;
+  const TpeOptions mode = GENERATE_COPY(TpeOptions{}, univariate(), group);
+  TpeOptions exact = mode;
+  exact.exact_history = 0;
+  TpeOptions bounded = mode;
+  bounded.exact_history = 200;
+  TpeSampler a(7, exact), b(7, bounded);
+  std::vector<Trial> ta, tb;
+  run_trials(a, mixed_space(), mixed_objective, 120, ta);
+  run_trials(b, mixed_space(), mixed_objective, 120, tb);
+  for (std::size_t i = 0; i < ta.size(); ++i) {
+    INFO("trial " << i);
+    CHECK(ta[i].params == tb[i].params);
+  }
+}
+
+TEST_CASE("tpe with a subsampled bad group still finds the optimum and stays on its grids",
+          "[samplers][tpe]") {
+  // exact_history 40 over 300 trials: from trial ~65 on the bad group is 20 newest trials and
+  // 20 strata. Suggestions must stay valid and TPE must still beat random search.
+  TpeOptions group;
+  group.group = true;
+  group.exact_history = 40;
+  TpeOptions joint;
+  joint.exact_history = 40;
+  TpeOptions single = univariate();
+  single.exact_history = 40;
+  const TpeOptions options = GENERATE_COPY(joint, single, group);
+  std::vector<double> tpe, random;
+  for (std::uint64_t seed : {1, 2, 3, 42}) {
+    TpeSampler t(seed, options);
+    RandomSampler r(seed);
+    std::vector<Trial> a, b;
+    run_trials(t, mixed_space(), mixed_objective, 300, a);
+    run_trials(r, mixed_space(), mixed_objective, 300, b);
+    for (const Trial& trial : a) REQUIRE(mixed_space().check(trial.params).empty());
+    tpe.push_back(best_value(a));
+    random.push_back(best_value(b));
+  }
+  INFO("median best: tpe " << median(tpe) << ", random " << median(random));
+  CHECK(median(tpe) < 0.5 * median(random));
+
+  // Deterministic: the subsample comes from the trial's seed.
+  TpeSampler again(1, options), once(1, options);
+  std::vector<Trial> x, y;
+  run_trials(again, mixed_space(), mixed_objective, 120, x);
+  run_trials(once, mixed_space(), mixed_objective, 120, y);
+  for (std::size_t i = 0; i < x.size(); ++i) CHECK(x[i].params == y[i].params);
+}
+
 TEST_CASE("tpe constant liar spreads simultaneous suggestions", "[samplers][tpe]") {
   // Eight workers ask one after another while the earlier ones still run. Without the liar they
   // all chase the same good region and some land nearly on top of each other; with it, each
@@ -301,7 +356,7 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
   const TpeOptions o = read_options(R"({
       "name": "tpe", "seed": 3, "n_startup_trials": 5, "n_ei_candidates": 48, "gamma": 0.2,
       "prior_weight": 2.0, "consider_endpoints": true, "multivariate": true, "group": true,
-      "constant_liar": false, "weights": "uniform"})",
+      "constant_liar": false, "weights": "uniform", "exact_history": 5000})",
                                     issues);
   CHECK(issues.empty());
   CHECK(o.n_startup_trials == 5);
@@ -313,6 +368,7 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
   CHECK(o.group);
   CHECK_FALSE(o.constant_liar);
   CHECK(o.weights == TpeWeights::kUniform);
+  CHECK(o.exact_history == 5000);
 
   const TpeOptions defaults = read_options("{}", issues);
   CHECK(issues.empty());
@@ -322,17 +378,18 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
   CHECK(defaults.multivariate);
   CHECK(defaults.constant_liar);
   CHECK(defaults.weights == TpeWeights::kRamp);
+  CHECK(defaults.exact_history == 1000);
 
   const TpeOptions bad = read_options(R"({
       "n_startup_trials": -1, "n_ei_candidates": 2.5, "gamma": 0, "prior_weight": "big",
       "consider_endpoints": 1, "multivariate": "yes", "group": null, "constant_liar": [],
-      "weights": "linear"})",
+      "weights": "linear", "exact_history": -1})",
                                       issues);
   std::vector<std::string> paths;
   for (const auto& i : issues) paths.push_back(i.path);
   CHECK(paths == std::vector<std::string>{"sampler.n_startup_trials", "sampler.n_ei_candidates",
                                           "sampler.gamma", "sampler.prior_weight",
-                                          "sampler.consider_endpoints", "sampler.multivariate",
+                                          "sampler.exact_history", "sampler.consider_endpoints", "sampler.multivariate",
                                           "sampler.group", "sampler.constant_liar",
                                           "sampler.weights"});
   CHECK(bad.gamma == 0.1);  // bad values leave the defaults

@@ -778,6 +778,56 @@ TEMPLATE_TEST_CASE("get_trials lists a study's trials in number order, filtered 
   CHECK_FALSE(s2.get_trial(queued.id + 100));
 }
 
+TEMPLATE_TEST_CASE("get_best_trials lists the valued trials best first, at most limit of them",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto up = make_study(s, "up", Direction::kMaximize, "acc", {});
+  // Values by number: 0:3.0 1:1.0 2:FAIL 3:1.0 4:PRUNED 0.5 5:RUNNING 6:-2.0 7:WAITING.
+  const std::vector<std::optional<double>> values = {3.0, 1.0, std::nullopt, 1.0,
+                                                     0.5, std::nullopt, -2.0};
+  std::vector<Trial> trials;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    trials.push_back(add_trial(s, study.id, running()));
+    trials.push_back(add_trial(s, up.id, running()));
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const Trial& t = trials[2 * i + static_cast<std::size_t>(k)];
+      if (i == 2) REQUIRE(s.finish_trial(t.id, TrialState::kFail, std::nullopt, {}, "x"));
+      else if (i == 4) REQUIRE(s.finish_trial(t.id, TrialState::kPruned, 0.5, {}, "p"));
+      else if (values[i]) REQUIRE(s.finish_trial(t.id, TrialState::kComplete, values[i], {}, ""));
+    }
+  }
+  add_trial(s, study.id, waiting());
+  f.reopen();
+  Storage& s2 = f.storage();
+  auto numbers = [&](std::int64_t id, Direction d, std::optional<TrialState> state, int limit) {
+    std::vector<int> out;
+    for (const auto& t : s2.get_best_trials(id, d, state, limit)) out.push_back(t.number);
+    return out;
+  };
+  // Equal values (1.0 at #1 and #3) keep number order in both directions.
+  CHECK(numbers(study.id, Direction::kMinimize, TrialState::kComplete, 10) ==
+        std::vector<int>{6, 1, 3, 0});
+  CHECK(numbers(study.id, Direction::kMinimize, std::nullopt, 10) ==
+        std::vector<int>{6, 4, 1, 3, 0});
+  CHECK(numbers(study.id, Direction::kMinimize, TrialState::kComplete, 2) ==
+        std::vector<int>{6, 1});
+  CHECK(numbers(up.id, Direction::kMaximize, TrialState::kComplete, 3) ==
+        std::vector<int>{0, 1, 3});
+  CHECK(numbers(up.id, Direction::kMaximize, TrialState::kPruned, 3) == std::vector<int>{4});
+  CHECK(numbers(study.id, Direction::kMinimize, TrialState::kComplete, 0).empty());
+  CHECK(numbers(study.id + up.id + 100, Direction::kMinimize, std::nullopt, 5).empty());
+  // The one best trial is best_trial()'s, with the full record of a single read.
+  const auto complete = s2.get_trials(up.id, TrialState::kComplete);
+  const auto best = s2.get_best_trials(up.id, Direction::kMaximize, TrialState::kComplete, 1);
+  REQUIRE(best.size() == 1);
+  CHECK(best[0].number == best_trial(complete, Direction::kMaximize)->number);
+  CHECK(describe(best[0], Times::kExact) == describe(*s2.get_trial(best[0].id), Times::kExact));
+}
+
 TEMPLATE_TEST_CASE("a study keeps one spec, its directory and its seed; the spec can be replaced",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
