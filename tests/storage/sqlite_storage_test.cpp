@@ -527,11 +527,11 @@ TEST_CASE("a database of a newer schema version is refused, naming both versions
   }
   {
     RawSqlite raw(db);
-    raw.exec("UPDATE schema_version SET version = 4");
+    raw.exec("UPDATE schema_version SET version = 5");
   }
-  require_refused(db, StorageErrc::kVersion, {"schema version 4", "version 3", "newer hpo"});
+  require_refused(db, StorageErrc::kVersion, {"schema version 5", "version 4", "newer hpo"});
   RawSqlite raw(db);
-  CHECK(raw.query("SELECT version FROM schema_version") == "4");  // left as it was
+  CHECK(raw.query("SELECT version FROM schema_version") == "5");  // left as it was
   CHECK(raw.query("SELECT name FROM studies") == "s");
 }
 
