@@ -25,9 +25,9 @@ class JsonRefused : public std::runtime_error {
 };
 
 // nlohmann::json::parse(text), refusing documents nested deeper than `max_depth` levels and
-// objects that repeat a key (nlohmann would keep the last one silently): throws JsonRefused
-// ("nested deeper than 64 levels", "duplicate key \"lr\""). A syntax error throws
-// nlohmann::json::parse_error, as parse does.
+// objects that repeat a key (nlohmann would keep the last one silently) and numbers beyond a
+// double: throws JsonRefused ("nested deeper than 64 levels", "duplicate key \"lr\"", "number
+// out of range: 1e400"). A syntax error throws nlohmann::json::parse_error, as parse does.
 nlohmann::json parse_json(std::string_view text, int max_depth = kMaxJsonDepth);
 
 // A parameter value as JSON: a number, string or boolean.

@@ -52,7 +52,18 @@ nlohmann::json parse_json(std::string_view text, int max_depth) {
     }
     return true;
   };
-  return nlohmann::json::parse(text.begin(), text.end(), check);
+  try {
+    return nlohmann::json::parse(text.begin(), text.end(), check);
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number beyond a double (1e400): nlohmann says it with the literal in quotes.
+    const std::string what = e.what();
+    const auto open = what.find('\'');
+    const auto close = what.rfind('\'');
+    throw JsonRefused("number out of range" +
+                      (open != std::string::npos && close > open
+                           ? ": " + what.substr(open + 1, close - open - 1)
+                           : std::string()));
+  }
 }
 
 nlohmann::json to_json(const ParamValue& value) {

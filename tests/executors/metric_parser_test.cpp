@@ -220,5 +220,15 @@ TEST_CASE("a result file that is not JSON, not an object, or empty is an error",
   CHECK_THAT(parse_result_file(R"({"a": 1)").error, Catch::StartsWith("is not valid JSON"));
 }
 
+TEST_CASE("a result file with a number beyond a double is an error, not an exception",
+          "[executors][metrics]") {
+  // Found by tests/fuzz/result_file_fuzz (corpus/result_file_fuzz/number-overflow.json).
+  const auto r = parse_result_file(R"({"loss": 666666666666666666666666E66666666})");
+  CHECK_FALSE(r.ok());
+  CHECK(r.error ==
+        "is not a metrics object (number out of range: 666666666666666666666666E66666666)");
+  CHECK(r.metrics.empty());
+}
+
 }  // namespace
 }  // namespace hpo::testing

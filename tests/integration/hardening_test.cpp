@@ -76,7 +76,8 @@ int processes_of_trials_under(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("a result file that is a FIFO, a link to /dev/zero, huge or a directory fails its trial",
+TEST_CASE("a result file that is a FIFO, a link to /dev/zero, huge, a directory or out of range "
+          "fails its trial",
           "[integration][hardening]") {
   TempDir dir;
   struct Case {
@@ -90,6 +91,10 @@ TEST_CASE("a result file that is a FIFO, a link to /dev/zero, huge or a director
       {"huge", "head -c 17000000 /dev/zero > \"$HPO_RESULT_FILE\"; echo loss=1",
        "is larger than 16 MiB"},
       {"folder", "mkdir \"$HPO_RESULT_FILE\"; echo loss=1", "is a directory, not a regular file"},
+      // Found by tests/fuzz/result_file_fuzz: this stopped hpo with an internal error and left
+      // the trial RUNNING. ({{ }} are literal braces in a command.)
+      {"overflow", "printf '{{\"loss\": 1e400}}' > \"$HPO_RESULT_FILE\"",
+       "is not a metrics object (number out of range: 1e400)"},
   };
   for (const auto& c : cases) {
     INFO(c.study);
@@ -294,6 +299,9 @@ TEST_CASE("hpo enqueue refuses duplicate keys, unclosed quotes and too-deep JSON
               dir.path());
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("nested deeper than 64 levels") != std::string::npos);
+  r = run_hpo({"enqueue", "queue", "--params", R"({"x": 1e400})"}, dir.path());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--params: is refused: number out of range: 1e400") != std::string::npos);
   write_file(dir / "bom.csv", "\xef\xbb\xbfx,y\n0.5,1.5\n");
   r = run_hpo({"enqueue", "queue", "--file", "bom.csv"}, dir.path());
   INFO(r.err);

@@ -111,6 +111,10 @@ TEST_CASE("JSON input is refused when it nests too deep or repeats a key", "[mod
   CHECK_NOTHROW(parse_json(std::string(64, '[') + std::string(64, ']')));
   CHECK_THROWS_WITH(parse_json(R"({"a": 1, "b": {"c": 1, "c": 2}})"), "duplicate key \"c\"");
   CHECK_NOTHROW(parse_json(R"([{"a": 1}, {"a": 2}])"));  // the same key in two objects
+  // A number beyond a double is refused, not thrown as nlohmann's out_of_range (found by
+  // result_file_fuzz: it escaped every reader).
+  CHECK_THROWS_AS(parse_json(R"({"loss": 1e400})"), JsonRefused);
+  CHECK_THROWS_WITH(parse_json(R"([-1e999])"), "number out of range: -1e999");
   CHECK_THROWS_AS(parse_json("{"), nlohmann::json::parse_error);
 }
 
