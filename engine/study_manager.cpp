@@ -72,8 +72,6 @@ class StudyManager::Run final : public EventSink {
                     ? options_.make_executor(io_, spec, static_cast<std::size_t>(parallelism_))
                     : make_executor(io_, spec, static_cast<std::size_t>(parallelism_));
     core_.refresh();
-    if (core_.goal_reached())
-      stop(StopReason::kGoalReached, goal_text() + ": nothing to run", goal_text());
     lease_.emplace(core_.storage(), core_.id());
     recover_dead_runs();
 
@@ -94,7 +92,14 @@ class StudyManager::Run final : public EventSink {
     schedule_tick();
     schedule_heartbeat();
     check_stop_requests();
-    boost::asio::post(io_, [this] { guarded([this] { pump(); }); });
+    boost::asio::post(io_, [this] {
+      guarded([this] {
+        // Stopped from inside the loop, so that the signal and timer waits are cancelled.
+        if (core_.goal_reached())
+          stop(StopReason::kGoalReached, goal_text() + ": nothing to run", goal_text());
+        pump();
+      });
+    });
     io_.run();
 
     // Other runs of the study may have finished trials since this run last looked: the summary

@@ -130,8 +130,9 @@ int delete_command(const Args& args) {
   int removed = 0;
   std::string failures;
   for (const Trial& t : trials) {
-    if (t.trial_dir.empty()) continue;
-    const fs::path dir = fs::absolute(t.trial_dir);
+    // A trial without a recorded directory (an enqueued one) ran where the run put it.
+    const fs::path dir =
+        t.trial_dir.empty() ? root / std::to_string(t.number) : fs::absolute(t.trial_dir);
     // Only what hpo made for this study: never a path the database names elsewhere.
     if (!is_under(dir, root)) continue;
     std::error_code ec;

@@ -77,7 +77,8 @@ TEST_CASE("objective.strategy best takes the best report of a trial, shown besid
   CHECK(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains("BEST_INTERM"));
   const json j = json::parse(run_hpo({"trials", "best", "--format", "json"}, dir.path()).out);
-  CHECK(j[0]["best_intermediate"].get<double>() == Approx(*trials[0].value));
+  CHECK(j[0]["best_intermediate"]["value"].get<double>() == Approx(*trials[0].value));
+  CHECK(j[0]["best_intermediate"]["step"] == 1);
 }
 
 TEST_CASE(
