@@ -67,6 +67,8 @@ StudySpec StudyCore::stored_spec(const StudyRecord& record) {
 
 StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& options)
     : storage_(storage), spec_(std::move(spec)) {
+  // Before anything is written: a warm start that cannot be had stops the run here.
+  load_source_trials();
   const bool wants_auto = spec_.sampler.name == "auto";
   for (bool retried = false;; retried = true) {
     std::optional<StudyRecord> existing = storage_.find_study(spec_.name);
@@ -116,7 +118,6 @@ StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& option
   seed_ = spec_.sampler.seed.value_or(record_.sampler_seed);
   if (sampler_detail_.empty()) sampler_detail_ = plan_sampler(spec_).detail;
   parallelism_ = options.parallelism;
-  load_source_trials();
   sampler_ = new_sampler();
   pruner_ = make_pruner(spec_);
   reload();
