@@ -16,7 +16,7 @@ packages=(
   python3 python3-sklearn python3-kubernetes
   # tests of hpo export (Optuna round trip, pandas) and of the report and dashboard in a browser
   python3-optuna python3-pandas chromium
-  # the fuzz stage of CI (scripts/ci_fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  # the hardening stages (scripts/ci_fuzz.sh, scripts/ci_sanitizers.sh): clang, libFuzzer, sanitizer runtimes
   clang libclang-rt-14-dev
 )
 

@@ -175,7 +175,7 @@ TEST_CASE("should_prune asks the study's pruner about an asked trial's latest re
   }
 }
 
-TEST_CASE("create refuses an existing study; create_or_load continues it unless it differs",
+TEST_CASE("create refuses an existing study, create_or_load continues it unless it differs",
           "[api]") {
   TempDir dir;
   SqliteStorage storage(dir / "api.db");
@@ -197,8 +197,9 @@ TEST_CASE("create refuses an existing study; create_or_load continues it unless 
     FAIL("a study with another space and direction was continued");
   } catch (const InputError& e) {
     REQUIRE(e.issues().size() == 3);
-    CHECK(e.issues()[1].path == "direction");
-    CHECK(e.issues()[2].path == "space");
+    // A headline, then one line per difference.
+    CHECK_THAT(e.issues()[1].message, Catch::StartsWith("  direction: stored minimize, now maximize"));
+    CHECK_THAT(e.issues()[2].message, Catch::StartsWith("  space.extra: added"));
   }
 
   Study loaded = Study::load(storage, "quadratic");

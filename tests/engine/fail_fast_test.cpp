@@ -63,7 +63,7 @@ TEST_CASE("the advice names what is broken and how to fix it", "[engine][fail_fa
 }
 
 TEST_CASE(
-    "the first N trials failing alike stop the run once; a success or another failure "
+    "the first N trials failing alike stop the run once, a success or another failure "
     "disarms it",
     "[engine][fail_fast]") {
   const std::string missing = "objective metric 'accuracy' was not reported (reported: acc)";

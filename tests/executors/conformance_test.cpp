@@ -211,7 +211,7 @@ CONFORMANCE_CASE("a trial past its timeout is a FAIL that says so, and the next 
   CHECK(executor->running() == 0);
 }
 
-CONFORMANCE_CASE("cancel interrupts a running trial; unknown and finished trials are ignored") {
+CONFORMANCE_CASE("cancel interrupts a running trial, unknown and finished trials are ignored") {
   Harness<TestType> h;
   auto executor = h.make({"out", "step=0 ready=1", "sleep", "{ms}", "out", "loss=1"});
   executor->cancel(12345, StopCause::kInterrupted);  // unknown: nothing happens

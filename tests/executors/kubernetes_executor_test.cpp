@@ -72,7 +72,7 @@ KubernetesOptions scripted_options() {
 }
 
 TEST_CASE(
-    "a finished Job's log gives the metrics; without the objective it is metrics "
+    "a finished Job's log gives the metrics, without the objective it is metrics "
     "unavailable",
     "[executors][kubernetes]") {
   H h;
@@ -180,7 +180,7 @@ TEST_CASE("a Kueue Job is queued while suspended: no pending timeout, no trial t
   CHECK(h.sink.outcome(id)->ok());
 }
 
-TEST_CASE("cancel deletes the Job in the background; kill_now without grace; pruned is PRUNED",
+TEST_CASE("cancel deletes the Job in the background, kill_now without grace, pruned is PRUNED",
           "[executors][kubernetes]") {
   H h;
   StandinExecutor ex(h.io, child_options({"out", "step=0 loss=3", "sleep", "60000"}), 2);
@@ -346,7 +346,7 @@ TEST_CASE("a watch or a log read answered 429 or 503 waits the Retry-After, then
   CHECK(count_requests(ex.standin(), "GET", "/log") >= 3);
 }
 
-TEST_CASE("a retried create that finds its own Job adopts it; another trial's Job is not taken",
+TEST_CASE("a retried create that finds its own Job adopts it, another trial's Job is not taken",
           "[executors][kubernetes]") {
   H h;
   StandinExecutor ex(h.io, child_options({"out", "loss=5"}), 1);

@@ -103,7 +103,7 @@ spec:
   CHECK_FALSE(pod["spec"]["containers"][1].contains("env"));  // only the primary container
 }
 
-TEST_CASE("names stay DNS-1123 and distinct; a broken placeholder is an error, not a splice",
+TEST_CASE("names stay DNS-1123 and distinct, a broken placeholder is an error, not a splice",
           "[executors][kubernetes]") {
   TrialTask a = sample_task();
   a.study = std::string(80, 'X') + "--";

@@ -386,7 +386,7 @@ TEST_CASE("the launch is reported before the start: argv, cwd, the variables hpo
   CHECK_FALSE(env.count("PATH"));  // hpo's own environment is not "added"
 }
 
-TEST_CASE("a trial that exits 0 without metrics completes empty; the manager judges that",
+TEST_CASE("a trial that exits 0 without metrics completes empty, the manager judges that",
           "[executors][subprocess]") {
   Harness h;
   const auto outcome = h.run_spec(child_spec({"out", "nothing to report"}));

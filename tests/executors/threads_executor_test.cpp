@@ -106,7 +106,7 @@ TEST_CASE("the threads executor refuses a missing objective and zero parallelism
   CHECK_FALSE(executor.uses_trial_dirs());
 }
 
-TEST_CASE("a number returned by an objective is the study's metric; a map is taken whole",
+TEST_CASE("a number returned by an objective is the study's metric, a map is taken whole",
           "[executors][threads]") {
   ThreadsHarness h;
   ThreadsExecutorOptions options;
@@ -152,7 +152,7 @@ TEST_CASE("the context gives the trial's number, study and attempt and forwards 
   CHECK(reports[1].metrics == Metrics{{"value", 2}, {"other", 1}});
 }
 
-TEST_CASE("an exception in an objective is a FAIL with its message; the run goes on",
+TEST_CASE("an exception in an objective is a FAIL with its message, the run goes on",
           "[executors][threads]") {
   ThreadsHarness h;
   auto executor = make_executor(h, [](const ParamSet& p, ObjectiveContext&) -> ObjectiveResult {

@@ -287,7 +287,7 @@ TEST_CASE("a resource limit hit by every trial stops the run at exactly max_fail
   CHECK(seen);
 }
 
-TEST_CASE("hpo enqueue refuses duplicate keys, unclosed quotes and too-deep JSON; a BOM is fine",
+TEST_CASE("hpo enqueue refuses duplicate keys, unclosed quotes and too-deep JSON, a BOM is fine",
           "[integration][hardening]") {
   TempDir dir;
   write_file(dir / "study.json", objective_spec("queue", "ok", R"({"budget": {"trials": 1}})"));
@@ -319,7 +319,7 @@ TEST_CASE("hpo enqueue refuses duplicate keys, unclosed quotes and too-deep JSON
   CHECK(stored_trials(dir / "hpo.db", "queue").size() == 2);  // the first run's, and the BOM's
 }
 
-TEST_CASE("hpo validate never loads a plugin library; hpo run does", "[integration][hardening]") {
+TEST_CASE("hpo validate never loads a plugin library, hpo run does", "[integration][hardening]") {
   TempDir dir;
   const fs::path plugin =
       fs::path(HPO_BUILD_DIR) / "tests" / "executors" / "libhpo_test_plugin.so";

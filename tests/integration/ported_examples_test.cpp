@@ -85,7 +85,7 @@ TEST_CASE("ported rf-logging: metrics logged to stderr by python's logging are r
   CHECK_THAT(best_of("rf-logging", dir.path()), Catch::Contains("accuracy"));
 }
 
-TEST_CASE("ported katib-sgd: 'Epoch N:' lines store one value per epoch; --eta0 only when active",
+TEST_CASE("ported katib-sgd: 'Epoch N:' lines store one value per epoch, --eta0 only when active",
           "[integration][ported]") {
   if (sklearn_python().empty()) {
     WARN("skipped: no python3 here imports sklearn (install python3-sklearn)");

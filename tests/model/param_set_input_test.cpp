@@ -23,7 +23,7 @@ std::string all(const std::vector<SpecIssue>& issues) {
   return out;
 }
 
-TEST_CASE("CSV rows become typed parameter sets; a BOM and CRLF are fine", "[model][enqueue]") {
+TEST_CASE("CSV rows become typed parameter sets, a BOM and CRLF are fine", "[model][enqueue]") {
   std::vector<SpecIssue> issues;
   const auto sets = read_param_sets_csv("\xef\xbb\xbfx,n,opt\r\n0.5,3,adam\r\n\"0.25\",,1\r\n\r\n",
                                         "in.csv", space(), issues);
@@ -56,7 +56,7 @@ TEST_CASE("CSV problems are one issue each, located by line", "[model][enqueue]"
         "h.csv:1: names the parameter \"n\" twice\n");
 }
 
-TEST_CASE("JSON parameter sets: one object or an array; bad input is an issue",
+TEST_CASE("JSON parameter sets: one object or an array, bad input is an issue",
           "[model][enqueue]") {
   std::vector<SpecIssue> issues;
   auto sets = read_param_sets_json(R"([{"x": 0.5}, {"n": 2, "opt": "adam"}])", "s.json", issues);

@@ -37,7 +37,7 @@ TEST_CASE("clean text escapes every control character and keeps the rest", "[mod
   CHECK(is_valid_utf8(clean_text(std::string("\x00\x01\xfe\xff", 4))));
 }
 
-TEST_CASE("regular files are read with a limit; FIFOs, devices and links are refused",
+TEST_CASE("regular files are read with a limit, FIFOs, devices and links are refused",
           "[model][files]") {
   TempDir dir("hpo-files");
   const fs::path file = write_file(dir / "a.json", "{}");

@@ -828,7 +828,7 @@ TEMPLATE_TEST_CASE("get_best_trials lists the valued trials best first, at most 
   CHECK(describe(best[0], Times::kExact) == describe(*s2.get_trial(best[0].id), Times::kExact));
 }
 
-TEMPLATE_TEST_CASE("a study keeps one spec, its directory and its seed; the spec can be replaced",
+TEMPLATE_TEST_CASE("a study keeps one spec, its directory and its seed, the spec can be replaced",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
@@ -852,7 +852,7 @@ TEMPLATE_TEST_CASE("a study keeps one spec, its directory and its seed; the spec
   CHECK(s2.list_studies()[1].spec == sample_spec("o"));
 }
 
-TEMPLATE_TEST_CASE("a RUNNING trial records what ran; finished and waiting ones refuse it",
+TEMPLATE_TEST_CASE("a RUNNING trial records what ran, finished and waiting ones refuse it",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
