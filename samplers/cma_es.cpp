@@ -118,6 +118,8 @@ struct CmaEs::State {
     }
     return true;
   }
+
+  double update_paths(const VectorXd& whitened, const VectorXd& y_w);
 };
 
 CmaEs::CmaEs(const CmaEsConfig& config) : s_(std::make_unique<State>()) {
@@ -254,6 +256,23 @@ void CmaEs::ask(Rng& rng, std::vector<double>& raw, std::vector<double>& eval) c
   }
 }
 
+// The evolution paths and the step size, shared by the full and the separable update:
+// `whitened` is y_w in the coordinates where C is the identity (C^-1/2 y_w; y_w / D when C is
+// diagonal). Returns h_sigma, which stalls the rank-one update while the step size is growing.
+double CmaEs::State::update_paths(const VectorXd& whitened, const VectorXd& y_w) {
+  State& s = *this;
+  s.p_sigma = (1.0 - s.c_sigma) * s.p_sigma +
+              std::sqrt(s.c_sigma * (2.0 - s.c_sigma) * s.mu_eff) * whitened;
+  const double norm_ps = s.p_sigma.norm();
+  s.sigma *= std::exp((s.c_sigma / s.d_sigma) * (norm_ps / s.chi_n - 1.0));
+  s.sigma = std::min(s.sigma, kSigmaMax);
+  const double left = norm_ps / std::sqrt(1.0 - std::pow(1.0 - s.c_sigma, 2.0 * (s.g + 1)));
+  const double right = (1.4 + 2.0 / (static_cast<double>(s.n) + 1.0)) * s.chi_n;
+  const double h_sigma = left < right ? 1.0 : 0.0;
+  s.pc = (1.0 - s.cc) * s.pc + h_sigma * std::sqrt(s.cc * (2.0 - s.cc) * s.mu_eff) * y_w;
+  return h_sigma;
+}
+
 void CmaEs::tell(const std::vector<std::vector<double>>& xs, const std::vector<double>& values) {
   State& s = *s_;
   const auto n = static_cast<Eigen::Index>(s.n);
@@ -278,15 +297,7 @@ void CmaEs::tell(const std::vector<std::vector<double>>& xs, const std::vector<d
 
   if (s.separable) {
     // SepCMA's update (cmaes/_sepcma.py tell): everything per coordinate.
-    s.p_sigma = (1.0 - s.c_sigma) * s.p_sigma +
-                std::sqrt(s.c_sigma * (2.0 - s.c_sigma) * s.mu_eff) * y_w.cwiseQuotient(s.D);
-    const double norm_ps = s.p_sigma.norm();
-    s.sigma *= std::exp((s.c_sigma / s.d_sigma) * (norm_ps / s.chi_n - 1.0));
-    s.sigma = std::min(s.sigma, kSigmaMax);
-    const double left = norm_ps / std::sqrt(1.0 - std::pow(1.0 - s.c_sigma, 2.0 * (s.g + 1)));
-    const double right = (1.4 + 2.0 / (static_cast<double>(s.n) + 1.0)) * s.chi_n;
-    const double h_sigma = left < right ? 1.0 : 0.0;
-    s.pc = (1.0 - s.cc) * s.pc + h_sigma * std::sqrt(s.cc * (2.0 - s.cc) * s.mu_eff) * y_w;
+    const double h_sigma = s.update_paths(y_w.cwiseQuotient(s.D), y_w);
     const double delta_h_sigma = (1.0 - h_sigma) * s.cc * (2.0 - s.cc);
     VectorXd rank_mu = VectorXd::Zero(n);
     for (int k = 0; k < s.mu; ++k) rank_mu += s.weights[k] * y.row(k).transpose().cwiseAbs2();
@@ -299,16 +310,7 @@ void CmaEs::tell(const std::vector<std::vector<double>>& xs, const std::vector<d
     return;
   }
   const MatrixXd c_inv_sqrt = s.B * s.D.cwiseInverse().asDiagonal() * s.B.transpose();
-  s.p_sigma = (1.0 - s.c_sigma) * s.p_sigma +
-              std::sqrt(s.c_sigma * (2.0 - s.c_sigma) * s.mu_eff) * (c_inv_sqrt * y_w);
-  const double norm_ps = s.p_sigma.norm();
-  s.sigma *= std::exp((s.c_sigma / s.d_sigma) * (norm_ps / s.chi_n - 1.0));
-  s.sigma = std::min(s.sigma, kSigmaMax);
-
-  const double left = norm_ps / std::sqrt(1.0 - std::pow(1.0 - s.c_sigma, 2.0 * (s.g + 1)));
-  const double right = (1.4 + 2.0 / (static_cast<double>(s.n) + 1.0)) * s.chi_n;
-  const double h_sigma = left < right ? 1.0 : 0.0;
-  s.pc = (1.0 - s.cc) * s.pc + h_sigma * std::sqrt(s.cc * (2.0 - s.cc) * s.mu_eff) * y_w;
+  const double h_sigma = s.update_paths(c_inv_sqrt * y_w, y_w);
 
   VectorXd w_io = s.weights;
   for (int k = 0; k < s.lambda; ++k) {

@@ -18,25 +18,25 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The options of a sampler or pruner given as JSON text: an object, or an error naming `what`.
+nlohmann::json component_options(const char* what, const std::string& text) {
+  nlohmann::json options;
+  try {
+    options = nlohmann::json::parse(text.empty() ? "{}" : text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(what, std::string("the options are not valid JSON: ") + e.what());
+  }
+  if (!options.is_object()) throw InputError(what, "the options must be a JSON object");
+  return options;
+}
+
 // The spec document of a study made in code. It has no "executor": the objective is the
 // program's own (so `hpo run` cannot continue it, and says so).
 nlohmann::json config_document(const StudyConfig& config) {
-  nlohmann::json sampler;
-  try {
-    sampler = nlohmann::json::parse(config.sampler.options.empty() ? "{}" : config.sampler.options);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError("sampler", std::string("the options are not valid JSON: ") + e.what());
-  }
-  if (!sampler.is_object()) throw InputError("sampler", "the options must be a JSON object");
+  nlohmann::json sampler = component_options("sampler", config.sampler.options);
   sampler["name"] = config.sampler.name;
   if (config.sampler.seed) sampler["seed"] = *config.sampler.seed;
-  nlohmann::json pruner;
-  try {
-    pruner = nlohmann::json::parse(config.pruner.options.empty() ? "{}" : config.pruner.options);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError("pruner", std::string("the options are not valid JSON: ") + e.what());
-  }
-  if (!pruner.is_object()) throw InputError("pruner", "the options must be a JSON object");
+  nlohmann::json pruner = component_options("pruner", config.pruner.options);
   pruner["name"] = config.pruner.name;
   return {{"name", config.name},
           {"direction", to_string(config.direction)},
