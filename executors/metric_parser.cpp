@@ -155,6 +155,9 @@ std::optional<MetricReport> parse_metric_line(std::string_view line) {
       break;
     }
   }
+  // A "step" that is not a whole number ("step=NaN" beside "epoch=2") is a broken step, not a
+  // metric named step.
+  if (report.step) metrics.erase("step");
   if (metrics.empty()) return std::nullopt;
   report.metrics = std::move(metrics);
   return report;

@@ -75,6 +75,13 @@ TEST_CASE("step wins over epoch, and a non-integer step stays an ordinary metric
   REQUIRE(report);
   CHECK_FALSE(report->step);
   CHECK(report->metrics == Metrics{{"epoch", 0.5}, {"loss", 0.3}});
+
+  // Found by metric_line_fuzz: a broken step beside a whole epoch is dropped, never a metric
+  // named "step" next to the report's step.
+  report = parse_metric_line("step=11 step=NaN epoch=2 loss=0.3");
+  REQUIRE(report);
+  CHECK(report->step == 2);
+  CHECK(report->metrics == Metrics{{"loss", 0.3}});
 }
 
 TEST_CASE("a line with only a step, or without any metric, reports nothing",
