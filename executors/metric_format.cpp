@@ -460,6 +460,10 @@ std::optional<MetricReport> TrialMetrics::line(bool is_stderr, std::string_view 
   return report;
 }
 
+std::string seen_lines_note(const std::string& quoted) {
+  return quoted.empty() ? "; no line looked like a metric" : "; last metric lines: " + quoted;
+}
+
 std::string TrialMetrics::note() const {
   const bool reads_out = options_.from != MetricStreams::kStderr;
   const bool reads_err = options_.from != MetricStreams::kStdout;
@@ -470,7 +474,7 @@ std::string TrialMetrics::note() const {
   std::string seen;
   if (reads_out && !out_.recent().empty()) seen += lines(out_.recent());
   if (reads_err && !err_.recent().empty()) seen += (seen.empty() ? "" : ", ") + lines(err_.recent());
-  note += seen.empty() ? "; no line looked like a metric" : "; last metric lines: " + seen;
+  note += seen_lines_note(seen);
   if (!reads_out && !out_.recent().empty())
     note += "; stdout (not read: metrics_from is \"stderr\") had: " + lines(out_.recent());
   if (!reads_err && !err_.recent().empty())

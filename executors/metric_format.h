@@ -82,6 +82,9 @@ TranslatedRegex translate_named_groups(std::string_view pattern);
 
 // `lines` quoted and joined for a reason: "\"acc=0.9\", \"acc=0.91\"".
 std::string quote_lines(const std::deque<std::string>& lines);
+// The part of a missing-metric reason that shows what was seen: "; last metric lines: <quoted>"
+// or "; no line looked like a metric" when `quoted` (from quote_lines) is empty.
+std::string seen_lines_note(const std::string& quoted);
 
 class MetricReader {
  public:

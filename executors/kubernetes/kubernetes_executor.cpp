@@ -512,9 +512,8 @@ struct KubernetesExecutor::Impl : std::enable_shared_from_this<Impl> {
                                      options.metric +
                                      "' (reported: " + join_metric_names(t->metrics) + ")" + note +
                                      "; read the log as " + options.metrics_format.name() +
-                                     (t->reader && !t->reader->recent().empty()
-                                          ? "; last metric lines: " + quote_lines(t->reader->recent())
-                                          : "; no line looked like a metric"));
+                                     seen_lines_note(t->reader ? quote_lines(t->reader->recent())
+                                                               : std::string()));
         o.metrics = t->metrics;
       } else {
         o = TrialOutcome::complete(t->metrics);
