@@ -415,7 +415,8 @@ std::optional<MetricReport> MetricReader::read_regex(std::string_view line) {
     if (name.empty() || !value) continue;
     report.metrics[name] = *value;
     if (compiled_->step && (*compiled_->step < m.size()) && m[*compiled_->step].matched) {
-      std::string_view s = trim(m[*compiled_->step].str());
+      const std::string step_text = m[*compiled_->step].str();  // s views it: keep it alive
+      std::string_view s = trim(step_text);
       if (const auto step = take_int(s); step && s.empty()) report.step = step;
     }
   }
