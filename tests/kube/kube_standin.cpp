@@ -279,6 +279,17 @@ struct KubeStandin::Impl : std::enable_shared_from_this<Impl> {
   std::vector<Dying> dying;
   std::unique_ptr<asio::steady_timer> reaper;
   void reap_dying();
+  // Timers that only their own handler owns (a delayed reply, a background delete, a kill after
+  // the grace period). shutdown() cancels them: a handler left waiting in the stopped io_context
+  // would keep its timer and this Impl alive for ever.
+  std::vector<std::weak_ptr<asio::steady_timer>> oneshots;
+  template <typename Duration>
+  std::shared_ptr<asio::steady_timer> oneshot_timer(Duration d) {
+    std::erase_if(oneshots, [](const auto& t) { return t.expired(); });
+    auto timer = std::make_shared<asio::steady_timer>(io, d);
+    oneshots.push_back(timer);
+    return timer;
+  }
 
   bool auth_required() const { return !options.tokens.empty() || !options.client_ca_file.empty(); }
 
@@ -614,7 +625,7 @@ void KubeStandin::Impl::handle(const std::shared_ptr<Session>& s,
       return;
     }
     if (f.kind == FaultRule::Kind::kDelay) {
-      auto timer = std::make_shared<asio::steady_timer>(io, f.delay);
+      auto timer = oneshot_timer(f.delay);
       auto r = std::make_shared<http::request<http::string_body>>(std::move(req));
       timer->async_wait([self = shared_from_this(), s, r, timer](const error_code& ec) {
         std::lock_guard lock(self->mu);
@@ -1048,9 +1059,14 @@ Reply KubeStandin::Impl::start_watch(const std::shared_ptr<Session>& s, const st
   });
   if (w->bookmarks) {
     w->bookmark = std::make_unique<asio::steady_timer>(io);
+    // The pending wait owns the next tick; the tick itself holds only a weak reference, or it
+    // would own itself and never be freed.
     auto tick = std::make_shared<std::function<void()>>();
-    *tick = [self = shared_from_this(), weak, kind, api, tick] {
+    *tick = [self = shared_from_this(), weak, kind, api,
+             weak_tick = std::weak_ptr<std::function<void()>>(tick)] {
+      auto tick = weak_tick.lock();
       auto w = weak.lock();
+      if (!tick) return;
       if (!w || !w->bookmark) return;
       w->bookmark->expires_after(self->options.bookmark_interval);
       w->bookmark->async_wait([self, weak, kind, api, tick](const error_code& ec) {
@@ -1086,7 +1102,7 @@ Reply KubeStandin::Impl::delete_job_req(const std::string& ns, const std::string
     it->second->obj = obj;
     touch_job(*it->second);
     Json answer = it->second->obj;
-    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
+    auto timer = oneshot_timer(std::chrono::milliseconds(50));
     timer->async_wait([self = shared_from_this(), key, grace, timer](const error_code& ec) {
       std::lock_guard lock(self->mu);
       if (!ec && !self->stopping) self->remove_job(key, "Background", grace);
@@ -1642,7 +1658,7 @@ void KubeStandin::Impl::kill_pod(PodRt& p, std::optional<int> grace, const std::
     if (wait.count() == 0) {
       ::killpg(p.pid, SIGKILL);
     } else {
-      auto timer = std::make_shared<asio::steady_timer>(io, wait);
+      auto timer = oneshot_timer(wait);
       const pid_t pid = p.pid;
       const std::string key = p.ns + "/" + p.name;
       timer->async_wait([self = shared_from_this(), timer, pid, key](const error_code& ec) {
@@ -1752,6 +1768,9 @@ void KubeStandin::Impl::shutdown() {
   for (auto& [k, p] : pods)
     if (p->pid > 0 && !p->exited) reap(p->pid);
   for (auto& d : dying) reap(d.pod->pid);
+  for (auto& t : oneshots)
+    if (auto timer = t.lock()) timer->cancel();
+  oneshots.clear();
   // Destroying the objects aborts their pending operations; running the aborted handlers
   // releases what they hold (this Impl included).
   dying.clear();
