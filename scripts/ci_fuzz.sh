@@ -7,16 +7,19 @@
 #
 #   scripts/ci_fuzz.sh              every target, 30 s each
 #   HPO_FUZZ_SECONDS=60 scripts/ci_fuzz.sh spec_fuzz
+#   HPO_FUZZ_SEED=1 scripts/ci_fuzz.sh   the same inputs every run (CI: a failure is never luck)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${HPO_FUZZ_SECONDS:-30}"
+seed="${HPO_FUZZ_SEED:-0}"  # 0: libFuzzer picks one
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(spec_fuzz metric_line_fuzz result_file_fuzz enqueue_fuzz)
 build=build-asan
 source scripts/sanitizer_build.sh
 configure_asan_build
-cmake --build "$build" -j "$HPO_JOBS" --target "${targets[@]}"
+budget_build fuzz "$build" "${targets[@]}"
+budget_fits fuzz $(( ${#targets[@]} * (seconds + 5) ))
 
 mkdir -p "$build/findings"
 status=0
@@ -30,7 +33,7 @@ for t in "${targets[@]}"; do
     extra+=(-dict=tests/fuzz/spec.dict)
   fi
   log="$build/findings/$t.log"
-  if "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if "$build/tests/fuzz/$t" -max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=1 -artifact_prefix="$build/findings/$t-" "${extra[@]}" \
        "$work" "${seeds[@]}" >"$log" 2>&1; then
     result=ok

@@ -18,15 +18,17 @@ source scripts/sanitizer_build.sh
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(asan tsan)
 
-# Builds `targets` in `dir`, then runs the tests they hold (ctest registers a *_NOT_BUILT
-# placeholder for every test binary left unbuilt; those and the tests that need the whole build
-# are left out).
+# run_tests STAGE DIR SECONDS TARGET...: builds the test binaries TARGET... in DIR, then runs the
+# tests they hold when the SECONDS they take (measured on 2 cores, with margin) still fit the CI
+# budget (see sanitizer_build.sh). ctest registers a *_NOT_BUILT placeholder for every test
+# binary left unbuilt; those and the tests that need the whole build are left out.
 run_tests() {
-  local dir=$1
-  shift
-  cmake --build "$dir" -j "$HPO_JOBS" --target "$@"
+  local stage=$1 dir=$2 seconds=$3
+  shift 3
+  budget_build "$stage" "$dir" "$@"
+  budget_fits "$stage" "$seconds"
   ctest --test-dir "$dir" --output-on-failure -j "$HPO_JOBS" \
-    -E "_NOT_BUILT|clang_tidy|layering|torture|installed package"
+    -E "_NOT_BUILT|clang_tidy|layering|doc_commands|torture|installed package"
 }
 
 for mode in "${modes[@]}"; do
@@ -34,14 +36,14 @@ for mode in "${modes[@]}"; do
     asan)
       configure_asan_build
       # shellcheck disable=SC2086
-      run_tests build-asan ${HPO_ASAN_TESTS:-hpo_model_tests hpo_samplers_tests \
+      run_tests asan build-asan 240 ${HPO_ASAN_TESTS:-hpo_model_tests hpo_samplers_tests \
         hpo_storage_tests hpo_executors_tests hpo_engine_tests hpo_report_tests}
       ;;
     tsan)
       export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
       cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="-O1 -g1" \
         -DCMAKE_CXX_FLAGS="-O1 -g1" -DHPO_SANITIZE=thread >/dev/null
-      run_tests build-tsan hpo_executors_tests hpo_engine_tests
+      run_tests tsan build-tsan 300 hpo_executors_tests hpo_engine_tests
       ;;
     *)
       echo "ci_sanitizers.sh: unknown mode '$mode' (asan or tsan)" >&2

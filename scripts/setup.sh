@@ -7,6 +7,7 @@
 #   HPO_SKIP_APT=1 scripts/setup.sh   build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/build_env.sh
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
@@ -35,5 +36,5 @@ if [ "${HPO_SKIP_APT:-0}" != 1 ]; then
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build -j "${HPO_JOBS:-2}"
+cmake --build build -j "$HPO_JOBS"
 echo "setup: built build/hpo"
