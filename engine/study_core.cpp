@@ -120,6 +120,8 @@ StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& option
   parallelism_ = options.parallelism;
   sampler_ = new_sampler();
   pruner_ = make_pruner(spec_);
+  // The cache holds what the sampler reads; a pruner also reads the other trials' curves.
+  detail_ = pruner_ ? TrialDetail::kFull : TrialDetail::kHistory;
   reload();
 }
 
@@ -191,13 +193,15 @@ Trial& StudyCore::put(const Trial& trial) {
   if (Trial* cached = find(trial.id)) {
     count(*cached, -1);
     *cached = trial;
+    if (detail_ == TrialDetail::kHistory) keep_history_detail(*cached);
     count(*cached, +1);
     return *cached;
   }
   const auto number = static_cast<std::size_t>(trial.number);
   if (number > trials_.size()) {
     // Trials made elsewhere in between: take them first, so that positions stay numbers.
-    for (const Trial& t : storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size())))
+    for (const Trial& t :
+         storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size()), detail_))
       if (t.number < trial.number && !find(t.id)) put(t);
   }
   if (static_cast<std::size_t>(trial.number) != trials_.size()) {
@@ -208,12 +212,13 @@ Trial& StudyCore::put(const Trial& trial) {
   }
   index_[trial.id] = trials_.size();
   trials_.push_back(trial);
+  if (detail_ == TrialDetail::kHistory) keep_history_detail(trials_.back());
   count(trials_.back(), +1);
   return trials_.back();
 }
 
 void StudyCore::reload() {
-  trials_ = storage_.get_trials(id());
+  trials_ = storage_.get_trials(id(), std::nullopt, 0, detail_);
   index_.clear();
   tally_ = StudyTally{};
   for (std::size_t i = 0; i < trials_.size(); ++i) {
@@ -226,7 +231,8 @@ TrialCounts StudyCore::refresh() {
   const TrialCounts counts = storage_.count_trials(id());
   if (counts == tally_.counts) return counts;
   if (counts.total() > tally_.counts.total()) {
-    for (const Trial& t : storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size())))
+    for (const Trial& t :
+         storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size()), detail_))
       if (!find(t.id)) put(t);
     if (counts == tally_.counts) return counts;
   }

@@ -106,7 +106,11 @@ class StudyCore {
   Storage& storage() { return storage_; }
 
   // ---- The trial cache ----------------------------------------------------------------------
-  // The study's trials in number order, as the sampler sees them.
+  // The study's trials in number order, as the sampler sees them: without a pruner, the
+  // finished ones as keep_history_detail() (storage/storage.h) leaves them (no metrics, launch
+  // or curves: what the sampler reads, so that opening a long study reads and keeps only that);
+  // with one, whole (the pruner reads the other trials' curves). RUNNING trials are whole.
+  // Storage has the full records (Storage::get_trial).
   const std::vector<Trial>& trials() const { return trials_; }
   // The cached trial with that storage id; nullptr when it is not (yet) known here.
   Trial* find(std::int64_t trial_id);
@@ -123,7 +127,8 @@ class StudyCore {
   void refresh_running();
   // Counts and best trial of the cached trials, kept up to date as trials change.
   const StudyTally& tally() const { return tally_; }
-  // The best trial (best_trial() over the cache); nullptr while none is COMPLETE.
+  // The best trial (best_trial() over the cache, as the cache keeps it: its full record is
+  // storage's); nullptr while none is COMPLETE.
   const Trial* best() const;
   // True once a COMPLETE trial's value reached objective.goal (<= it when minimizing, >= when
   // maximizing): the study is done. False without a goal. The tally's best is that trial.
@@ -203,6 +208,7 @@ class StudyCore {
   std::unique_ptr<Pruner> pruner_;
   std::vector<Trial> bracket_trials_;  // the sampler's view of one Hyperband bracket
 
+  TrialDetail detail_ = TrialDetail::kFull;               // what trials_ keeps of a trial
   std::vector<Trial> trials_;                             // in number order
   std::unordered_map<std::int64_t, std::size_t> index_;   // trial id -> position in trials_
   StudyTally tally_;
