@@ -30,10 +30,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/model/retry_policy.h"
@@ -197,6 +199,26 @@ class StudyCore {
   // The sampler for the current spec, seed and parallelism.
   std::unique_ptr<Sampler> new_sampler() const;
 
+  // The pruner's values_at() when the cache keeps no curves of finished trials: the values of
+  // finished trials at a step are read from storage the first time the step is asked (a bounded
+  // query, Storage::get_step_values), then kept, joined by the trials that finish here; a
+  // change made elsewhere (refresh) drops them to be read again. Unfinished trials are read
+  // from the cache, which keeps them whole.
+  class StepValues final : public StepReader {
+   public:
+    explicit StepValues(const StudyCore& core) : core_(core) {}
+    std::vector<double> values_at(std::int64_t step, TrialState state) const override;
+    // `trial` (whole) just finished here: its values join the steps already read.
+    void add(const Trial& trial);
+    void clear() { by_step_.clear(); }
+
+   private:
+    const StudyCore& core_;
+    // (step, state) -> (number, value) in number order.
+    mutable std::map<std::pair<std::int64_t, TrialState>, std::vector<std::pair<int, double>>>
+        by_step_;
+  };
+
   Storage& storage_;
   StudySpec spec_;
   StudyRecord record_;
@@ -209,6 +231,7 @@ class StudyCore {
   std::vector<Trial> bracket_trials_;  // the sampler's view of one Hyperband bracket
 
   TrialDetail detail_ = TrialDetail::kFull;               // what trials_ keeps of a trial
+  StepValues step_values_{*this};                         // used when detail_ is kHistory
   std::vector<Trial> trials_;                             // in number order
   std::unordered_map<std::int64_t, std::size_t> index_;   // trial id -> position in trials_
   StudyTally tally_;

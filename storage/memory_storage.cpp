@@ -359,6 +359,22 @@ std::optional<Trial> MemoryStorage::find_trial(std::int64_t study_id, int number
   return *trial_locked(it->second[static_cast<std::size_t>(number)]);
 }
 
+std::vector<std::pair<int, double>> MemoryStorage::get_step_values(std::int64_t study_id,
+                                                                 std::int64_t step,
+                                                                 TrialState state) {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<int, double>> out;
+  const auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return out;
+  for (std::int64_t id : it->second) {
+    const Trial* t = trial_locked(id);
+    if (t->state != state) continue;
+    if (const auto v = t->intermediate.find(step); v != t->intermediate.end())
+      out.emplace_back(t->number, v->second);
+  }
+  return out;
+}
+
 std::vector<Trial> MemoryStorage::get_retries(std::int64_t study_id, int number) {
   std::lock_guard lock(mu_);
   std::vector<Trial> out;

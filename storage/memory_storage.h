@@ -53,6 +53,8 @@ class MemoryStorage final : public Storage {
   std::optional<Trial> get_trial(std::int64_t trial_id) override;
   std::optional<Trial> find_trial(std::int64_t study_id, int number) override;
   std::vector<Trial> get_retries(std::int64_t study_id, int number) override;
+  std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id, std::int64_t step,
+                                                      TrialState state) override;
   std::vector<Trial> get_best_trials(std::int64_t study_id, Direction direction,
                                      std::optional<TrialState> state, int limit) override;
 

@@ -258,6 +258,12 @@ constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t
 // Served by the UNIQUE (study_id, number) index.
 constexpr const char* kSelectTrialIdByNumber =
     "SELECT id FROM trials WHERE study_id = ?1 AND number = ?2";
+// Walks trials_by_state (study_id, state, number) and seeks each trial's value at the step in
+// the primary key of trial_intermediate_values: one seek per trial in the state.
+constexpr const char* kSelectStepValues =
+    "SELECT t.number, v.value FROM trials t JOIN trial_intermediate_values v "
+    "ON v.trial_id = t.id AND v.step = ?3 WHERE t.study_id = ?1 AND t.state = ?2 "
+    "ORDER BY t.number";
 // Served by trials_by_retry.
 constexpr const char* kSelectRetryIds =
     "SELECT id FROM trials WHERE study_id = ?1 AND retry_of = ?2 ORDER BY number";
@@ -1033,6 +1039,20 @@ std::optional<Trial> SqliteStorage::find_trial(std::int64_t study_id, int number
       id = select->int64(0);
     }
     return impl_->load_trial(id);
+  });
+}
+
+std::vector<std::pair<int, double>> SqliteStorage::get_step_values(std::int64_t study_id,
+                                                                 std::int64_t step,
+                                                                 TrialState state) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("read the values at a step", [&] {
+    std::vector<std::pair<int, double>> out;
+    auto select = impl_->db().cached(kSelectStepValues);
+    select->bind_all(study_id, to_string(state), step);
+    while (select->step())
+      out.emplace_back(static_cast<int>(select->int64(0)), read_intermediate(*select, 1));
+    return out;
   });
 }
 

@@ -36,6 +36,10 @@ class CountingQueries : public hpo::TrialQueries {
     if (trial) ++read;
     return trial;
   }
+  std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id, std::int64_t step,
+                                                      hpo::TrialState state) override {
+    return inner_.get_step_values(study_id, step, state);
+  }
   std::vector<hpo::Trial> get_retries(std::int64_t study_id, int number) override {
     auto trials = inner_.get_retries(study_id, number);
     read += trials.size();

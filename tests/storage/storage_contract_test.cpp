@@ -828,6 +828,51 @@ TEMPLATE_TEST_CASE("get_best_trials lists the valued trials best first, at most 
   CHECK(describe(best[0], Times::kExact) == describe(*s2.get_trial(best[0].id), Times::kExact));
 }
 
+TEMPLATE_TEST_CASE("get_step_values answers as a scan of every trial's curve",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "o", Direction::kMinimize, "loss", {});
+  // Trials in every state with curves that skip steps, a NaN, and a trial of another study at
+  // the same steps.
+  for (int i = 0; i < 9; ++i) {
+    const Trial t = add_trial(s, study.id, running());
+    const Trial o = add_trial(s, other.id, running());
+    for (std::int64_t step = 0; step < 5; ++step) {
+      if ((step + i) % 3 == 0) continue;
+      const double v = i == 4 && step == 2 ? std::numeric_limits<double>::quiet_NaN() : i + 0.1 * step;
+      REQUIRE(s.report_intermediate(t.id, step, v));
+      REQUIRE(s.report_intermediate(o.id, step, -v));
+    }
+    if (i % 3 == 0) REQUIRE(s.finish_trial(t.id, TrialState::kComplete, 1.0 * i, {}, ""));
+    if (i % 3 == 1) REQUIRE(s.finish_trial(t.id, TrialState::kPruned, 1.0 * i, {}, "p"));
+  }
+  f.reopen();
+  Storage& s2 = f.storage();
+  const std::vector<Trial> all = s2.get_trials(study.id);
+  std::size_t seen = 0;
+  for (TrialState state : {TrialState::kComplete, TrialState::kPruned, TrialState::kRunning,
+                           TrialState::kFail}) {
+    for (std::int64_t step = -1; step < 6; ++step) {
+      std::vector<std::pair<int, double>> expected;
+      for (const Trial& t : all)
+        if (t.state == state && t.intermediate.count(step))
+          expected.emplace_back(t.number, t.intermediate.at(step));
+      const auto got = s2.get_step_values(study.id, step, state);
+      REQUIRE(got.size() == expected.size());
+      for (std::size_t k = 0; k < got.size(); ++k) {
+        CHECK(got[k].first == expected[k].first);
+        CHECK((got[k].second == expected[k].second ||
+               (std::isnan(got[k].second) && std::isnan(expected[k].second))));
+      }
+      seen += got.size();
+    }
+  }
+  CHECK(seen > 20);
+  CHECK(s2.get_step_values(study.id + other.id + 100, 1, TrialState::kComplete).empty());
+}
+
 TEMPLATE_TEST_CASE("get_trials with kHistory is the full read as keep_history_detail leaves it",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
