@@ -192,6 +192,7 @@ void StudyCore::count(const Trial& t, int delta) {
 }
 
 Trial& StudyCore::put(const Trial& trial) {
+  if (!trial.intermediate.empty()) steps_seen_ = true;
   if (Trial* cached = find(trial.id)) {
     if (is_finished(trial.state) && !is_finished(cached->state)) step_values_.add(trial);
     count(*cached, -1);
@@ -229,6 +230,7 @@ void StudyCore::reload() {
   tally_ = StudyTally{};
   for (std::size_t i = 0; i < trials_.size(); ++i) {
     index_[trials_[i].id] = i;
+    if (!trials_[i].intermediate.empty()) steps_seen_ = true;
     count(trials_[i], +1);
   }
 }
@@ -366,6 +368,7 @@ std::optional<Trial> StudyCore::claim(const std::string& owner, std::optional<in
 bool StudyCore::report(std::int64_t trial_id, std::int64_t step, double value) {
   if (!storage_.report_intermediate(trial_id, step, value)) return false;
   if (Trial* t = find(trial_id)) t->intermediate[step] = value;
+  steps_seen_ = true;
   return true;
 }
 

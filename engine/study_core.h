@@ -127,6 +127,10 @@ class StudyCore {
   // other runs' trials report without changing any count. Called before a pruning decision
   // while other runs share the study.
   void refresh_running();
+  // True once a trial this core holds or held reported an intermediate value (a RUNNING trial's
+  // report, a curve the cache read or was given before it dropped it: the cache may keep no
+  // curves of finished trials, so their absence from trials() says nothing).
+  bool steps_seen() const { return steps_seen_; }
   // Counts and best trial of the cached trials, kept up to date as trials change.
   const StudyTally& tally() const { return tally_; }
   // The best trial (best_trial() over the cache, as the cache keeps it: its full record is
@@ -236,6 +240,7 @@ class StudyCore {
   std::unordered_map<std::int64_t, std::size_t> index_;   // trial id -> position in trials_
   StudyTally tally_;
   bool exhausted_ = false;
+  bool steps_seen_ = false;
 };
 
 }  // namespace hpo

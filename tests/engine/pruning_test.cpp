@@ -319,6 +319,25 @@ TEST_CASE("a pruner with trials that can never report a step is a warning, not a
   CHECK(spec_warnings(parse_spec(spec_text(R"({"name": "median"})", 5), ".")).empty());
 }
 
+TEST_CASE("the study core remembers that trials reported steps after it dropped their curves",
+          "[engine][pruning]") {
+  TempDir dir("hpo-prune");
+  const StudySpec spec = parse_spec(spec_text(R"({"name": "median"})", 5), dir.path());
+  MemoryStorage storage;
+  StudyCore core(storage, spec, OpenOptions{});
+  CHECK_FALSE(core.steps_seen());
+  const Trial t = *core.ask("me", std::nullopt, "");
+  REQUIRE(core.report(t.id, 1, 0.5));
+  core.tell(t.id, TrialOutcome::complete({{"loss", 0.5}}), RetryPolicy{}, "");
+  // The median pruner reads other trials one step at a time: the cache keeps no finished curve,
+  // so the curves in trials() alone would say that no trial ever reported a step.
+  REQUIRE(core.trials().size() == 1);
+  CHECK(core.trials()[0].intermediate.empty());
+  CHECK(unused_pruner_warning(spec, core.trials()));
+  CHECK(core.steps_seen());
+  CHECK(storage.get_trial(t.id)->intermediate.size() == 1);
+}
+
 TEST_CASE("after a run, a pruner that no trial ever reported a step to is a warning",
           "[engine][pruning]") {
   const StudySpec spec = parse_spec(spec_text(R"({"name": "median"})", 5), ".");
