@@ -1,5 +1,6 @@
 #include "engine/study_core.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -120,6 +121,9 @@ StudyCore::StudyCore(Storage& storage, StudySpec spec, const OpenOptions& option
   parallelism_ = options.parallelism;
   sampler_ = new_sampler();
   pruner_ = make_pruner(spec_);
+  // The cache holds what the sampler reads; a pruner that reads the other trials' curves
+  // (rather than their values at one step, through step_values_) needs them all.
+  detail_ = pruner_ && pruner_->reads_other_curves() ? TrialDetail::kFull : TrialDetail::kHistory;
   reload();
 }
 
@@ -188,17 +192,22 @@ void StudyCore::count(const Trial& t, int delta) {
 }
 
 Trial& StudyCore::put(const Trial& trial) {
+  if (!trial.intermediate.empty()) steps_seen_ = true;
   if (Trial* cached = find(trial.id)) {
+    if (is_finished(trial.state) && !is_finished(cached->state)) step_values_.add(trial);
     count(*cached, -1);
     *cached = trial;
+    if (detail_ == TrialDetail::kHistory) keep_history_detail(*cached);
     count(*cached, +1);
     return *cached;
   }
   const auto number = static_cast<std::size_t>(trial.number);
   if (number > trials_.size()) {
     // Trials made elsewhere in between: take them first, so that positions stay numbers.
-    for (const Trial& t : storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size())))
+    for (const Trial& t :
+         storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size()), detail_))
       if (t.number < trial.number && !find(t.id)) put(t);
+    step_values_.clear();  // they came without their curves
   }
   if (static_cast<std::size_t>(trial.number) != trials_.size()) {
     reload();  // the cache lost track (a trial it holds vanished?): start over
@@ -206,18 +215,22 @@ Trial& StudyCore::put(const Trial& trial) {
     if (cached != nullptr) return *cached;
     return put(trial);
   }
+  if (is_finished(trial.state)) step_values_.add(trial);
   index_[trial.id] = trials_.size();
   trials_.push_back(trial);
+  if (detail_ == TrialDetail::kHistory) keep_history_detail(trials_.back());
   count(trials_.back(), +1);
   return trials_.back();
 }
 
 void StudyCore::reload() {
-  trials_ = storage_.get_trials(id());
+  step_values_.clear();
+  trials_ = storage_.get_trials(id(), std::nullopt, 0, detail_);
   index_.clear();
   tally_ = StudyTally{};
   for (std::size_t i = 0; i < trials_.size(); ++i) {
     index_[trials_[i].id] = i;
+    if (!trials_[i].intermediate.empty()) steps_seen_ = true;
     count(trials_[i], +1);
   }
 }
@@ -225,8 +238,11 @@ void StudyCore::reload() {
 TrialCounts StudyCore::refresh() {
   const TrialCounts counts = storage_.count_trials(id());
   if (counts == tally_.counts) return counts;
+  // Trials changed elsewhere, read below without their curves: the steps read are read again.
+  step_values_.clear();
   if (counts.total() > tally_.counts.total()) {
-    for (const Trial& t : storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size())))
+    for (const Trial& t :
+         storage_.get_trials(id(), std::nullopt, static_cast<int>(trials_.size()), detail_))
       if (!find(t.id)) put(t);
     if (counts == tally_.counts) return counts;
   }
@@ -254,6 +270,39 @@ const Trial* StudyCore::best() const {
 bool StudyCore::goal_reached() const {
   if (!spec_.goal || !tally_.best_value) return false;
   return !is_better(spec_.direction, *spec_.goal, *tally_.best_value);
+}
+
+std::vector<double> StudyCore::StepValues::values_at(std::int64_t step, TrialState state) const {
+  std::vector<double> out;
+  if (!is_finished(state)) {
+    // Unfinished trials are whole in the cache, and change: read them there.
+    for (const Trial& t : core_.trials_) {
+      if (t.state != state) continue;
+      if (const auto it = t.intermediate.find(step); it != t.intermediate.end())
+        out.push_back(it->second);
+    }
+    return out;
+  }
+  auto it = by_step_.find({step, state});
+  if (it == by_step_.end())
+    it = by_step_.emplace(std::make_pair(step, state),
+                          core_.storage_.get_step_values(core_.id(), step, state)).first;
+  out.reserve(it->second.size());
+  for (const auto& [number, value] : it->second) out.push_back(value);
+  return out;
+}
+
+void StudyCore::StepValues::add(const Trial& trial) {
+  for (auto& [key, values] : by_step_) {
+    if (key.second != trial.state) continue;
+    const auto at = trial.intermediate.find(key.first);
+    if (at == trial.intermediate.end()) continue;
+    const auto pos = std::lower_bound(
+        values.begin(), values.end(), trial.number,
+        [](const std::pair<int, double>& v, int number) { return v.first < number; });
+    if (pos != values.end() && pos->first == trial.number) pos->second = at->second;
+    else values.insert(pos, {trial.number, at->second});
+  }
 }
 
 // ---- asking -----------------------------------------------------------------------------------
@@ -319,6 +368,7 @@ std::optional<Trial> StudyCore::claim(const std::string& owner, std::optional<in
 bool StudyCore::report(std::int64_t trial_id, std::int64_t step, double value) {
   if (!storage_.report_intermediate(trial_id, step, value)) return false;
   if (Trial* t = find(trial_id)) t->intermediate[step] = value;
+  steps_seen_ = true;
   return true;
 }
 
@@ -329,7 +379,9 @@ PruneDecision StudyCore::should_prune(std::int64_t trial_id, std::int64_t step) 
   const Trial& trial = trials_[it->second];
   if (trial.state != TrialState::kRunning || !trial.intermediate.count(step))
     return PruneDecision::keep();
-  PruneDecision d = pruner_->should_prune(StudyView(spec_.direction, trials_), trial, step);
+  const StudyView view(spec_.direction, trials_,
+                       detail_ == TrialDetail::kHistory ? &step_values_ : nullptr);
+  PruneDecision d = pruner_->should_prune(view, trial, step);
   if (d.prune)
     d.reason = "pruned at step " + std::to_string(step) + " by " +
                (spec_.pruner.name == "none" ? std::string("patience") : spec_.pruner.name) +

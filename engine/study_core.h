@@ -30,10 +30,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/model/retry_policy.h"
@@ -106,7 +108,11 @@ class StudyCore {
   Storage& storage() { return storage_; }
 
   // ---- The trial cache ----------------------------------------------------------------------
-  // The study's trials in number order, as the sampler sees them.
+  // The study's trials in number order, as the sampler sees them: without a pruner, the
+  // finished ones as keep_history_detail() (storage/storage.h) leaves them (no metrics, launch
+  // or curves: what the sampler reads, so that opening a long study reads and keeps only that);
+  // with one, whole (the pruner reads the other trials' curves). RUNNING trials are whole.
+  // Storage has the full records (Storage::get_trial).
   const std::vector<Trial>& trials() const { return trials_; }
   // The cached trial with that storage id; nullptr when it is not (yet) known here.
   Trial* find(std::int64_t trial_id);
@@ -121,9 +127,14 @@ class StudyCore {
   // other runs' trials report without changing any count. Called before a pruning decision
   // while other runs share the study.
   void refresh_running();
+  // True once a trial this core holds or held reported an intermediate value (a RUNNING trial's
+  // report, a curve the cache read or was given before it dropped it: the cache may keep no
+  // curves of finished trials, so their absence from trials() says nothing).
+  bool steps_seen() const { return steps_seen_; }
   // Counts and best trial of the cached trials, kept up to date as trials change.
   const StudyTally& tally() const { return tally_; }
-  // The best trial (best_trial() over the cache); nullptr while none is COMPLETE.
+  // The best trial (best_trial() over the cache, as the cache keeps it: its full record is
+  // storage's); nullptr while none is COMPLETE.
   const Trial* best() const;
   // True once a COMPLETE trial's value reached objective.goal (<= it when minimizing, >= when
   // maximizing): the study is done. False without a goal. The tally's best is that trial.
@@ -192,6 +203,26 @@ class StudyCore {
   // The sampler for the current spec, seed and parallelism.
   std::unique_ptr<Sampler> new_sampler() const;
 
+  // The pruner's values_at() when the cache keeps no curves of finished trials: the values of
+  // finished trials at a step are read from storage the first time the step is asked (a bounded
+  // query, Storage::get_step_values), then kept, joined by the trials that finish here; a
+  // change made elsewhere (refresh) drops them to be read again. Unfinished trials are read
+  // from the cache, which keeps them whole.
+  class StepValues final : public StepReader {
+   public:
+    explicit StepValues(const StudyCore& core) : core_(core) {}
+    std::vector<double> values_at(std::int64_t step, TrialState state) const override;
+    // `trial` (whole) just finished here: its values join the steps already read.
+    void add(const Trial& trial);
+    void clear() { by_step_.clear(); }
+
+   private:
+    const StudyCore& core_;
+    // (step, state) -> (number, value) in number order.
+    mutable std::map<std::pair<std::int64_t, TrialState>, std::vector<std::pair<int, double>>>
+        by_step_;
+  };
+
   Storage& storage_;
   StudySpec spec_;
   StudyRecord record_;
@@ -203,10 +234,13 @@ class StudyCore {
   std::unique_ptr<Pruner> pruner_;
   std::vector<Trial> bracket_trials_;  // the sampler's view of one Hyperband bracket
 
+  TrialDetail detail_ = TrialDetail::kFull;               // what trials_ keeps of a trial
+  StepValues step_values_{*this};                         // used when detail_ is kHistory
   std::vector<Trial> trials_;                             // in number order
   std::unordered_map<std::int64_t, std::size_t> index_;   // trial id -> position in trials_
   StudyTally tally_;
   bool exhausted_ = false;
+  bool steps_seen_ = false;
 };
 
 }  // namespace hpo

@@ -22,6 +22,10 @@ class PatientPruner final : public Pruner {
   PruneDecision should_prune(const StudyView& study, const Trial& trial,
                              std::int64_t step) const override;
   BracketRule brackets(const StudyView& study) const override;
+  // Patience reads the judged trial only; the wrapped pruner says for itself.
+  bool reads_other_curves() const override {
+    return wrapped_ != nullptr && wrapped_->reads_other_curves();
+  }
 
  private:
   int patience_;

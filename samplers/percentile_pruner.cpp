@@ -64,13 +64,7 @@ PruneDecision PercentilePruner::should_prune(const StudyView& study, const Trial
   const Direction direction = study.direction();
   const double best = best_intermediate_value(trial, direction);
   if (std::isnan(best)) return PruneDecision::prune_because("every value it reported is NaN");
-  std::vector<double> values;
-  values.reserve(static_cast<std::size_t>(n_complete));
-  for (const Trial& t : study.trials()) {
-    if (t.state != TrialState::kComplete) continue;
-    if (const auto it = t.intermediate.find(step); it != t.intermediate.end())
-      values.push_back(it->second);
-  }
+  std::vector<double> values = study.values_at(step, TrialState::kComplete);
   const std::size_t n_values = values.size();
   if (n_values < static_cast<std::size_t>(options_.n_min_trials)) return PruneDecision::keep();
   const double q =

@@ -55,6 +55,8 @@ class PercentilePruner final : public Pruner {
 
   PruneDecision should_prune(const StudyView& study, const Trial& trial,
                              std::int64_t step) const override;
+  // Other trials are read through study.values_at() only.
+  bool reads_other_curves() const override { return false; }
 
  private:
   PercentileOptions options_;

@@ -57,6 +57,13 @@ class Pruner {
   // mixed from different budgets. Empty (the default) for the others, and while the brackets
   // are not known yet (Hyperband with max_resource "auto" before a trial completed).
   virtual BracketRule brackets(const StudyView& study) const { return {}; }
+
+  // Whether should_prune reads the curves (intermediate values) of trials other than the judged
+  // one from study.trials(). False for a pruner that reads others only through
+  // study.values_at(): then the engine may give it a view whose finished trials carry no
+  // curves (keep_history_detail), with a StepReader that answers from storage. True (the safe
+  // default) keeps every curve in the view.
+  virtual bool reads_other_curves() const { return true; }
 };
 
 // Helpers shared by the pruners (pruner.cpp).

@@ -34,6 +34,8 @@ class ThresholdPruner final : public Pruner {
 
   PruneDecision should_prune(const StudyView& study, const Trial& trial,
                              std::int64_t step) const override;
+  // Reads the judged trial only.
+  bool reads_other_curves() const override { return false; }
 
  private:
   ThresholdOptions options_;

@@ -304,7 +304,8 @@ TrialCounts MemoryStorage::count_trials(std::int64_t study_id) {
 }
 
 std::vector<Trial> MemoryStorage::get_trials(std::int64_t study_id,
-                                             std::optional<TrialState> state, int from_number) {
+                                             std::optional<TrialState> state, int from_number,
+                                             TrialDetail detail) {
   std::lock_guard lock(mu_);
   std::vector<Trial> out;
   auto it = trials_by_study_.find(study_id);
@@ -312,7 +313,9 @@ std::vector<Trial> MemoryStorage::get_trials(std::int64_t study_id,
   for (std::size_t n = static_cast<std::size_t>(std::max(from_number, 0)); n < it->second.size();
        ++n) {
     const Trial& t = *trial_locked(it->second[n]);
-    if (!state || t.state == *state) out.push_back(t);
+    if (state && t.state != *state) continue;
+    out.push_back(t);
+    if (detail == TrialDetail::kHistory) keep_history_detail(out.back());
   }
   return out;
 }
@@ -344,6 +347,44 @@ std::optional<Trial> MemoryStorage::get_trial(std::int64_t trial_id) {
   const Trial* t = trial_locked(trial_id);
   if (t == nullptr) return std::nullopt;
   return *t;
+}
+
+std::optional<Trial> MemoryStorage::find_trial(std::int64_t study_id, int number) {
+  std::lock_guard lock(mu_);
+  const auto it = trials_by_study_.find(study_id);
+  // Numbers are dense: a study's list of ids is indexed by number.
+  if (it == trials_by_study_.end() || number < 0 ||
+      static_cast<std::size_t>(number) >= it->second.size())
+    return std::nullopt;
+  return *trial_locked(it->second[static_cast<std::size_t>(number)]);
+}
+
+std::vector<std::pair<int, double>> MemoryStorage::get_step_values(std::int64_t study_id,
+                                                                 std::int64_t step,
+                                                                 TrialState state) {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<int, double>> out;
+  const auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return out;
+  for (std::int64_t id : it->second) {
+    const Trial* t = trial_locked(id);
+    if (t->state != state) continue;
+    if (const auto v = t->intermediate.find(step); v != t->intermediate.end())
+      out.emplace_back(t->number, v->second);
+  }
+  return out;
+}
+
+std::vector<Trial> MemoryStorage::get_retries(std::int64_t study_id, int number) {
+  std::lock_guard lock(mu_);
+  std::vector<Trial> out;
+  const auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return out;
+  for (std::int64_t id : it->second) {
+    const Trial* t = trial_locked(id);
+    if (t->retry_of == number) out.push_back(*t);
+  }
+  return out;
 }
 
 }  // namespace hpo

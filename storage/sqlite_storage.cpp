@@ -156,10 +156,15 @@ static_assert(std::size(kMigrations) == SqliteStorage::kSchemaVersion,
 // processes opening at once agree), with no schema version of their own, since a file without
 // them (made by an older hpo) reads the same, only slower.
 // trials_by_value: get_best_trials walks it in value order and stops at its LIMIT.
+// trials_by_retry: get_retries reads the few re-runs of one trial (partial: most trials are
+// no re-run).
 constexpr const char* kReadIndexes =
-    "CREATE INDEX IF NOT EXISTS trials_by_value ON trials (study_id, value, number)";
+    "CREATE INDEX IF NOT EXISTS trials_by_value ON trials (study_id, value, number);"
+    "CREATE INDEX IF NOT EXISTS trials_by_retry ON trials (study_id, retry_of, number) "
+    "WHERE retry_of IS NOT NULL;";
 constexpr const char* kFindReadIndexes =
-    "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'trials_by_value'";
+    "SELECT count(*) = 2 FROM sqlite_schema WHERE type = 'index' "
+    "AND name IN ('trials_by_value', 'trials_by_retry')";
 
 // ---------------------------------------------------------------------------------------------
 // Statements. The pointers are the keys of the connection's statement cache.
@@ -250,6 +255,18 @@ constexpr const char* kSetLaunch = "UPDATE trials SET launch = ?2 WHERE id = ?1 
   "t.id, t.number, t.state, t.params, t.value, t.metrics, t.started, t.finished, t.heartbeat, " \
   "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner, t.location, t.launch"
 constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t WHERE t.id = ?1";
+// Served by the UNIQUE (study_id, number) index.
+constexpr const char* kSelectTrialIdByNumber =
+    "SELECT id FROM trials WHERE study_id = ?1 AND number = ?2";
+// Walks trials_by_state (study_id, state, number) and seeks each trial's value at the step in
+// the primary key of trial_intermediate_values: one seek per trial in the state.
+constexpr const char* kSelectStepValues =
+    "SELECT t.number, v.value FROM trials t JOIN trial_intermediate_values v "
+    "ON v.trial_id = t.id AND v.step = ?3 WHERE t.study_id = ?1 AND t.state = ?2 "
+    "ORDER BY t.number";
+// Served by trials_by_retry.
+constexpr const char* kSelectRetryIds =
+    "SELECT id FROM trials WHERE study_id = ?1 AND retry_of = ?2 ORDER BY number";
 constexpr const char* kSelectTrials =
     "SELECT " HPO_TRIAL_COLUMNS
     " FROM trials t WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) AND t.number >= ?3 "
@@ -267,6 +284,9 @@ constexpr const char* kSelectBestDescending =
 #undef HPO_TRIAL_COLUMNS
 constexpr const char* kSelectIntermediateOf =
     "SELECT trial_id, step, value FROM trial_intermediate_values WHERE trial_id = ?1";
+constexpr const char* kSelectLastIntermediateOf =
+    "SELECT step, value FROM trial_intermediate_values WHERE trial_id = ?1 "
+    "ORDER BY step DESC LIMIT 1";
 constexpr const char* kSelectIntermediateOfStudy =
     "SELECT v.trial_id, v.step, v.value FROM trial_intermediate_values v "
     "JOIN trials t ON t.id = v.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR t.state = ?2) "
@@ -313,14 +333,17 @@ TrialState read_state(const std::string& state, const char* what, std::int64_t i
   return *parsed;
 }
 
-Trial read_trial(const sqlite::Statement& row) {
+// A trial row; with kHistory, a finished trial's metrics and launch are left undecoded (see
+// keep_history_detail).
+Trial read_trial(const sqlite::Statement& row, TrialDetail detail = TrialDetail::kFull) {
   Trial trial;
   trial.id = row.int64(0);
   trial.number = static_cast<int>(row.int64(1));
   trial.state = read_state(row.text(2), "trial", trial.id);
   trial.params = common::decode_params(row.text(3));
   trial.value = row.optional_real(4);
-  trial.metrics = common::decode_metrics(row.text(5));
+  const bool whole = detail == TrialDetail::kFull || !is_finished(trial.state);
+  if (whole) trial.metrics = common::decode_metrics(row.text(5));
   trial.started = read_time(row, 6);
   trial.finished = read_time(row, 7);
   trial.heartbeat = read_time(row, 8);
@@ -330,7 +353,7 @@ Trial read_trial(const sqlite::Statement& row) {
   trial.trial_dir = row.text(12);
   trial.owner = row.text(13);
   trial.location = row.text(14);
-  trial.launch = common::decode_launch(row.text(15));
+  if (whole) trial.launch = common::decode_launch(row.text(15));
   return trial;
 }
 
@@ -399,7 +422,7 @@ class SqliteStorage::Impl {
   std::optional<Trial> load_trial(std::int64_t trial_id);
   // Within a transaction: the study's trials (as get_trials).
   std::vector<Trial> load_trials(std::int64_t study_id, std::optional<TrialState> state,
-                                 int from_number);
+                                 int from_number, TrialDetail detail = TrialDetail::kFull);
 
   const std::filesystem::path path_;
   const std::string name_;  // path_ as text, for SQLite and messages
@@ -490,7 +513,7 @@ SqliteStorage::Impl::Impl(const std::filesystem::path& file, SqliteOptions optio
   }
   const bool indexed = read("open", [&] {
     auto find = db().cached(kFindReadIndexes);
-    return find->step() && find->int64(0) > 0;
+    return find->step() && find->int64(0) != 0;
   });
   if (!indexed) write("create indexes", [&] { db().exec(kReadIndexes); });
 }
@@ -549,10 +572,35 @@ std::optional<Trial> SqliteStorage::Impl::load_trial(std::int64_t trial_id) {
 
 std::vector<Trial> SqliteStorage::Impl::load_trials(std::int64_t study_id,
                                                     std::optional<TrialState> state,
-                                                    int from_number) {
+                                                    int from_number, TrialDetail detail) {
   std::optional<std::string> state_text;
   if (state) state_text = to_string(*state);
   std::vector<Trial> trials;
+  if (detail == TrialDetail::kHistory) {
+    // Finished trials without what keep_history_detail() drops (their metrics and launch are
+    // not even decoded); the few unfinished ones whole, a PRUNED one's last value by one seek:
+    // nothing here reads the study's intermediate values as a whole.
+    {
+      auto select = db().cached(kSelectTrials);
+      select->bind_all(study_id, state_text, from_number);
+      while (select->step()) trials.push_back(read_trial(*select, TrialDetail::kHistory));
+    }
+    for (Trial& t : trials) {
+      if (t.state == TrialState::kPruned) {
+        auto last = db().cached(kSelectLastIntermediateOf);
+        last->bind_all(t.id);
+        if (last->step()) t.intermediate.emplace(last->int64(0), read_intermediate(*last, 1));
+      } else if (!is_finished(t.state)) {
+        auto values = db().cached(kSelectIntermediateOf);
+        values->bind_all(t.id);
+        while (values->step()) t.intermediate[values->int64(1)] = read_intermediate(*values, 2);
+        auto attrs = db().cached(kSelectTrialAttrsOf);
+        attrs->bind_all(t.id);
+        while (attrs->step()) t.user_attrs[attrs->text(1)] = attrs->text(2);
+      }
+    }
+    return trials;
+  }
   std::unordered_map<std::int64_t, std::size_t> index;
   {
     auto select = db().cached(kSelectTrials);
@@ -951,10 +999,11 @@ TrialCounts SqliteStorage::count_trials(std::int64_t study_id) {
 }
 
 std::vector<Trial> SqliteStorage::get_trials(std::int64_t study_id,
-                                             std::optional<TrialState> state, int from_number) {
+                                             std::optional<TrialState> state, int from_number,
+                                             TrialDetail detail) {
   std::lock_guard lock(impl_->mu_);
   return impl_->read("read trials",
-                     [&] { return impl_->load_trials(study_id, state, from_number); });
+                     [&] { return impl_->load_trials(study_id, state, from_number, detail); });
 }
 
 std::vector<Trial> SqliteStorage::get_best_trials(std::int64_t study_id, Direction direction,
@@ -969,6 +1018,51 @@ std::vector<Trial> SqliteStorage::get_best_trials(std::int64_t study_id, Directi
       auto select = impl_->db().cached(direction == Direction::kMaximize ? kSelectBestDescending
                                                                          : kSelectBestAscending);
       select->bind_all(study_id, state_text, limit);
+      while (select->step()) ids.push_back(select->int64(0));
+    }
+    std::vector<Trial> out;
+    out.reserve(ids.size());
+    for (std::int64_t id : ids)
+      if (auto t = impl_->load_trial(id)) out.push_back(std::move(*t));
+    return out;
+  });
+}
+
+std::optional<Trial> SqliteStorage::find_trial(std::int64_t study_id, int number) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("read a trial", [&]() -> std::optional<Trial> {
+    std::int64_t id = 0;
+    {
+      auto select = impl_->db().cached(kSelectTrialIdByNumber);
+      select->bind_all(study_id, number);
+      if (!select->step()) return std::nullopt;
+      id = select->int64(0);
+    }
+    return impl_->load_trial(id);
+  });
+}
+
+std::vector<std::pair<int, double>> SqliteStorage::get_step_values(std::int64_t study_id,
+                                                                 std::int64_t step,
+                                                                 TrialState state) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("read the values at a step", [&] {
+    std::vector<std::pair<int, double>> out;
+    auto select = impl_->db().cached(kSelectStepValues);
+    select->bind_all(study_id, to_string(state), step);
+    while (select->step())
+      out.emplace_back(static_cast<int>(select->int64(0)), read_intermediate(*select, 1));
+    return out;
+  });
+}
+
+std::vector<Trial> SqliteStorage::get_retries(std::int64_t study_id, int number) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("read the re-runs of a trial", [&] {
+    std::vector<std::int64_t> ids;
+    {
+      auto select = impl_->db().cached(kSelectRetryIds);
+      select->bind_all(study_id, number);
       while (select->step()) ids.push_back(select->int64(0));
     }
     std::vector<Trial> out;

@@ -92,8 +92,13 @@ class SqliteStorage final : public Storage {
   TrialCounts count_trials(std::int64_t study_id) override;
   std::vector<Trial> get_trials(std::int64_t study_id,
                                 std::optional<TrialState> state = std::nullopt,
-                                int from_number = 0) override;
+                                int from_number = 0,
+                                TrialDetail detail = TrialDetail::kFull) override;
   std::optional<Trial> get_trial(std::int64_t trial_id) override;
+  std::optional<Trial> find_trial(std::int64_t study_id, int number) override;
+  std::vector<Trial> get_retries(std::int64_t study_id, int number) override;
+  std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id, std::int64_t step,
+                                                      TrialState state) override;
   std::vector<Trial> get_best_trials(std::int64_t study_id, Direction direction,
                                      std::optional<TrialState> state, int limit) override;
 

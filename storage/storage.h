@@ -29,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -96,6 +97,33 @@ struct TrialCounts {
   int total() const { return waiting + running + complete + pruned + fail; }
   friend bool operator==(const TrialCounts&, const TrialCounts&) = default;
 };
+
+// How much of each trial TrialQueries::get_trials reads.
+enum class TrialDetail {
+  kFull,  // everything (as get_trial)
+  // What the study core and its sampler keep of a long history (opening or resuming a study
+  // reads every trial): a finished trial (COMPLETE, PRUNED, FAIL) as keep_history_detail()
+  // leaves it; WAITING and RUNNING trials whole.
+  kHistory,
+};
+
+// The one rule for TrialDetail::kHistory, for a finished trial: its metrics, launch, user
+// attributes and intermediate values are dropped, except a PRUNED trial's last intermediate
+// value (samplers rank a pruned trial by how far it got and what it reported there). Everything
+// else stays. WAITING and RUNNING trials are left whole.
+inline void keep_history_detail(Trial& trial) {
+  if (!is_finished(trial.state)) return;
+  trial.metrics.clear();
+  trial.launch.reset();
+  trial.user_attrs.clear();
+  if (trial.state == TrialState::kPruned && !trial.intermediate.empty()) {
+    const auto last = *trial.intermediate.rbegin();
+    trial.intermediate.clear();
+    trial.intermediate.insert(last);
+  } else {
+    trial.intermediate.clear();
+  }
+}
 
 // The studies of a storage.
 class StudyCatalog {
@@ -194,12 +222,27 @@ class TrialQueries {
   // Trial counts by state; cheap (no trial rows are read). All zero for an unknown study.
   virtual TrialCounts count_trials(std::int64_t study_id) = 0;
   // Trials of a study in number order (with their intermediate values), optionally only those
-  // in `state`, optionally only those numbered `from_number` or higher.
+  // in `state`, optionally only those numbered `from_number` or higher; with `detail`
+  // kHistory, the finished ones as keep_history_detail() leaves them, read without their
+  // metrics, launch and intermediate values (a PRUNED trial's last one is one index seek).
   virtual std::vector<Trial> get_trials(std::int64_t study_id,
                                         std::optional<TrialState> state = std::nullopt,
-                                        int from_number = 0) = 0;
+                                        int from_number = 0,
+                                        TrialDetail detail = TrialDetail::kFull) = 0;
   // One trial; nullopt when unknown.
   virtual std::optional<Trial> get_trial(std::int64_t trial_id) = 0;
+  // The trial of the study numbered `number`, as get_trial returns it; nullopt when there is
+  // none. Bounded: one index lookup, whatever the size of the study (`hpo show STUDY N`).
+  virtual std::optional<Trial> find_trial(std::int64_t study_id, int number) = 0;
+  // The values reported at exactly `step` by the study's trials in `state`: (number, value) in
+  // number order, NaN kept. Bounded: one index seek per trial in `state` (never a read of the
+  // study's intermediate values as a whole), for pruners that ask about one step.
+  virtual std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id,
+                                                              std::int64_t step,
+                                                              TrialState state) = 0;
+  // The trials of the study that re-ran trial `number` (retry_of == number), in number order,
+  // as get_trial returns them. Bounded: the cost follows their count, not the study's size.
+  virtual std::vector<Trial> get_retries(std::int64_t study_id, int number) = 0;
   // The trials of a study holding a value, optionally only those in `state`, best first in
   // `direction` (the lowest number first among equal values), at most `limit` of them (none
   // for limit <= 0), with their intermediate values. Bounded: the cost follows `limit`, not

@@ -42,9 +42,64 @@ std::string encode_params(const ParamSet& params) {
   return dump(params_to_json(params), "parameters");
 }
 
+namespace {
+
+// Reads a stored parameter object straight into a ParamSet, without building the JSON document
+// first (a resume reads every trial's parameters: the document was most of its time). Each value
+// still goes through param_from_json, the one rule for what a JSON value is as a parameter, and
+// a repeated name keeps its last value, as the document would. Errors are thrown as
+// std::invalid_argument (a value that is no parameter) or nlohmann's parse errors.
+class ParamsReader : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  ParamSet params;
+
+  bool null() override { return put(nlohmann::json(nullptr)); }
+  bool boolean(bool v) override { return put(nlohmann::json(v)); }
+  bool number_integer(number_integer_t v) override { return put(nlohmann::json(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return put(nlohmann::json(v)); }
+  bool number_float(number_float_t v, const string_t& /*text*/) override {
+    return put(nlohmann::json(v));
+  }
+  bool string(string_t& v) override { return put(nlohmann::json(std::move(v))); }
+  bool binary(binary_t& v) override { return put(nlohmann::json::binary(v)); }
+  bool start_object(std::size_t /*size*/) override {
+    if (depth_++ == 0) return true;
+    return put(nlohmann::json::object());
+  }
+  bool key(string_t& name) override {
+    key_ = std::move(name);
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t /*size*/) override { return put(nlohmann::json::array()); }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& e) override {
+    throw std::invalid_argument(e.what());
+  }
+
+ private:
+  bool put(const nlohmann::json& value) {
+    // The whole text is one value that is no object: params_from_json's refusal.
+    if (depth_ == 0) return params_from_json(value).empty();
+    params.insert_or_assign(key_, param_from_json(value));  // throws for objects, arrays, null
+    return true;
+  }
+
+  int depth_ = 0;
+  std::string key_;
+};
+
+}  // namespace
+
 ParamSet decode_params(std::string_view text) {
   try {
-    return params_from_json(nlohmann::json::parse(text));
+    ParamsReader reader;
+    nlohmann::json::sax_parse(text, &reader);
+    return std::move(reader.params);
   } catch (const std::exception& e) {
     throw_corrupt("parameters", text, e.what());
   }

@@ -155,6 +155,8 @@ class Study::Impl {
     core_.refresh();
     const Trial* best = core_.best();
     if (best == nullptr) return std::nullopt;
+    // The cache may keep only what the sampler reads of it: the full record is storage's.
+    if (std::optional<Trial> stored = storage_.get_trial(best->id)) return stored;
     return *best;
   }
 

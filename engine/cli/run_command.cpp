@@ -127,7 +127,8 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
     for (const auto& [name, value] : best->params)
       std::printf("  %s = %s\n", name.c_str(), value.to_string().c_str());
   }
-  if (s.finished_this_run > 0)
+  // The cache may hold no curves of finished trials (StudyCore::trials): ask the core first.
+  if (s.finished_this_run > 0 && !core.steps_seen())
     if (auto w = unused_pruner_warning(core.spec(), core.trials()))
       std::fprintf(stderr, "hpo: warning: %s\n", w->to_string().c_str());
   std::printf("results: %s (hpo trials %s --storage %s)\n", storage_path.c_str(),

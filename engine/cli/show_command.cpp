@@ -3,6 +3,7 @@
 // state and reason, timings, attempts and the retries of the same parameters, where it ran,
 // its logs with the last lines of stderr.log, and the intermediate curve.
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -102,12 +103,14 @@ std::string file_note(const std::filesystem::path& path) {
   return buf;
 }
 
-// The trials that ran the same parameters as `trial` (its retry lineage), by number.
-std::vector<const Trial*> lineage(const std::vector<Trial>& all, const Trial& trial) {
+// The trials that ran the same parameters as `trial` (its retry lineage), by number: the first
+// run and its re-runs, read by number and through the re-run index, not by reading the study.
+std::vector<Trial> lineage(Storage& storage, std::int64_t study_id, const Trial& trial) {
   const int root = trial.retry_of.value_or(trial.number);
-  std::vector<const Trial*> out;
-  for (const Trial& t : all)
-    if (t.number == root || t.retry_of == root) out.push_back(&t);
+  std::vector<Trial> out;
+  if (root == trial.number) out.push_back(trial);
+  else if (auto first = storage.find_trial(study_id, root)) out.push_back(std::move(*first));
+  for (Trial& t : storage.get_retries(study_id, root)) out.push_back(std::move(t));
   return out;
 }
 
@@ -143,21 +146,22 @@ int show_command(const Args& args) {
   if (positional.size() == 2) given = positional[0];
   const OpenedStudy opened = open_study(*vm, given);
   const StudyRecord& study = opened.study;
-  const std::vector<Trial> all = opened.storage->get_trials(study.id);
-  auto it =
-      std::find_if(all.begin(), all.end(), [&](const Trial& t) { return t.number == number; });
-  if (it == all.end())
-    throw InputError("TRIAL",
-                     "study '" + study.name + "' has no trial #" + trial_text + " (" +
-                         (all.empty() ? std::string("no trials yet")
-                                      : "trials #0 to #" + std::to_string(all.back().number)) +
-                         ")");
-  const Trial& t = *it;
+  const std::optional<Trial> found =
+      number <= INT_MAX ? opened.storage->find_trial(study.id, static_cast<int>(number))
+                        : std::nullopt;
+  if (!found) {
+    const int total = opened.storage->count_trials(study.id).total();
+    throw InputError("TRIAL", "study '" + study.name + "' has no trial #" + trial_text + " (" +
+                                  (total == 0 ? std::string("no trials yet")
+                                              : "trials #0 to #" + std::to_string(total - 1)) +
+                                  ")");
+  }
+  const Trial& t = *found;
   const std::filesystem::path dir = t.trial_dir;
   const std::vector<std::string> stderr_tail =
       t.trial_dir.empty() ? std::vector<std::string>{}
                           : tail_lines(dir / "stderr.log", static_cast<std::size_t>(lines));
-  const std::vector<const Trial*> runs = lineage(all, t);
+  const std::vector<Trial> runs = lineage(*opened.storage, study.id, t);
 
   if (format == "json") {
     nlohmann::json j = trial_to_json(t, study.direction);
@@ -165,12 +169,12 @@ int show_command(const Args& args) {
     j["metric"] = study.metric;
     j["direction"] = to_string(study.direction);
     nlohmann::json attempts = nlohmann::json::array();
-    for (const Trial* r : runs)
+    for (const Trial& r : runs)
       attempts.push_back(
-          {{"number", r->number},
-           {"state", to_string(r->state)},
-           {"attempt", r->attempt},
-           {"reason", r->reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->reason)}});
+          {{"number", r.number},
+           {"state", to_string(r.state)},
+           {"attempt", r.attempt},
+           {"reason", r.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.reason)}});
     j["attempts"] = attempts;
     j["logs"] = t.trial_dir.empty() ? nlohmann::json(nullptr)
                                     : nlohmann::json{{"stdout", (dir / "stdout.log").string()},
@@ -207,9 +211,9 @@ int show_command(const Args& args) {
   line("attempt:", attempt);
   if (runs.size() > 1) {
     std::string chain;
-    for (const Trial* r : runs)
-      chain += (chain.empty() ? "" : " -> ") + std::string("#") + std::to_string(r->number) + " " +
-               to_string(r->state);
+    for (const Trial& r : runs)
+      chain += (chain.empty() ? "" : " -> ") + std::string("#") + std::to_string(r.number) + " " +
+               to_string(r.state);
     line("attempts:", chain);
   }
   if (!t.location.empty()) line("location:", clean_text(t.location));

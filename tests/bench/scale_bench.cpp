@@ -3,22 +3,29 @@
 // storage, parallelism 2, TPE with its defaults (seed 1). Beside it,
 // scale_optuna.py runs Optuna 3.1's TPE on the same objective.
 //
-//   hpo-bench scale [--trials 100000] [--dir DIR] [--asks 10]
+//   hpo-bench scale [--trials 100000] [--dir DIR] [--asks 10] [--warmup 500] [--reuse DB]
+//
+// --reuse DB: no run; a copy of DB (a database an earlier `hpo-bench scale` built, study
+// "scale") is resumed, queried and sampled, so that those figures can be taken again without
+// running the study again.
 //
 // Prints one JSON line:
 //   run_seconds, run_cpu_seconds, peak_rss_mib  the `hpo run` process (wait4)
 //   db_mib                                      the database with its WAL and shared memory
-//   resume_seconds                              `hpo run` again with one more trial: open the
+//   resume_seconds, resume_cpu_seconds          `hpo run` again with one more trial: open the
 //                                               study, load it, suggest, run and record one
-//   suggest_ms                                  median wall time of one TPE suggestion
-//                                               (`--asks` of them, after a warm-up one) given
-//                                               the study's first 1k/10k/50k/100k trials, as
-//                                               the sampler inside `hpo run` sees them
-//   query_seconds                               `hpo status`, `hpo best`, `hpo trials --sort
-//                                               value --limit 10`, `hpo show` of the last trial
+//   suggest_ms                                  median wall and CPU time of one TPE suggestion
+//                                               of a warm sampler at 1k/10k/50k/100k history:
+//                                               one sampler follows the study's trials as they
+//                                               finish for `--warmup` suggestions, then the
+//                                               last `--asks` are timed (see suggest_ms below)
+//   query_seconds                               wall and CPU time of `hpo status`, `hpo best`,
+//                                               `hpo trials --sort value --limit 10`, `hpo show`
+//                                               of the last trial
 // DIR (default: a new temporary directory) keeps the spec and the database.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -75,25 +82,49 @@ ChildRun must_run(const std::vector<std::string>& argv) {
   return run;
 }
 
-// Median wall time (ms) of one suggestion given the first `history` trials.
-double suggest_ms(const std::vector<Trial>& all, std::size_t history, const SearchSpace& space,
-                  int asks) {
-  const std::vector<Trial> trials(all.begin(),
-                                  all.begin() + static_cast<std::ptrdiff_t>(history));
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// One suggestion of a warm sampler at `history` trials, as a running study asks it: one
+// sampler follows the study's last `warmup + asks` trials as they finish (the history grows by
+// one trial per suggestion, the sampler updates what it keeps), and the last `asks` suggestions,
+// at histories history - asks + 1 .. history, are timed. Median wall and process CPU time (ms;
+// the CPU time includes TBB's scoring threads).
+struct SuggestTime {
+  double wall_ms = 0;
+  double cpu_ms = 0;
+};
+SuggestTime suggest_ms(const std::vector<Trial>& all, std::size_t history,
+                       const SearchSpace& space, int warmup, int asks) {
+  const std::size_t steps = static_cast<std::size_t>(warmup + asks);
+  const std::size_t start = history > steps ? history - steps : 0;
+  std::vector<Trial> trials;
+  trials.reserve(history);  // the view's pointer stays valid while it grows
+  trials.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(start));
   const StudyView view(Direction::kMinimize, trials);
   TpeOptions options;
   options.constant_liar = true;  // as `hpo run` at parallelism 2
   TpeSampler sampler(1, options);
-  sampler.suggest(view, space, history);  // warm: a live sampler has encoded the history
-  std::vector<double> ms;
-  for (int i = 0; i < asks; ++i) {
+  std::vector<double> wall;
+  std::vector<double> cpu;
+  for (std::size_t n = start; n < history; ++n) {
+    trials.push_back(all[n]);
     const auto t0 = std::chrono::steady_clock::now();
-    sampler.suggest(view, space, history + 1 + static_cast<std::uint64_t>(i));
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    const double c0 = cpu_seconds();
+    sampler.suggest(view, space, n + 1);
+    const double c1 = cpu_seconds();
+    if (history - n <= static_cast<std::size_t>(asks)) {
+      wall.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      cpu.push_back((c1 - c0) * 1000.0);
+    }
   }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
 }  // namespace
@@ -101,15 +132,21 @@ double suggest_ms(const std::vector<Trial>& all, std::size_t history, const Sear
 int scale_main(const std::vector<std::string>& args) {
   int trials = 100000;
   int asks = 10;
+  int warmup = 500;
   fs::path dir;
+  fs::path reuse;
   for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
     if (args[i] == "--trials") trials = std::stoi(args[i + 1]);
     else if (args[i] == "--asks") asks = std::max(1, std::stoi(args[i + 1]));
+    else if (args[i] == "--warmup") warmup = std::max(0, std::stoi(args[i + 1]));
     else if (args[i] == "--dir") dir = args[i + 1];
+    else if (args[i] == "--reuse") reuse = args[i + 1];
     else throw std::runtime_error("unknown option " + args[i]);
   }
   if (args.size() % 2 != 0)
-    throw std::runtime_error("usage: hpo-bench scale [--trials 100000] [--dir DIR] [--asks 10]");
+    throw std::runtime_error(
+        "usage: hpo-bench scale [--trials 100000] [--dir DIR] [--asks 10] [--warmup 500] "
+        "[--reuse DB]");
   if (dir.empty()) {
     std::random_device rd;
     dir = fs::temp_directory_path() / ("hpo-bench-scale-" + std::to_string(rd() % 1000000000));
@@ -117,11 +154,32 @@ int scale_main(const std::vector<std::string>& args) {
   fs::create_directories(dir);
   const fs::path spec = dir / "scale.json";
   const fs::path db = dir / "scale.db";
-  std::ofstream(spec) << scale_spec(trials).dump(2);
   const std::string hpo = HPO_BIN;
 
-  const ChildRun run =
-      must_run({hpo, "run", spec.string(), "--storage", db.string(), "--progress", "none"});
+  Json run_figures = Json::object();
+  if (reuse.empty()) {
+    std::ofstream(spec) << scale_spec(trials).dump(2);
+    const ChildRun run =
+        must_run({hpo, "run", spec.string(), "--storage", db.string(), "--progress", "none"});
+    run_figures = {{"run_seconds", run.seconds},
+                   {"run_cpu_seconds", run.cpu_seconds},
+                   {"peak_rss_mib", run.peak_rss_mib}};
+  } else {
+    // A database an earlier run built: a copy (the resume below adds a trial), and no run.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::remove(db.string() + suffix);
+      if (fs::exists(reuse.string() + suffix))
+        fs::copy_file(reuse.string() + suffix, db.string() + suffix);
+    }
+    SqliteOptions options;
+    options.create_if_missing = false;
+    SqliteStorage storage(db, options);
+    const auto study = storage.find_study("scale");
+    if (!study) throw std::runtime_error(reuse.string() + " holds no study 'scale'");
+    trials = storage.count_trials(study->id).total();
+    std::ofstream(spec) << scale_spec(trials).dump(2);
+    run_figures["reused"] = reuse.string();
+  }
   const double db_mib = file_mib(db) + file_mib(db.string() + "-wal") +
                         file_mib(db.string() + "-shm");
   const ChildRun resume = must_run({hpo, "run", spec.string(), "--storage", db.string(),
@@ -132,7 +190,8 @@ int scale_main(const std::vector<std::string>& args) {
   auto query = [&](const char* label, std::vector<std::string> argv) {
     argv.insert(argv.begin(), hpo);
     argv.insert(argv.end(), {"--storage", db.string()});
-    queries[label] = must_run(argv).seconds;
+    const ChildRun q = must_run(argv);
+    queries[label] = {{"seconds", q.seconds}, {"cpu_seconds", q.cpu_seconds}};
   };
   query("status", {"status"});
   query("best", {"best", "scale"});
@@ -151,20 +210,19 @@ int scale_main(const std::vector<std::string>& args) {
       space.add({"x" + std::to_string(i), Distribution::float_range(-5, 5), {}});
     for (std::size_t h : {1000, 10000, 50000, 100000}) {
       if (h > all.size()) break;
-      suggest[std::to_string(h)] = suggest_ms(all, h, space, asks);
+      const SuggestTime t = suggest_ms(all, h, space, warmup, asks);
+      suggest[std::to_string(h)] = {{"wall_ms", t.wall_ms}, {"cpu_ms", t.cpu_ms}};
     }
   }
 
-  const Json out = {{"bench", "scale"},
-                    {"trials", trials},
-                    {"dir", dir.string()},
-                    {"run_seconds", run.seconds},
-                    {"run_cpu_seconds", run.cpu_seconds},
-                    {"peak_rss_mib", run.peak_rss_mib},
-                    {"db_mib", db_mib},
-                    {"resume_seconds", resume.seconds},
-                    {"suggest_ms", suggest},
-                    {"query_seconds", queries}};
+  Json out = {{"bench", "scale"}, {"trials", trials}, {"dir", dir.string()}};
+  out.update(run_figures);
+  out.update(Json{{"db_mib", db_mib},
+                  {"resume_seconds", resume.seconds},
+                  {"resume_cpu_seconds", resume.cpu_seconds},
+                  {"resume_peak_rss_mib", resume.peak_rss_mib},
+                  {"suggest_ms", suggest},
+                  {"query_seconds", queries}});
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

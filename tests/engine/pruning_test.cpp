@@ -5,7 +5,9 @@
 // under ASHA. Real pruners, real study core and storage; scripted trials.
 #include <utility>  // before any Boost include (Boost 1.74 + GCC 12)
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <set>
 #include <thread>
 
@@ -159,6 +161,56 @@ TEST_CASE("the pruner's decisions are the same after the study is reopened from 
         "pruned at step 3 by median: best 5 > median 3 of 2 trials");
 }
 
+TEST_CASE("the median pruner judges from step values read from storage as from every curve",
+          "[engine][pruning]") {
+  // The study core keeps no curves of finished trials for a pruner that reads other trials
+  // only at one step (StudyView::values_at): it reads those values from storage per step. Two
+  // cores share one file (as two runs do); after every report, each core's decision equals the
+  // pruner's over the whole stored study with every curve.
+  TempDir dir("hpo-prune");
+  const auto db = dir / "study.db";
+  const StudySpec spec = parse_spec(
+      spec_text(R"({"name": "median", "n_startup_trials": 1, "n_min_trials": 1})", 100),
+      dir.path());
+  SqliteStorage storage_a(db, SqliteOptions{});
+  SqliteStorage storage_b(db, SqliteOptions{});
+  StudyCore a(storage_a, spec, OpenOptions{});
+  StudyCore b(storage_b, spec, OpenOptions{});
+  const std::unique_ptr<Pruner> pruner = make_pruner(spec);
+  REQUIRE_FALSE(pruner->reads_other_curves());
+  int decisions = 0;
+  int pruned = 0;
+  for (int i = 0; i < 24; ++i) {
+    StudyCore& core = i % 3 == 2 ? b : a;
+    core.refresh();
+    const Trial t = *core.ask("me", std::nullopt, "");
+    bool stopped = false;
+    for (std::int64_t step = 0; step < 6 && !stopped; ++step) {
+      // Curves that cross, with a NaN and a skipped step now and then.
+      const double v = (i % 5 == 3 && step == 2) ? std::nan("") : ((i * 7) % 11) / (step + 1.0) + step * 0.1 * (i % 3);
+      if (i % 4 == 1 && step == 3) continue;
+      REQUIRE(core.report(t.id, step, v));
+      core.refresh_running();  // as the run loop does while another run shares the study
+      const PruneDecision got = core.should_prune(t.id, step);
+      const std::vector<Trial> all = storage_a.get_trials(core.id());
+      const auto self = std::find_if(all.begin(), all.end(), [&](const Trial& u) { return u.id == t.id; });
+      REQUIRE(self != all.end());
+      const PruneDecision expected = pruner->should_prune(StudyView(spec.direction, all), *self, step);
+      CHECK(got.prune == expected.prune);
+      if (expected.prune) CHECK_THAT(got.reason, Catch::EndsWith(expected.reason));
+      ++decisions;
+      if (got.prune) {
+        ++pruned;
+        stopped = true;
+        core.tell(t.id, TrialOutcome::pruned("pruned"), RetryPolicy{}, "");
+      }
+    }
+    if (!stopped) core.tell(t.id, TrialOutcome::complete({{"loss", 1.0 * i}}), RetryPolicy{}, "");
+  }
+  CHECK(decisions > 30);
+  CHECK(pruned > 0);  // the comparison covered both answers
+}
+
 TEST_CASE("with Hyperband the sampler sees only the trials of the new trial's bracket",
           "[engine][pruning]") {
   TempDir dir("hpo-prune");
@@ -265,6 +317,25 @@ TEST_CASE("a pruner with trials that can never report a step is a warning, not a
         "so no trial will be pruned");
   CHECK(spec_warnings(threads(R"({"name": "none"})")).empty());
   CHECK(spec_warnings(parse_spec(spec_text(R"({"name": "median"})", 5), ".")).empty());
+}
+
+TEST_CASE("the study core remembers that trials reported steps after it dropped their curves",
+          "[engine][pruning]") {
+  TempDir dir("hpo-prune");
+  const StudySpec spec = parse_spec(spec_text(R"({"name": "median"})", 5), dir.path());
+  MemoryStorage storage;
+  StudyCore core(storage, spec, OpenOptions{});
+  CHECK_FALSE(core.steps_seen());
+  const Trial t = *core.ask("me", std::nullopt, "");
+  REQUIRE(core.report(t.id, 1, 0.5));
+  core.tell(t.id, TrialOutcome::complete({{"loss", 0.5}}), RetryPolicy{}, "");
+  // The median pruner reads other trials one step at a time: the cache keeps no finished curve,
+  // so the curves in trials() alone would say that no trial ever reported a step.
+  REQUIRE(core.trials().size() == 1);
+  CHECK(core.trials()[0].intermediate.empty());
+  CHECK(unused_pruner_warning(spec, core.trials()));
+  CHECK(core.steps_seen());
+  CHECK(storage.get_trial(t.id)->intermediate.size() == 1);
 }
 
 TEST_CASE("after a run, a pruner that no trial ever reported a step to is a warning",

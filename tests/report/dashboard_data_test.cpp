@@ -21,8 +21,8 @@ class CountingQueries : public hpo::TrialQueries {
     return inner_.count_trials(study_id);
   }
   std::vector<hpo::Trial> get_trials(std::int64_t study_id, std::optional<hpo::TrialState> state,
-                                     int from_number) override {
-    auto trials = inner_.get_trials(study_id, state, from_number);
+                                     int from_number, hpo::TrialDetail detail) override {
+    auto trials = inner_.get_trials(study_id, state, from_number, detail);
     read += trials.size();
     return trials;
   }
@@ -30,6 +30,20 @@ class CountingQueries : public hpo::TrialQueries {
     auto trial = inner_.get_trial(trial_id);
     if (trial) ++read;
     return trial;
+  }
+  std::optional<hpo::Trial> find_trial(std::int64_t study_id, int number) override {
+    auto trial = inner_.find_trial(study_id, number);
+    if (trial) ++read;
+    return trial;
+  }
+  std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id, std::int64_t step,
+                                                      hpo::TrialState state) override {
+    return inner_.get_step_values(study_id, step, state);
+  }
+  std::vector<hpo::Trial> get_retries(std::int64_t study_id, int number) override {
+    auto trials = inner_.get_retries(study_id, number);
+    read += trials.size();
+    return trials;
   }
   std::vector<hpo::Trial> get_best_trials(std::int64_t study_id, hpo::Direction direction,
                                           std::optional<hpo::TrialState> state,

@@ -828,6 +828,147 @@ TEMPLATE_TEST_CASE("get_best_trials lists the valued trials best first, at most 
   CHECK(describe(best[0], Times::kExact) == describe(*s2.get_trial(best[0].id), Times::kExact));
 }
 
+TEMPLATE_TEST_CASE("get_step_values answers as a scan of every trial's curve",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "o", Direction::kMinimize, "loss", {});
+  // Trials in every state with curves that skip steps, a NaN, and a trial of another study at
+  // the same steps.
+  for (int i = 0; i < 9; ++i) {
+    const Trial t = add_trial(s, study.id, running());
+    const Trial o = add_trial(s, other.id, running());
+    for (std::int64_t step = 0; step < 5; ++step) {
+      if ((step + i) % 3 == 0) continue;
+      const double v = i == 4 && step == 2 ? std::numeric_limits<double>::quiet_NaN() : i + 0.1 * step;
+      REQUIRE(s.report_intermediate(t.id, step, v));
+      REQUIRE(s.report_intermediate(o.id, step, -v));
+    }
+    if (i % 3 == 0) REQUIRE(s.finish_trial(t.id, TrialState::kComplete, 1.0 * i, {}, ""));
+    if (i % 3 == 1) REQUIRE(s.finish_trial(t.id, TrialState::kPruned, 1.0 * i, {}, "p"));
+  }
+  f.reopen();
+  Storage& s2 = f.storage();
+  const std::vector<Trial> all = s2.get_trials(study.id);
+  std::size_t seen = 0;
+  for (TrialState state : {TrialState::kComplete, TrialState::kPruned, TrialState::kRunning,
+                           TrialState::kFail}) {
+    for (std::int64_t step = -1; step < 6; ++step) {
+      std::vector<std::pair<int, double>> expected;
+      for (const Trial& t : all)
+        if (t.state == state && t.intermediate.count(step))
+          expected.emplace_back(t.number, t.intermediate.at(step));
+      const auto got = s2.get_step_values(study.id, step, state);
+      REQUIRE(got.size() == expected.size());
+      for (std::size_t k = 0; k < got.size(); ++k) {
+        CHECK(got[k].first == expected[k].first);
+        CHECK((got[k].second == expected[k].second ||
+               (std::isnan(got[k].second) && std::isnan(expected[k].second))));
+      }
+      seen += got.size();
+    }
+  }
+  CHECK(seen > 20);
+  CHECK(s2.get_step_values(study.id + other.id + 100, 1, TrialState::kComplete).empty());
+}
+
+TEMPLATE_TEST_CASE("get_trials with kHistory is the full read as keep_history_detail leaves it",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "o", Direction::kMinimize, "loss", {});
+  // One trial per state, each with a curve (but WAITING), metrics and a launch where it can.
+  std::vector<Trial> trials;
+  for (int i = 0; i < 5; ++i) {
+    trials.push_back(add_trial(s, study.id, running({{"x", 0.1 * i}, {"k", "a"}})));
+    add_trial(s, other.id, running());
+    TrialLaunch launch;
+    launch.argv = {"train", std::to_string(i)};
+    REQUIRE(s.set_trial_launch(trials.back().id, launch));
+    for (std::int64_t step : {0, 2, 5}) {
+      const double v = step == 2 && i == 1 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / (1 + step + i);
+      REQUIRE(s.report_intermediate(trials.back().id, step, v));
+    }
+  }
+  REQUIRE(s.finish_trial(trials[0].id, TrialState::kComplete, 0.5, {{"loss", 0.5}, {"acc", 0.9}}, ""));
+  REQUIRE(s.finish_trial(trials[1].id, TrialState::kPruned, 0.25, {}, "pruned at step 5"));
+  REQUIRE(s.finish_trial(trials[2].id, TrialState::kFail, std::nullopt, {{"acc", 0.1}}, "boom"));
+  // trials[3] stays RUNNING; a WAITING one joins.
+  add_trial(s, study.id, waiting());
+  f.reopen();
+  Storage& s2 = f.storage();
+  for (int from : {0, 2, 6}) {
+    for (std::optional<TrialState> state :
+         {std::optional<TrialState>(), std::optional<TrialState>(TrialState::kPruned),
+          std::optional<TrialState>(TrialState::kRunning)}) {
+      std::vector<Trial> expected = s2.get_trials(study.id, state, from);
+      for (Trial& t : expected) keep_history_detail(t);
+      CHECK(describe(s2.get_trials(study.id, state, from, TrialDetail::kHistory), Times::kExact) ==
+            describe(expected, Times::kExact));
+    }
+  }
+  // What the rule keeps and drops, once spelled out.
+  const auto history = s2.get_trials(study.id, std::nullopt, 0, TrialDetail::kHistory);
+  REQUIRE(history.size() == 6);
+  CHECK(history[0].intermediate.empty());
+  CHECK(history[0].metrics.empty());
+  CHECK_FALSE(history[0].launch);
+  CHECK(history[0].value == 0.5);
+  CHECK(history[0].params.at("k") == ParamValue("a"));
+  CHECK(history[1].intermediate == std::map<std::int64_t, double>{{5, 1.0 / 7}});
+  CHECK(history[2].reason == "boom");
+  CHECK(history[3].intermediate.size() == 3);
+  CHECK(history[3].launch);
+  CHECK(history[5].state == TrialState::kWaiting);
+}
+
+TEMPLATE_TEST_CASE("find_trial and get_retries answer as a read of the whole study does",
+                   "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const auto other = make_study(s, "o", Direction::kMinimize, "loss", {});
+  // #0 fails twice and is re-queued each time (#2, then #4 re-runs #2's parameters with
+  // retry_of 0); #1 completes; other's #0 is a re-run-free trial of the same number.
+  const Trial t0 = add_trial(s, study.id, running());
+  add_trial(s, other.id, running());
+  const Trial t1 = add_trial(s, study.id, running());
+  REQUIRE(s.report_intermediate(t1.id, 3, 0.25));
+  REQUIRE(s.finish_trial(t1.id, TrialState::kComplete, 0.5, {{"loss", 0.5}}, ""));
+  const auto r1 = s.fail_and_requeue(t0.id, "lost", "");
+  REQUIRE(r1);
+  add_trial(s, study.id, running());  // #3
+  const auto claimed = s.claim_waiting_trial(study.id, "o");
+  REQUIRE(claimed);
+  REQUIRE(claimed->number == r1->number);
+  const auto r2 = s.fail_and_requeue(claimed->id, "lost again", "");
+  REQUIRE(r2);
+  f.reopen();
+  Storage& s2 = f.storage();
+  const std::vector<Trial> all = s2.get_trials(study.id);
+  REQUIRE(all.size() == 5);
+  for (const Trial& t : all) {
+    const auto found = s2.find_trial(study.id, t.number);
+    REQUIRE(found);
+    CHECK(describe(*found, Times::kExact) == describe(t, Times::kExact));
+    std::vector<std::string> expected;
+    for (const Trial& u : all)
+      if (u.retry_of == t.number) expected.push_back(describe(u, Times::kExact));
+    std::vector<std::string> got;
+    for (const Trial& u : s2.get_retries(study.id, t.number))
+      got.push_back(describe(u, Times::kExact));
+    CHECK(got == expected);
+  }
+  CHECK(s2.get_retries(study.id, 0).size() == 2);
+  CHECK_FALSE(s2.find_trial(study.id, 5));
+  CHECK_FALSE(s2.find_trial(study.id, -1));
+  CHECK(s2.find_trial(other.id, 0)->id != t0.id);
+  CHECK_FALSE(s2.find_trial(other.id + study.id + 100, 0));
+  CHECK(s2.get_retries(other.id, 0).empty());
+}
+
 TEMPLATE_TEST_CASE("a study keeps one spec, its directory and its seed, the spec can be replaced",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
