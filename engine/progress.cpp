@@ -47,6 +47,10 @@ std::string ConsoleProgress::status_line(const std::string& study, const RunStat
   line += std::to_string(s.failed) + " failed";
   if (s.best_value)
     line += "  best " + format_value(*s.best_value) + " (#" + std::to_string(*s.best_number) + ")";
+  if (s.front_size) {
+    line += "  front " + std::to_string(*s.front_size);
+    if (s.hypervolume) line += "  hv " + format_value(*s.hypervolume);
+  }
   line += "  " + format_clock(s.elapsed) + " elapsed";
   // ETA from this run's pace of finished trials.
   if (s.target && s.finished_this_run > 0 && s.done() < *s.target) {

@@ -25,6 +25,17 @@ std::vector<std::string> study_differences(const StudySpec& stored, const StudyS
                   to_string(now.direction));
   if (stored.metric != now.metric)
     out.push_back("objective.metric: stored \"" + stored.metric + "\", now \"" + now.metric + "\"");
+  auto objectives_text = [](const StudySpec& spec) {
+    std::string out;
+    for (const ObjectiveSpec& o : spec.objectives)
+      out += (out.empty() ? "" : ", ") + o.metric + " (" + to_string(o.direction) + ")";
+    return out;
+  };
+  if (stored.objectives.size() > 1 || now.objectives.size() > 1) {
+    if (objectives_text(stored) != objectives_text(now))
+      out.push_back("objectives: stored " + objectives_text(stored) + ", now " +
+                    objectives_text(now));
+  }
   // The stored intermediate values are of the judged metric: another would mix two curves.
   if (stored.judged_metric() != now.judged_metric() &&
       !(stored.intermediate_metric.empty() && now.intermediate_metric.empty()))

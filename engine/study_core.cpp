@@ -6,9 +6,11 @@
 #include <random>
 
 #include "engine/factory.h"
+#include "engine/model/objective_score.h"
 #include "engine/model/spec_checker.h"
 #include "engine/model/text.h"
 #include "engine/spec_diff.h"
+#include "samplers/pareto.h"
 #include "hpo/errors.h"
 #include "samplers/sampler_registry.h"
 
@@ -18,12 +20,6 @@ namespace {
 std::uint64_t fresh_seed() {
   std::random_device rd;
   return rd() ^ (std::uint64_t{rd()} << 32);
-}
-
-std::string join_names(const std::map<std::string, double>& metrics) {
-  std::string out;
-  for (const auto& [name, value] : metrics) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "none" : out;
 }
 
 // A stored study that this spec may continue: the same space, direction and metric (its
@@ -182,8 +178,8 @@ void StudyCore::count(const Trial& t, int delta) {
     case TrialState::kFail: c.fail += delta; break;
   }
   // Finished trials never change, so the best only moves when one completes (a reload
-  // recounts from scratch).
-  if (delta > 0 && t.state == TrialState::kComplete && t.value &&
+  // recounts from scratch). As best_trial(): feasible COMPLETE trials only.
+  if (delta > 0 && t.state == TrialState::kComplete && t.value && t.feasible() &&
       (!tally_.best_value || is_better(spec_.direction, *t.value, *tally_.best_value) ||
        (*t.value == *tally_.best_value && t.number < *tally_.best_number))) {
     tally_.best_value = t.value;
@@ -191,7 +187,9 @@ void StudyCore::count(const Trial& t, int delta) {
   }
 }
 
-Trial& StudyCore::put(const Trial& trial) {
+Trial& StudyCore::put(const Trial& stored) {
+  Trial trial = stored;
+  apply_score(spec_, trial);
   if (!trial.intermediate.empty()) steps_seen_ = true;
   if (Trial* cached = find(trial.id)) {
     if (is_finished(trial.state) && !is_finished(cached->state)) step_values_.add(trial);
@@ -226,6 +224,7 @@ Trial& StudyCore::put(const Trial& trial) {
 void StudyCore::reload() {
   step_values_.clear();
   trials_ = storage_.get_trials(id(), std::nullopt, 0, detail_);
+  for (Trial& t : trials_) apply_score(spec_, t);
   index_.clear();
   tally_ = StudyTally{};
   for (std::size_t i = 0; i < trials_.size(); ++i) {
@@ -257,6 +256,17 @@ void StudyCore::refresh_running() {
     if (cached != nullptr && cached->state == TrialState::kRunning)
       cached->intermediate = t.intermediate;
   }
+}
+
+std::vector<double> StudyCore::reference_point() const {
+  return study_reference_point(trials_, spec_.directions(), spec_.reference_point);
+}
+
+StudyCore::Front StudyCore::front() const {
+  Front f;
+  f.trials = pareto_front(trials_, spec_.directions());
+  f.hypervolume = front_hypervolume(f.trials, spec_.directions(), reference_point());
+  return f;
 }
 
 // The tally follows best_trial()'s rule as trials change, and positions are numbers: no scan of a
@@ -332,7 +342,7 @@ std::optional<Trial> StudyCore::ask(const std::string& owner, std::optional<int>
 }
 
 StudyView StudyCore::sampler_view(int number) {
-  const StudyView all(spec_.direction, trials_);
+  const StudyView all(spec_.directions(), trials_);
   if (!pruner_) return all;
   // Hyperband: the sampler learns only from the trials of this trial's bracket.
   const BracketRule bracket = pruner_->brackets(all);
@@ -341,7 +351,7 @@ StudyView StudyCore::sampler_view(int number) {
   bracket_trials_.clear();
   for (const Trial& t : trials_)
     if (bracket(t.number) == b) bracket_trials_.push_back(t);
-  return StudyView(spec_.direction, bracket_trials_);
+  return StudyView(spec_.directions(), bracket_trials_);
 }
 
 std::vector<int> StudyCore::TEST_sampler_view_numbers(int number) {
@@ -417,21 +427,17 @@ Verdict StudyCore::judge(const Trial& trial, const TrialOutcome& outcome,
                                                  ? best_intermediate(trial, spec_.direction)
                                                  : std::nullopt;
   if (outcome.state == TrialState::kComplete) {
-    const auto it = outcome.metrics.find(spec_.metric);
-    if (it == outcome.metrics.end() && !best_step) {
+    ObjectiveScore score =
+        score_metrics(spec_, outcome.metrics,
+                      best_step ? std::optional<double>(best_step->value) : std::nullopt,
+                      outcome.metrics_note);
+    if (!score.problem.empty()) {
       v.state = TrialState::kFail;
-      v.reason = "objective metric '" + spec_.metric + "' was not reported (reported: " +
-                 join_names(outcome.metrics) + ")";
-      if (!outcome.metrics_note.empty()) v.reason += "; " + outcome.metrics_note;
-    } else if (it != outcome.metrics.end() && !std::isfinite(it->second)) {
-      v.state = TrialState::kFail;
-      v.reason = "objective metric '" + spec_.metric + "' is " +
-                 (std::isnan(it->second) ? std::string("NaN") : std::string("infinite"));
+      v.reason = std::move(score.problem);
     } else {
-      double value = it != outcome.metrics.end() ? it->second : best_step->value;
-      if (best_step && is_better(spec_.direction, best_step->value, value))
-        value = best_step->value;
-      v.value = value;
+      v.value = score.value;
+      v.values = std::move(score.values);
+      v.violation = score.violation;
       v.reason.clear();
     }
   } else if (outcome.state == TrialState::kPruned && !trial.intermediate.empty()) {
@@ -473,9 +479,12 @@ std::optional<StudyCore::Recorded> StudyCore::tell(std::int64_t trial_id, TrialO
     recorded.requeued = storage_.fail_and_requeue(trial_id, v.reason, trial_dir);
     if (!recorded.requeued) return std::nullopt;
   } else {
-    if (!storage_.finish_trial(trial_id, v.state, v.value, outcome.metrics, v.reason))
+    if (!storage_.finish_trial(trial_id, v.state, v.value, outcome.metrics, v.reason,
+                               TrialScores{v.values, v.violation}))
       return std::nullopt;
     finished.value = v.value;
+    finished.values = v.values;
+    finished.violation = v.violation;
     finished.metrics = std::move(outcome.metrics);
   }
   finished.state = v.state;

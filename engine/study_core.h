@@ -78,6 +78,8 @@ struct StudyTally {
 struct Verdict {
   TrialState state = TrialState::kFail;
   std::optional<double> value;  // COMPLETE: the objective metric; PRUNED: last intermediate
+  std::vector<double> values;   // COMPLETE in a multi-objective study: one per objective
+  std::optional<double> violation;  // COMPLETE with constraints: 0 when feasible
   std::string reason;           // FAIL and PRUNED: why (never empty for FAIL)
   bool requeue = false;         // FAIL that runs again with the same parameters
 };
@@ -133,6 +135,17 @@ class StudyCore {
   bool steps_seen() const { return steps_seen_; }
   // Counts and best trial of the cached trials, kept up to date as trials change.
   const StudyTally& tally() const { return tally_; }
+  // A multi-objective study's Pareto front over the cache (pareto_front in samplers/pareto.h),
+  // and its hypervolume against reference_point(); the one place the run's progress and the
+  // C++ API get them.
+  struct Front {
+    std::vector<const Trial*> trials;
+    double hypervolume = 0.0;
+  };
+  Front front() const;
+  // The spec's "reference_point", else one derived from the feasible COMPLETE trials
+  // (nadir_reference: 1.1 times the worst value of each objective, in minimisation form).
+  std::vector<double> reference_point() const;
   // The best trial (best_trial() over the cache, as the cache keeps it: its full record is
   // storage's); nullptr while none is COMPLETE.
   const Trial* best() const;

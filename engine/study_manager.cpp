@@ -189,6 +189,11 @@ class StudyManager::Run final : public EventSink {
     s.failed = tally.counts.fail;
     s.best_number = tally.best_number;
     s.best_value = tally.best_value;
+    if (core_.spec().multi_objective()) {
+      const StudyCore::Front front = core_.front();
+      s.front_size = static_cast<int>(front.trials.size());
+      s.hypervolume = front.hypervolume;
+    }
     s.target = budget_.target;
     s.running = static_cast<int>(running_.size());
     s.elapsed = std::chrono::steady_clock::now() - start_time_;

@@ -43,6 +43,9 @@ Pick pick(const StudySpec& spec) {
       return {"grid", "every parameter is discrete and the budget of " + std::to_string(*budget) +
                           " trials covers all " + std::to_string(*points) + " grid points"};
   }
+  if (spec.multi_objective() || !spec.constraints.empty())
+    return {"tpe", std::string(spec.multi_objective() ? "several objectives" : "constraints") +
+                       " (the GP handles one objective without constraints)"};
   if (s.conditional == 0 && s.numeric >= 1 && s.numeric <= kAutoGpMaxNumeric &&
       s.categorical <= kAutoGpMaxCategoricals && budget && *budget <= kAutoGpMaxTrials)
     return {"gp", counts + ", budget " + std::to_string(*budget) + " trials"};

@@ -323,6 +323,7 @@ SamplerRegistration cmaes_sampler_registration() {
                  "source_study"};
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_cmaes_options(block.json, block.path, block.spec.space, c);
+    require_single_objective(block, c);
   };
   r.make = [](const SamplerArgs& args) -> std::unique_ptr<Sampler> {
     SpecChecker c;

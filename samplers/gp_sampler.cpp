@@ -490,6 +490,7 @@ SamplerRegistration gp_sampler_registration() {
                  "n_candidates", "max_observations"};
   r.info.check = [](const ComponentBlock& block, SpecChecker& c) {
     read_gp_options(block.json, block.path, c);
+    require_single_objective(block, c);
   };
   r.make = [](const SamplerArgs& args) -> std::unique_ptr<Sampler> {
     SpecChecker c;

@@ -4,6 +4,7 @@
 #include "samplers/cmaes_sampler.h"
 #include "samplers/gp_sampler.h"
 #include "samplers/grid_sampler.h"
+#include "samplers/nsga2_sampler.h"
 #include "samplers/qmc_sampler.h"
 #include "samplers/random_sampler.h"
 #include "samplers/tpe_sampler.h"
@@ -18,9 +19,22 @@ const std::vector<SamplerRegistration>& sampler_registry() {
       qmc_sampler_registration(),
       cmaes_sampler_registration(),
       gp_sampler_registration(),
+      nsga2_sampler_registration(),
       auto_sampler_registration(),
   };
   return kRegistry;
+}
+
+void require_single_objective(const ComponentBlock& block, SpecChecker& checker) {
+  const StudySpec& spec = block.spec;
+  if (!spec.multi_objective() && spec.constraints.empty()) return;
+  const std::string name = spec.sampler.name;
+  const std::string what = spec.multi_objective()
+                               ? std::to_string(spec.objectives.size()) + " objectives"
+                               : "constraints";
+  checker.add(member_path(block.path, "name"),
+              "\"" + name + "\" optimizes one objective without constraints, and this study has " +
+                  what + ": use \"tpe\" or \"nsga2\" (or \"random\", \"qmc\", \"grid\")");
 }
 
 const SamplerRegistration* find_sampler(const std::string& name) {

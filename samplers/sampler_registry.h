@@ -54,6 +54,11 @@ struct SamplerRegistration {
   std::function<SamplerPlan(const StudySpec& spec)> plan;
 };
 
+// For the checker of a sampler that models one objective without constraints (CMA-ES, GP):
+// reports "sampler.name" when the spec has several objectives or constraints, naming the
+// samplers that handle them.
+void require_single_objective(const ComponentBlock& block, SpecChecker& checker);
+
 // Every registered sampler, in the order `hpo --help` lists them.
 const std::vector<SamplerRegistration>& sampler_registry();
 

@@ -11,6 +11,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include "samplers/pareto.h"
 #include "samplers/param_grid.h"
 #include "samplers/parzen_estimator.h"
 #include "samplers/random_sampler.h"
@@ -35,13 +36,20 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // A trial as TPE ranks it: lexicographic (stage, value), lower is better.
 struct Ranked {
   const Trial* trial;
-  double stage;  // -inf COMPLETE, -last step PRUNED, +1 PRUNED without reports, +inf RUNNING
-  double value;  // signed objective (minimisation), +inf when unknown
+  // -inf COMPLETE, -last step PRUNED, +1 PRUNED without reports, +2 COMPLETE but infeasible,
+  // +inf RUNNING
+  double stage;
+  // signed objective (minimisation), +inf when unknown; an infeasible trial's violation; a
+  // multi-objective COMPLETE trial's place in the order of multi_objective_order()
+  double value;
   bool finished;
   // How many trials of the history this one stands for: 1, or the size of its stratum when
   // the bad group is subsampled (exact_history).
   double mass = 1.0;
   std::uint32_t position = 0;  // in the study view's trials (trial order)
+  // A good trial's weight in l(x) relative to the others (MOTPE's hypervolume contribution in
+  // a multi-objective study; 1 otherwise).
+  double below_weight = 1.0;
 };
 
 // Lexicographic (stage, value, trial order): lower is better.
@@ -52,11 +60,25 @@ bool ranks_before(const Ranked& a, const Ranked& b) {
 }
 
 // How TPE ranks trial `t` (trial pointer and position left to the caller); false when it
-// ignores it: FAIL, WAITING, COMPLETE without a value, RUNNING without constant liar.
-bool rank_trial(const Trial& t, double sign, bool liar, Ranked& r) {
+// ignores it: FAIL, WAITING, COMPLETE without a value, RUNNING without constant liar. A feasible
+// COMPLETE trial of a multi-objective study (`directions` given) gets stage -inf and value +inf:
+// its place among the others is multi_objective_order()'s, decided per suggestion.
+bool rank_trial(const Trial& t, double sign, const std::vector<Direction>* directions, bool liar,
+                Ranked& r) {
   r = Ranked{&t, 0.0, kInf, true};
   switch (t.state) {
     case TrialState::kComplete:
+      if (!t.feasible()) {
+        // As Optuna 3.1 with constraints: after every feasible and pruned trial, by violation.
+        r.stage = 2.0;
+        r.value = *t.violation;
+        return true;
+      }
+      if (directions != nullptr) {
+        if (!minimized_values(t, *directions)) return false;
+        r.stage = -kInf;
+        return true;
+      }
       if (!t.value || std::isnan(*t.value)) return false;
       r.stage = -kInf;
       r.value = sign * *t.value;
@@ -91,17 +113,21 @@ bool rank_trial(const Trial& t, double sign, bool liar, Ranked& r) {
 struct SettledRanks {
   double sign = 0.0;
   bool liar = false;
+  std::vector<Direction> directions;  // a multi-objective study's; empty for one objective
   std::size_t count = 0;          // trials of the view in the prefix
   std::int64_t last_id = 0;       // storage id of trial count - 1: is the view the same history?
   std::vector<Ranked> ranked;     // the prefix's ranked trials in trial order (trial unset)
   std::vector<std::uint32_t> top; // indexes into `ranked` of its best kMaxBelow, best first
 
-  void sync(const std::vector<Trial>& trials, double new_sign, bool new_liar) {
-    if (new_sign != sign || new_liar != liar || trials.size() < count ||
+  void sync(const std::vector<Trial>& trials, double new_sign,
+            const std::vector<Direction>* new_directions, bool new_liar) {
+    const std::vector<Direction> dirs = new_directions ? *new_directions : std::vector<Direction>{};
+    if (new_sign != sign || new_liar != liar || dirs != directions || trials.size() < count ||
         (count > 0 && trials[count - 1].id != last_id)) {
       *this = SettledRanks{};
       sign = new_sign;
       liar = new_liar;
+      directions = dirs;
     }
     for (; count < trials.size(); ++count) {
       const Trial& t = trials[count];
@@ -109,7 +135,7 @@ struct SettledRanks {
       if (!is_finished(t.state) || t.id == 0) break;
       last_id = t.id;
       Ranked r;
-      if (!rank_trial(t, sign, liar, r)) continue;
+      if (!rank_trial(t, sign, directions.empty() ? nullptr : &directions, liar, r)) continue;
       r.trial = nullptr;
       r.position = static_cast<std::uint32_t>(count);
       ranked.push_back(r);
@@ -452,6 +478,8 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
     }
   }
   observation_weights(opts.weights, n_below, uw.w_below);
+  for (std::size_t t = 0; t < n_trials; ++t)
+    if (below[t] && uw.slot[t] >= 0) uw.w_below[uw.slot[t]] *= ranked[t].below_weight;
   if (subsampled) mass_weights(opts.weights, uw.mass_above, uw.w_above);
   else observation_weights(opts.weights, n_above, uw.w_above);
   // Each group's observations in increasing order of every numeric dimension, from the
@@ -501,6 +529,50 @@ std::vector<ParamValue> sample_unit(const TpeOptions& opts, Workspace& ws, std::
   return out;
 }
 
+// MOTPE's split (Optuna 3.1's _split_complete_trials_multi_objective): the place of each point
+// in the order "good first" when the good group takes n_below of them: whole non-domination
+// ranks while they fit, then from the rank that does not fit, the points greedily adding the
+// most hypervolume (against that rank's nadir reference). Points beyond keep their index order
+// behind them.
+std::vector<std::size_t> multi_objective_order(const std::vector<Point>& points,
+                                               std::size_t n_below) {
+  const std::size_t n = points.size();
+  const std::vector<int> ranks = nondominated_ranks(points, nullptr, std::min(n_below, n));
+  std::vector<std::size_t> place(n, n);
+  std::size_t next = 0;
+  for (int rank = 0; next < n_below; ++rank) {
+    std::vector<std::size_t> members;
+    for (std::size_t i = 0; i < n; ++i)
+      if (ranks[i] == rank) members.push_back(i);
+    if (members.empty()) break;
+    if (next + members.size() <= n_below) {
+      for (std::size_t i : members) place[i] = next++;
+      continue;
+    }
+    std::vector<Point> front;
+    for (std::size_t i : members) front.push_back(points[i]);
+    for (std::size_t k : select_by_hypervolume(front, n_below - next, nadir_reference(front)))
+      place[members[k]] = next++;
+    break;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (place[i] == n) place[i] = next++;
+  return place;
+}
+
+// MOTPE's weights of the good group (Optuna 3.1's _calculate_weights_below_for_multi_objective):
+// each point's hypervolume contribution within the group, against the group's nadir reference,
+// plus a tiny epsilon, over the largest. With one point, 1.
+std::vector<double> good_group_weights(const std::vector<Point>& points) {
+  constexpr double kEps = 1e-12;
+  if (points.size() <= 1) return std::vector<double>(points.size(), 1.0);
+  std::vector<double> w = hypervolume_contributions(points, nadir_reference(points));
+  double most = 0.0;
+  for (double& c : w) most = std::max(most, c += kEps);
+  for (double& c : w) c = std::clamp(c / most, 0.0, 1.0);
+  return w;
+}
+
 // The draws of the bad group's strata when it is subsampled (see TpeOptions::exact_history):
 // the newest cap / 2 bad trials as they are, and from each of cap - cap / 2 equal strata (in
 // trial order) of the older ones one trial drawn at random, weighing the whole stratum.
@@ -534,11 +606,13 @@ ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
   const std::vector<Trial>& all = study.trials();
   Workspace& ws = *workspace_;
   SettledRanks& settled = ws.settled;
-  settled.sync(all, sign, options_.constant_liar);
+  const std::vector<Direction>* directions =
+      study.multi_objective() ? &study.directions() : nullptr;
+  settled.sync(all, sign, directions, options_.constant_liar);
   std::vector<Ranked> tail;  // the ranked trials after the settled prefix
   for (std::size_t p = settled.count; p < all.size(); ++p) {
     Ranked r;
-    if (!rank_trial(all[p], sign, options_.constant_liar, r)) continue;
+    if (!rank_trial(all[p], sign, directions, options_.constant_liar, r)) continue;
     r.position = static_cast<std::uint32_t>(p);
     tail.push_back(r);
   }
@@ -555,8 +629,25 @@ ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
   const auto n_below = static_cast<std::size_t>(std::min<double>(
       std::ceil(options_.gamma * static_cast<double>(n_finished)), kMaxBelow));
   std::vector<Ranked> good;
-  for (std::uint32_t i : settled.top) good.push_back(settled.ranked[i]);
-  for (const Ranked& r : tail) good.push_back(r);
+  if (directions == nullptr) {
+    for (std::uint32_t i : settled.top) good.push_back(settled.ranked[i]);
+    for (const Ranked& r : tail) good.push_back(r);
+  } else {
+    // Multi-objective: the feasible COMPLETE trials' order is MOTPE's split of them all.
+    good.reserve(settled.ranked.size() + tail.size());
+    good.insert(good.end(), settled.ranked.begin(), settled.ranked.end());
+    good.insert(good.end(), tail.begin(), tail.end());
+    std::vector<std::size_t> multi;  // into good
+    std::vector<Point> points;
+    for (std::size_t i = 0; i < good.size(); ++i) {
+      if (good[i].stage != -kInf) continue;
+      multi.push_back(i);
+      points.push_back(*minimized_values(all[good[i].position], *directions));
+    }
+    const std::vector<std::size_t> place = multi_objective_order(points, n_below);
+    for (std::size_t k = 0; k < multi.size(); ++k)
+      good[multi[k]].value = static_cast<double>(place[k]);
+  }
   std::sort(good.begin(), good.end(), ranks_before);
   good.resize(std::min(n_below, good.size()));
   std::vector<std::uint32_t> good_positions;
@@ -618,6 +709,30 @@ ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
   for (std::size_t t = 0; t < ranked.size(); ++t) {
     ranked[t].trial = &all[ranked[t].position];
     below[t] = is_good(ranked[t].position);
+  }
+  if (directions != nullptr) {
+    // MOTPE weighs the good group's feasible COMPLETE trials by their hypervolume
+    // contributions; the others of the group (pruned or infeasible ones filling it up) get
+    // Optuna's epsilon. Where hpo departs from Optuna 3.1: while the good group holds no
+    // feasible trial at all, its members keep equal weights. Optuna's epsilons then leave l(x)
+    // nothing but the prior, so the search for the feasible region is a random one; equal
+    // weights make it TPE on the violation, which is what the split by violation intends.
+    std::vector<std::size_t> members, others;
+    std::vector<Point> points;
+    for (std::size_t t = 0; t < ranked.size(); ++t) {
+      if (!below[t]) continue;
+      if (ranked[t].stage == -kInf) {
+        members.push_back(t);
+        points.push_back(*minimized_values(*ranked[t].trial, *directions));
+      } else {
+        others.push_back(t);
+      }
+    }
+    if (!members.empty()) {
+      const std::vector<double> w = good_group_weights(points);
+      for (std::size_t k = 0; k < members.size(); ++k) ranked[members[k]].below_weight = w[k];
+      for (std::size_t t : others) ranked[t].below_weight = 1e-12;
+    }
   }
 
   ws.prepare(space, options_);

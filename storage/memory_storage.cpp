@@ -225,7 +225,7 @@ bool MemoryStorage::report_intermediate(std::int64_t trial_id, std::int64_t step
 bool MemoryStorage::finish_trial(std::int64_t trial_id, TrialState state,
                                  std::optional<double> value,
                                  const std::map<std::string, double>& metrics,
-                                 const std::string& reason) {
+                                 const std::string& reason, const TrialScores& scores) {
   common::check_final_state(state);
   std::lock_guard lock(mu_);
   Trial* t = trial_locked(trial_id);
@@ -233,6 +233,8 @@ bool MemoryStorage::finish_trial(std::int64_t trial_id, TrialState state,
   t->state = state;
   t->value = common::stored_value(value);
   t->metrics = metrics;
+  t->values = scores.values;
+  t->violation = scores.violation;
   t->reason = reason;
   t->finished = from_unix_seconds(common::now_seconds());
   return true;

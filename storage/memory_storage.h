@@ -39,9 +39,10 @@ class MemoryStorage final : public Storage {
   bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) override;
   bool set_trial_params(std::int64_t trial_id, const ParamSet& params) override;
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
+  using TrialJournal::finish_trial;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
-                    const std::map<std::string, double>& metrics,
-                    const std::string& reason) override;
+                    const std::map<std::string, double>& metrics, const std::string& reason,
+                    const TrialScores& scores) override;
   std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
                                         const std::string& trial_dir_pattern) override;
 

@@ -143,11 +143,20 @@ constexpr const char* kSchemaV4 = R"sql(
 ALTER TABLE trials ADD COLUMN launch TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 5: multi-objective studies and constraints. A COMPLETE trial keeps one value per
+// objective (a JSON array, in the spec's order; '[]' for a single-objective study, whose value
+// stays in `value`) and, with constraints, how far outside them it lies (NULL without).
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE trials ADD COLUMN objective_values TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE trials ADD COLUMN violation REAL;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 static_assert(std::size(kMigrations) == SqliteStorage::kSchemaVersion,
               "every schema version needs its migration step");
@@ -209,8 +218,8 @@ constexpr const char* kUpsertIntermediate =
     "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM trials WHERE id = ?1 AND state = ?4) "
     "ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value";
 constexpr const char* kFinishTrial =
-    "UPDATE trials SET state = ?2, value = ?3, metrics = ?4, reason = ?5, finished = ?6 "
-    "WHERE id = ?1 AND state IN (?7, ?8)";
+    "UPDATE trials SET state = ?2, value = ?3, metrics = ?4, reason = ?5, finished = ?6, "
+    "objective_values = ?9, violation = ?10 WHERE id = ?1 AND state IN (?7, ?8)";
 constexpr const char* kHeartbeat =
     "UPDATE trials SET heartbeat = ?2 WHERE id = ?1 AND state = ?3 AND study_id = ?4";
 constexpr const char* kUpsertRun =
@@ -253,7 +262,8 @@ constexpr const char* kSetLaunch = "UPDATE trials SET launch = ?2 WHERE id = ?1 
 
 #define HPO_TRIAL_COLUMNS                                                                       \
   "t.id, t.number, t.state, t.params, t.value, t.metrics, t.started, t.finished, t.heartbeat, " \
-  "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner, t.location, t.launch"
+  "t.reason, t.attempt, t.retry_of, t.trial_dir, t.owner, t.location, t.launch, "             \
+  "t.objective_values, t.violation"
 constexpr const char* kSelectTrial = "SELECT " HPO_TRIAL_COLUMNS " FROM trials t WHERE t.id = ?1";
 // Served by the UNIQUE (study_id, number) index.
 constexpr const char* kSelectTrialIdByNumber =
@@ -354,6 +364,8 @@ Trial read_trial(const sqlite::Statement& row, TrialDetail detail = TrialDetail:
   trial.owner = row.text(13);
   trial.location = row.text(14);
   if (whole) trial.launch = common::decode_launch(row.text(15));
+  trial.values = common::decode_values(row.text(16));
+  trial.violation = row.optional_real(17);
   return trial;
 }
 
@@ -934,15 +946,17 @@ bool SqliteStorage::report_intermediate(std::int64_t trial_id, std::int64_t step
 bool SqliteStorage::finish_trial(std::int64_t trial_id, TrialState state,
                                  std::optional<double> value,
                                  const std::map<std::string, double>& metrics,
-                                 const std::string& reason) {
+                                 const std::string& reason, const TrialScores& scores) {
   common::check_final_state(state);
   const std::string metrics_text = common::encode_metrics(metrics);
+  const std::string values_text = common::encode_values(scores.values);
   std::lock_guard lock(impl_->mu_);
   return impl_->write("finish a trial", [&] {
     auto update = impl_->db().cached(kFinishTrial);
     update->bind_all(trial_id, to_string(state), common::stored_value(value), metrics_text, reason,
                      common::now_seconds(), to_string(TrialState::kRunning),
-                     to_string(TrialState::kWaiting));
+                     to_string(TrialState::kWaiting), values_text,
+                     common::stored_value(scores.violation));
     update->run();
     return update->changes() > 0;
   });

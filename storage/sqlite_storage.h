@@ -52,7 +52,7 @@ struct SqliteOptions {
 class SqliteStorage final : public Storage {
  public:
   // The schema version this build writes; files at a lower version are migrated on open.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (or creates) the database at `file` and migrates it to kSchemaVersion. Throws
   // StorageError when the file cannot be opened or created (kCantOpen), is not an hpo database
@@ -83,9 +83,10 @@ class SqliteStorage final : public Storage {
   bool set_trial_launch(std::int64_t trial_id, const TrialLaunch& launch) override;
   bool set_trial_params(std::int64_t trial_id, const ParamSet& params) override;
   bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) override;
+  using TrialJournal::finish_trial;
   bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
-                    const std::map<std::string, double>& metrics,
-                    const std::string& reason) override;
+                    const std::map<std::string, double>& metrics, const std::string& reason,
+                    const TrialScores& scores) override;
   std::optional<Trial> fail_and_requeue(std::int64_t trial_id, const std::string& reason,
                                         const std::string& trial_dir_pattern) override;
 

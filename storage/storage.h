@@ -125,6 +125,12 @@ inline void keep_history_detail(Trial& trial) {
   }
 }
 
+// What a COMPLETE trial of a multi-objective or constrained study stores besides its value.
+struct TrialScores {
+  std::vector<double> values;       // one per objective (Trial::values)
+  std::optional<double> violation;  // Trial::violation
+};
+
 // The studies of a storage.
 class StudyCatalog {
  public:
@@ -197,11 +203,17 @@ class TrialJournal {
   // false (and changes nothing) when the trial is not RUNNING.
   virtual bool report_intermediate(std::int64_t trial_id, std::int64_t step, double value) = 0;
   // Finishes a RUNNING or WAITING trial as `state` (COMPLETE, PRUNED or FAIL, else
-  // StorageError(kMisuse)), finished = now. Returns false (and changes nothing) when the trial
-  // is already finished or unknown.
+  // StorageError(kMisuse)), finished = now, with `scores` (a multi-objective or constrained
+  // study's COMPLETE trial: Trial::values and Trial::violation). Returns false (and changes
+  // nothing) when the trial is already finished or unknown.
   virtual bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
                             const std::map<std::string, double>& metrics,
-                            const std::string& reason) = 0;
+                            const std::string& reason, const TrialScores& scores) = 0;
+  // The same without scores (a single-objective study without constraints).
+  bool finish_trial(std::int64_t trial_id, TrialState state, std::optional<double> value,
+                    const std::map<std::string, double>& metrics, const std::string& reason) {
+    return finish_trial(trial_id, state, value, metrics, reason, TrialScores{});
+  }
   // In one transaction: a RUNNING trial becomes FAIL with `reason` (finished now; everything
   // else of it stays), and a new WAITING trial with the same parameters is added (attempt + 1,
   // retry_of = the original's retry_of or else its number, trial_dir = `trial_dir_pattern`

@@ -119,6 +119,27 @@ std::string encode_metrics(const std::map<std::string, double>& metrics) {
   return dump(j, "metrics");
 }
 
+std::string encode_values(const std::vector<double>& values) {
+  nlohmann::json j = nlohmann::json::array();
+  for (double v : values) j.push_back(v);
+  return dump(j, "objective values");
+}
+
+std::vector<double> decode_values(std::string_view text) {
+  std::vector<double> out;
+  try {
+    const auto j = nlohmann::json::parse(text);
+    if (!j.is_array()) throw_corrupt("objective values", text, "not a JSON array");
+    for (const auto& v : j) {
+      if (!v.is_number()) throw_corrupt("objective values", text, "not a number");
+      out.push_back(v.get<double>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw_corrupt("objective values", text, e.what());
+  }
+  return out;
+}
+
 std::string encode_launch(const TrialLaunch& launch) {
   return dump(launch_to_json(launch), "launch");
 }

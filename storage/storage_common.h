@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@ ParamSet decode_params(std::string_view text);
 // "Infinity" and "-Infinity" (JSON has no such numbers), so every double round-trips.
 std::string encode_metrics(const std::map<std::string, double>& metrics);
 std::map<std::string, double> decode_metrics(std::string_view text);
+// A trial's objective values as a JSON array (finite numbers: the study core stores no others).
+std::string encode_values(const std::vector<double>& values);
+std::vector<double> decode_values(std::string_view text);
 
 // JSON text of what ran for a trial (engine/model/trial_launch.h launch_to_json). Throws
 // StorageError (kMismatch) for a string that is not valid UTF-8.

@@ -13,6 +13,9 @@
 #include <thread>
 
 #include "engine/cli/study_access.h"
+#include "engine/model/objective_score.h"
+#include "engine/study_core.h"
+#include "samplers/pareto.h"
 #include "engine/report/study_space.h"
 #include "engine/report/study_summary.h"
 #include "engine/model/text.h"
@@ -55,9 +58,70 @@ params, metrics, intermediate ([{step, value}] by step), started, finished, dura
 reason, attempt, retry_of, trial_dir and location.)";
 
 constexpr const char* kBestUsage =
-    R"(usage: hpo best STUDY [--format table|json] [--storage PATH | --spec FILE]
+    R"(usage: hpo best STUDY [--format table|json|csv] [--storage PATH | --spec FILE]
 
-Shows the best COMPLETE trial of STUDY (by the study's direction).)";
+Shows the best COMPLETE trial of STUDY (by the study's direction). For a study with several
+objectives: its Pareto front (every feasible COMPLETE trial that no other one dominates), one
+row per trial with each objective, and the hypervolume it covers up to the reference point.)";
+
+// The spec `study` was stored with; nullopt when it cannot be read (a study from an old file).
+std::optional<StudySpec> read_stored_spec(const StudyRecord& study) {
+  try {
+    return StudyCore::stored_spec(study);
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+}
+
+// Trials as the study judges them: the objective values and feasibility of each COMPLETE one.
+void score_trials(const std::optional<StudySpec>& spec, std::vector<Trial>& trials) {
+  if (!spec) return;
+  for (Trial& t : trials) apply_score(*spec, t);
+}
+
+// Whether "best" among a study's trials is plain value order: one objective, no constraints.
+// Then storage's value index answers it in a bounded read; otherwise every COMPLETE trial is
+// read and judged (feasibility, domination).
+bool ranked_by_value(const std::optional<StudySpec>& spec) {
+  return !spec || (!spec->multi_objective() && spec->constraints.empty());
+}
+
+// The best trial of a single-objective study by best_trial()'s rule (feasible COMPLETE trials
+// only); nullopt when there is none.
+std::optional<Trial> best_stored_trial(Storage& storage, const StudyRecord& study,
+                                       const std::optional<StudySpec>& spec) {
+  if (ranked_by_value(spec)) {
+    std::vector<Trial> found =
+        storage.get_best_trials(study.id, study.direction, TrialState::kComplete, 1);
+    if (found.empty()) return std::nullopt;
+    return std::move(found[0]);
+  }
+  std::vector<Trial> complete = storage.get_trials(study.id, TrialState::kComplete);
+  score_trials(spec, complete);
+  const Trial* best = best_trial(complete, study.direction);
+  if (best == nullptr) return std::nullopt;
+  return *best;
+}
+
+// The table columns of a study with several objectives or constraints: each objective metric in
+// place of "value", then feasibility.
+std::vector<std::string> objective_columns(const std::optional<StudySpec>& spec,
+                                           std::vector<std::string> names) {
+  if (!spec || (!spec->multi_objective() && spec->constraints.empty())) return names;
+  std::vector<std::string> out;
+  for (const std::string& n : names) {
+    if (n == "value" && spec->multi_objective()) {
+      for (const ObjectiveSpec& o : spec->objectives) out.push_back(o.metric);
+    } else {
+      out.push_back(n);
+    }
+    if (n == "value" && !spec->constraints.empty()) {
+      out.emplace_back("feasible");
+      out.emplace_back("violation");
+    }
+  }
+  return out;
+}
 
 volatile std::sig_atomic_t g_stop = 0;
 extern "C" void on_stop_signal(int) { g_stop = 1; }
@@ -84,22 +148,26 @@ std::string status_table(Storage& storage) {
                                               "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING",
                                               "BEST", "BEST#"}};
   for (const auto& study : storage.list_studies()) {
-    const std::vector<Trial> best =
-        storage.get_best_trials(study.id, study.direction, TrialState::kComplete, 1);
-    std::optional<double> best_value;
-    std::optional<int> best_number;
-    if (!best.empty()) {
-      best_value = best[0].value;
-      best_number = best[0].number;
+    const std::optional<StudySpec> spec = read_stored_spec(study);
+    std::string objective = std::string(to_string(study.direction)) + " " + study.metric;
+    std::string best_cell = "-";
+    std::string number_cell = "-";
+    if (spec && spec->multi_objective()) {
+      // Several objectives: the size of the Pareto front stands for "best".
+      objective = describe_objectives(*spec);
+      std::vector<Trial> complete = storage.get_trials(study.id, TrialState::kComplete);
+      score_trials(spec, complete);
+      best_cell = "front of " + std::to_string(pareto_front(complete, spec->directions()).size());
+    } else if (const std::optional<Trial> best = best_stored_trial(storage, study, spec)) {
+      best_cell = value_cell(best->value);
+      number_cell = "#" + std::to_string(best->number);
     }
     const TrialCounts c = storage.count_trials(study.id);
-    rows.push_back({clean_text(study.name),
-                    std::string(to_string(study.direction)) + " " + clean_text(study.metric),
-                    sampler_label(study), progress_cell(study, c), std::to_string(c.total()),
+    rows.push_back({clean_text(study.name), clean_text(objective), sampler_label(study),
+                    progress_cell(study, c), std::to_string(c.total()),
                     std::to_string(c.complete), std::to_string(c.pruned), std::to_string(c.fail),
-                    std::to_string(c.running), std::to_string(c.waiting),
-                    value_cell(best_value),
-                    best_number ? "#" + std::to_string(*best_number) : "-"});
+                    std::to_string(c.running), std::to_string(c.waiting), best_cell,
+                    number_cell});
   }
   if (rows.size() == 1) return "no studies yet\n";
   return render_table(rows);
@@ -219,16 +287,19 @@ int trials_command(const Args& args) {
   const OpenedStudy opened = open_study(*vm, study_arg(*vm));
   const StudyRecord& study = opened.study;
   Storage& storage = *opened.storage;
+  const std::optional<StudySpec> spec = read_stored_spec(study);
   // The best N by value need only N rows, from the value index (the trials without a value
   // come after them all, so they matter only when fewer than N trials have one).
   std::optional<std::vector<Trial>> selected;
-  if (filter.sort == TrialSort::kValue && filter.limit && !filter.reverse && where.empty()) {
+  if (filter.sort == TrialSort::kValue && filter.limit && !filter.reverse && where.empty() &&
+      ranked_by_value(spec)) {
     const int n = static_cast<int>(std::min<std::size_t>(*filter.limit, 1 << 30));
     std::vector<Trial> best = storage.get_best_trials(study.id, study.direction, filter.state, n);
     if (best.size() == *filter.limit) selected = filter.apply(std::move(best), study.direction);
   }
   if (!selected) {
     std::vector<Trial> all = storage.get_trials(study.id);
+    score_trials(spec, all);
     if (!where.empty()) {
       std::set<std::string> metrics;
       for (const Trial& t : all)
@@ -271,37 +342,98 @@ int trials_command(const Args& args) {
     return 0;
   }
   if (format == "csv") {
-    std::cout << to_csv(build_trial_table(trials, study.direction, study.metric,
-                                          columns ? *columns : default_export_columns()));
+    std::cout << to_csv(build_trial_table(
+        trials, study.direction, study.metric,
+        columns ? *columns : objective_columns(spec, default_export_columns())));
     return 0;
   }
-  const TrialTable table = build_trial_table(trials, study.direction, study.metric,
-                                             columns ? *columns : default_text_columns(trials));
+  const TrialTable table =
+      build_trial_table(trials, study.direction, study.metric,
+                        columns ? *columns : objective_columns(spec, default_text_columns(trials)));
   std::fputs(to_text(table).c_str(), stdout);
   if (trials.empty()) std::puts("(no trials)");
   return 0;
 }
+
+namespace {
+
+// `hpo best` of a study with several objectives: its Pareto front.
+int print_front(const StudySpec& spec, const StudyRecord& study, const std::vector<Trial>& trials,
+                const std::string& format) {
+  const std::vector<Direction> directions = spec.directions();
+  const std::vector<const Trial*> front = pareto_front(trials, directions);
+  const Point reference = study_reference_point(trials, directions, spec.reference_point);
+  const double hv = front_hypervolume(front, directions, reference);
+  if (front.empty()) {
+    std::fprintf(stderr, "hpo best: study '%s' has no feasible COMPLETE trial yet\n",
+                 clean_text(study.name).c_str());
+    return 1;
+  }
+  std::vector<Trial> rows;
+  for (const Trial* t : front) rows.push_back(*t);
+  if (format == "json") {
+    nlohmann::json out;
+    out["study"] = study.name;
+    out["objectives"] = nlohmann::json::array();
+    for (const ObjectiveSpec& o : spec.objectives)
+      out["objectives"].push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+    out["reference_point"] = reference;
+    out["reference_point_derived"] = spec.reference_point.empty();
+    out["hypervolume"] = hv;
+    out["front"] = nlohmann::json::array();
+    for (const Trial& t : rows) out["front"].push_back(trial_to_json(t, study.direction));
+    std::cout << json_text(out, 2) << "\n";
+    return 0;
+  }
+  const std::vector<std::string> columns =
+      objective_columns(spec, {"number", "value", "duration", "params"});
+  if (format == "csv") {
+    std::cout << to_csv(build_trial_table(rows, study.direction, study.metric, columns));
+    return 0;
+  }
+  std::string ref;
+  for (double r : reference) ref += (ref.empty() ? "" : ", ") + format_double(r);
+  std::printf("study:    %s (%s)\n", clean_text(study.name).c_str(),
+              clean_text(describe_objectives(spec)).c_str());
+  std::printf("Pareto front: %zu trial(s) of %zu COMPLETE, hypervolume %s (reference point [%s]%s)\n",
+              rows.size(), trials.size(), format_double(hv).c_str(), ref.c_str(),
+              spec.reference_point.empty() ? ", derived from the trials" : "");
+  std::fputs(to_text(build_trial_table(rows, study.direction, study.metric, columns)).c_str(),
+             stdout);
+  return 0;
+}
+
+}  // namespace
 
 int best_command(const Args& args) {
   po::options_description options("Options");
   // clang-format off
   options.add_options()
       ("study", po::value<std::string>(), "study name (default: the --spec file's)")
-      ("format", po::value<std::string>()->default_value("table"), "table | json");
+      ("format", po::value<std::string>()->default_value("table"), "table | json | csv");
   // clang-format on
   add_storage_options(options);
   po::positional_options_description pos;
   pos.add("study", 1);
   auto vm = parse_args(args, kBestUsage, options, pos);
   if (!vm) return 0;
-  const std::string format = check_format((*vm)["format"].as<std::string>(), {"table", "json"});
+  const std::string format =
+      check_format((*vm)["format"].as<std::string>(), {"table", "json", "csv"});
 
   const OpenedStudy opened = open_study(*vm, study_arg(*vm));
   const StudyRecord& study = opened.study;
   Storage& storage = *opened.storage;
-  const std::vector<Trial> found =
-      storage.get_best_trials(study.id, study.direction, TrialState::kComplete, 1);
-  const Trial* best = found.empty() ? nullptr : &found[0];
+  const std::optional<StudySpec> spec = read_stored_spec(study);
+  if (spec && spec->multi_objective()) {
+    std::vector<Trial> complete = storage.get_trials(study.id, TrialState::kComplete);
+    score_trials(spec, complete);
+    return print_front(*spec, study, complete, format);
+  }
+  if (format == "csv")
+    throw InputError("--format", "csv lists a Pareto front; this study has one objective (use "
+                                 "table or json, or hpo trials --format csv)");
+  const std::optional<Trial> found = best_stored_trial(storage, study, spec);
+  const Trial* best = found ? &*found : nullptr;
   if (best == nullptr) {
     std::fprintf(stderr, "hpo best: study '%s' has no COMPLETE trial yet\n",
                  clean_text(study.name).c_str());

@@ -5,10 +5,11 @@
 #include "engine/cli/options.h"
 #include "engine/cli/study_access.h"
 #include "engine/factory.h"
-#include "hpo/errors.h"
+#include "engine/model/objective_score.h"
 #include "engine/model/study_spec.h"
 #include "engine/progress.h"
 #include "engine/study_manager.h"
+#include "hpo/errors.h"
 
 namespace hpo::cli {
 namespace {
@@ -102,8 +103,8 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
                     (progress_mode == "auto" && ConsoleProgress::is_terminal(stderr));
   ConsoleProgress progress(stderr, live, spec.name);
   if (progress_mode != "none") run_options.progress = &progress;
-  std::fprintf(stderr, "hpo: study '%s' (%s %s, %s sampler, %s executor) -> %s\n",
-               spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
+  std::fprintf(stderr, "hpo: study '%s' (%s, %s sampler, %s executor) -> %s\n",
+               spec.name.c_str(), describe_objectives(spec).c_str(),
                core.spec().sampler.name.c_str(),
                spec.executor ? spec.executor->kind.c_str() : "no", storage_path.c_str());
   if (!core.sampler_detail().empty())
@@ -121,7 +122,16 @@ int run_study(StudySpec spec, const std::filesystem::path& storage_path,
   if (s.finished_this_run != s.complete + s.pruned + s.failed)
     std::printf("this run: %d COMPLETE, %d PRUNED, %d FAIL\n", s.complete_this_run,
                 s.pruned_this_run, s.failed_this_run);
-  if (const Trial* best = core.best()) {
+  if (spec.multi_objective()) {
+    const StudyCore::Front front = core.front();
+    std::string ref;
+    for (double r : core.reference_point()) ref += (ref.empty() ? "" : ", ") + format_double(r);
+    std::printf("Pareto front: %zu trial(s), hypervolume %s (reference point [%s]%s)\n",
+                front.trials.size(), format_double(front.hypervolume).c_str(), ref.c_str(),
+                spec.reference_point.empty() ? ", derived from the trials" : "");
+    std::printf("  (hpo best %s --storage %s lists them)\n", spec.name.c_str(),
+                storage_path.c_str());
+  } else if (const Trial* best = core.best()) {
     std::printf("best trial #%d: %s=%s\n", best->number, spec.metric.c_str(),
                 format_double(*best->value).c_str());
     for (const auto& [name, value] : best->params)

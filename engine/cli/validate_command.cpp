@@ -5,6 +5,7 @@
 #include "engine/factory.h"
 #include "samplers/sampler_registry.h"
 #include "hpo/errors.h"
+#include "engine/model/objective_score.h"
 #include "engine/model/study_spec.h"
 #include "engine/model/text.h"
 #include "engine/model/trial_launch.h"
@@ -58,8 +59,8 @@ int validate_command(const Args& args) {
 
   const std::string path = (*vm)["spec"].as<std::string>();
   StudySpec spec = load_spec(path);
-  std::printf("%s: ok: study '%s', %s %s, %zu parameter(s), %s sampler, %s executor",
-              path.c_str(), spec.name.c_str(), to_string(spec.direction), spec.metric.c_str(),
+  std::printf("%s: ok: study '%s', %s, %zu parameter(s), %s sampler, %s executor",
+              path.c_str(), spec.name.c_str(), describe_objectives(spec).c_str(),
               spec.space.size(), spec.sampler.name.c_str(), spec.executor->kind.c_str());
   if (spec.budget.trials) std::printf(", %d trials", *spec.budget.trials);
   std::printf(", parallelism %d", spec.parallelism);

@@ -27,7 +27,8 @@ using Json = OrderedJson;
 const std::vector<std::string> kTopLevelKeys = {"name",    "direction",   "objective",
                                                 "space",   "sampler",     "pruner",
                                                 "budget",  "parallelism", "executor",
-                                                "storage"};
+                                                "storage", "objectives", "constraints",
+                                                "reference_point"};
 // A pruner's patience counts reports; beyond this it could never act.
 constexpr std::int64_t kMaxPatience = 1000000000;
 const std::vector<std::string> kParamTypes = {"float", "int", "categorical"};
@@ -244,11 +245,21 @@ class SpecParser {
     }
     c_.reject_unknown_keys(doc, "", kTopLevelKeys);
     parse_name(c_.required(doc, "", "name"), spec);
-    if (const Json* d = c_.required(doc, "", "direction")) {
-      if (auto v = c_.get_enum(*d, "direction", {"minimize", "maximize"}))
-        spec.direction = *parse_direction(*v);
+    if (const Json* list = SpecChecker::member(doc, "objectives")) {
+      parse_objectives(*list, SpecChecker::member(doc, "objective"), spec);
+      if (SpecChecker::member(doc, "direction") != nullptr)
+        c_.add("direction", "give either \"objectives\" or \"direction\" with \"objective\", not "
+                            "both (each objective has its own direction)");
+    } else {
+      if (const Json* d = c_.required(doc, "", "direction")) {
+        if (auto v = c_.get_enum(*d, "direction", {"minimize", "maximize"}))
+          spec.direction = *parse_direction(*v);
+      }
+      parse_objective(c_.required(doc, "", "objective"), spec);
+      spec.objectives = {ObjectiveSpec{spec.metric, spec.direction}};
     }
-    parse_objective(c_.required(doc, "", "objective"), spec);
+    parse_constraints(SpecChecker::member(doc, "constraints"), spec);
+    parse_reference_point(SpecChecker::member(doc, "reference_point"), spec);
     parse_space(c_.required(doc, "", "space"), spec);
     parse_sampler(SpecChecker::member(doc, "sampler"), spec);
     parse_pruner(SpecChecker::member(doc, "pruner"), spec);
@@ -314,6 +325,103 @@ class SpecParser {
                  spec.intermediate_metric + "\": drop one of the two");
     if (const Json* g = SpecChecker::member(*v, "goal"))
       spec.goal = c_.get_number(*g, "objective.goal");
+  }
+
+  // The multi-objective form: "objectives" (and "objective" holding only intermediate_metric).
+  void parse_objectives(const Json& list, const Json* objective, StudySpec& spec) {
+    const std::string path = "objectives";
+    if (!c_.expect_array(list, path)) return;
+    if (list.empty()) c_.add(path, "must list at least one objective");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string at = element_path(path, i);
+      if (!c_.expect_object(list[i], at)) continue;
+      c_.reject_unknown_keys(list[i], at, {"metric", "direction"});
+      ObjectiveSpec o;
+      bool ok = true;
+      if (const Json* m = c_.required(list[i], at, "metric")) {
+        if (auto metric = metric_name(*m, at + ".metric")) o.metric = *metric;
+        else ok = false;
+      } else {
+        ok = false;
+      }
+      if (const Json* d = c_.required(list[i], at, "direction")) {
+        if (auto v = c_.get_enum(*d, at + ".direction", {"minimize", "maximize"}))
+          o.direction = *parse_direction(*v);
+        else ok = false;
+      } else {
+        ok = false;
+      }
+      if (!ok) continue;
+      for (const ObjectiveSpec& before : spec.objectives)
+        if (before.metric == o.metric)
+          c_.add(at + ".metric", "\"" + o.metric + "\" is already an objective");
+      spec.objectives.push_back(o);
+    }
+    if (!spec.objectives.empty()) {
+      spec.metric = spec.objectives.front().metric;
+      spec.direction = spec.objectives.front().direction;
+    }
+    if (objective == nullptr || !c_.expect_object(*objective, "objective")) return;
+    c_.reject_unknown_keys(*objective, "objective", {"metric", "intermediate_metric"});
+    if (SpecChecker::member(*objective, "metric") != nullptr)
+      c_.add("objective.metric", "give either \"objectives\" or \"objective.metric\", not both");
+    if (const Json* m = SpecChecker::member(*objective, "intermediate_metric")) {
+      if (auto metric = metric_name(*m, "objective.intermediate_metric")) {
+        bool found = false;
+        for (const ObjectiveSpec& o : spec.objectives) {
+          if (o.metric != *metric) continue;
+          found = true;
+          spec.direction = o.direction;  // the pruners judge it in its own direction
+        }
+        if (found) {
+          spec.intermediate_metric = *metric;
+        } else {
+          c_.add("objective.intermediate_metric",
+                 "in a study with \"objectives\" must name one of them (the pruner judges it in "
+                 "that objective's direction), got \"" + *metric + "\"");
+        }
+      }
+    }
+  }
+
+  void parse_constraints(const Json* list, StudySpec& spec) {
+    const std::string path = "constraints";
+    if (list == nullptr || !c_.expect_array(*list, path)) return;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string at = element_path(path, i);
+      const Json& item = (*list)[i];
+      if (!c_.expect_object(item, at)) continue;
+      c_.reject_unknown_keys(item, at, {"metric", "min", "max"});
+      ConstraintSpec cs;
+      if (const Json* m = c_.required(item, at, "metric")) {
+        if (auto metric = metric_name(*m, at + ".metric")) cs.metric = *metric;
+      }
+      if (const Json* m = SpecChecker::member(item, "min")) cs.min = c_.get_number(*m, at + ".min");
+      if (const Json* m = SpecChecker::member(item, "max")) cs.max = c_.get_number(*m, at + ".max");
+      if (SpecChecker::member(item, "min") == nullptr && SpecChecker::member(item, "max") == nullptr)
+        c_.add(at, "needs \"max\", \"min\" or both (the bounds the metric must stay within)");
+      if (cs.min && cs.max && *cs.min > *cs.max)
+        c_.add(at + ".min", "is above max (" + format_double(*cs.min) + " > " +
+                                format_double(*cs.max) + "): no trial could be feasible");
+      spec.constraints.push_back(cs);
+    }
+  }
+
+  void parse_reference_point(const Json* v, StudySpec& spec) {
+    const std::string path = "reference_point";
+    if (v == nullptr || !c_.expect_array(*v, path)) return;
+    if (!spec.multi_objective()) {
+      c_.add(path, "applies to a study with several \"objectives\" (the hypervolume's corner)");
+      return;
+    }
+    if (v->size() != spec.objectives.size()) {
+      c_.add(path, "must hold one number per objective (" +
+                       std::to_string(spec.objectives.size()) + "), got " +
+                       std::to_string(v->size()));
+      return;
+    }
+    for (std::size_t i = 0; i < v->size(); ++i)
+      if (auto x = c_.get_number((*v)[i], element_path(path, i))) spec.reference_point.push_back(*x);
   }
 
   std::optional<std::string> metric_name(const Json& m, const std::string& path) {
@@ -681,6 +789,11 @@ class SpecParser {
       if (auto n = c_.get_int(*p, "pruner.patience", 0, kMaxPatience))
         spec.pruner.patience = static_cast<int>(*n);
     }
+    if (spec.multi_objective() && spec.intermediate_metric.empty() &&
+        (spec.pruner.name != "none" || spec.pruner.patience))
+      c_.add("pruner", "a study with several objectives cannot be pruned on all of them: name the "
+                       "objective its step reports judge in \"objective\": "
+                       "{\"intermediate_metric\": ...}, or remove \"pruner\"");
     // A pruner copied from another study may say which way it judges: it must be this one's.
     if (const Json* d = SpecChecker::member(*v, "direction")) {
       if (auto given = c_.get_enum(*d, "pruner.direction", {"minimize", "maximize"});

@@ -87,6 +87,21 @@ struct ExecutorSpec {
   OrderedJson block = OrderedJson::object();
 };
 
+// One objective of a multi-objective study: "objectives": [{"metric": ..., "direction": ...}].
+struct ObjectiveSpec {
+  std::string metric;
+  Direction direction = Direction::kMinimize;
+};
+
+// A feasibility constraint: "constraints": [{"metric": "memory_mb", "max": 512}]. A trial whose
+// metric lies outside [min, max] is infeasible by the distance; one that does not report the
+// metric FAILs.
+struct ConstraintSpec {
+  std::string metric;         // "metric"
+  std::optional<double> min;  // "min"
+  std::optional<double> max;  // "max" (at least one of the two)
+};
+
 // The most trials a study may run at once ("parallelism", `hpo run --parallelism`): each holds
 // processes and pipes (or a thread), and beyond this a machine runs out of them.
 inline constexpr int kMaxParallelism = 1024;
@@ -95,6 +110,14 @@ struct StudySpec {
   std::string name;                       // "name": [A-Za-z0-9._-]+
   Direction direction = Direction::kMinimize;  // "direction"
   std::string metric;                     // "objective": {"metric": ...}
+  // Every objective, in order: one for the single-objective form (direction + objective.metric),
+  // or the "objectives" list. `direction` and `metric` are the first one's, except that the
+  // direction of a multi-objective study with a pruner is its judged metric's.
+  std::vector<ObjectiveSpec> objectives;
+  std::vector<ConstraintSpec> constraints;  // "constraints"
+  // "reference_point": one value per objective, for the hypervolume; empty: derived from the
+  // trials (nadir_reference in samplers/pareto.h).
+  std::vector<double> reference_point;
   // The metric whose step reports are stored as intermediate values and judged by the pruner:
   // "objective": {"intermediate_metric": ...}; empty means `metric`.
   std::string intermediate_metric;
@@ -121,6 +144,15 @@ struct StudySpec {
   // report steps, so no trial will be pruned"), with JSON paths; `hpo validate` and `hpo run`
   // print them.
   std::vector<SpecIssue> warnings;
+
+  bool multi_objective() const { return objectives.size() > 1; }
+  // One per objective (a single-objective study has one).
+  std::vector<Direction> directions() const {
+    std::vector<Direction> out;
+    for (const ObjectiveSpec& o : objectives) out.push_back(o.direction);
+    if (out.empty()) out.push_back(direction);
+    return out;
+  }
 
   // The metric stored per step and judged by pruners: intermediate_metric, else metric.
   const std::string& judged_metric() const {

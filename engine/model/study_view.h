@@ -1,14 +1,16 @@
-// StudyView: what a sampler or pruner may see of a study: its direction and a read-only view
-// of its trials (finished and running; running ones matter for constant-liar TPE). It does
-// not own the trials: the study manager keeps them and guarantees they do not change while a
-// sampler call is in progress. Cheap to copy.
+// StudyView: what a sampler or pruner may see of a study: its direction (one per objective in a
+// multi-objective study) and a read-only view of its trials (finished and running; running ones
+// matter for constant-liar TPE). It does not own the trials: the study manager keeps them and
+// guarantees they do not change while a sampler call is in progress. Cheap to copy.
 //
 // The values the study's trials reported at one step can come from an index instead of the
 // trials' curves (StepReader): a long study's finished trials need not hold their curves in
 // memory for a pruner that only asks about one step at a time (see Pruner::reads_other_curves).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "hpo/trial.h"
@@ -34,9 +36,18 @@ class StudyView {
  public:
   StudyView(Direction direction, const std::vector<Trial>& trials,
             const StepReader* steps = nullptr)
-      : direction_(direction), trials_(&trials), steps_(steps) {}
+      : directions_{direction}, trials_(&trials), steps_(steps) {}
+  // A multi-objective study: one direction per objective (Trial::values, same order).
+  // REQUIRES: directions is not empty.
+  StudyView(std::vector<Direction> directions, const std::vector<Trial>& trials,
+            const StepReader* steps = nullptr)
+      : directions_(std::move(directions)), trials_(&trials), steps_(steps) {}
 
-  Direction direction() const { return direction_; }
+  // The direction of the (first) objective.
+  Direction direction() const { return directions_.front(); }
+  // One per objective; a single-objective study has one.
+  const std::vector<Direction>& directions() const { return directions_; }
+  bool multi_objective() const { return directions_.size() > 1; }
   // All trials in number order (any state).
   const std::vector<Trial>& trials() const { return *trials_; }
 
@@ -54,7 +65,7 @@ class StudyView {
   }
 
  private:
-  Direction direction_;
+  std::vector<Direction> directions_;
   const std::vector<Trial>* trials_;
   const StepReader* steps_;
 };

@@ -5,10 +5,14 @@
 #include <set>
 
 #include "engine/model/json_codec.h"
+#include "engine/model/objective_score.h"
 #include "engine/report/study_space.h"
 #include "engine/report/study_summary.h"
 #include "engine/report/trial_json.h"
 #include "engine/report/trial_table.h"
+#include "engine/study_core.h"
+#include "hpo/errors.h"
+#include "samplers/pareto.h"
 
 namespace hpo {
 namespace {
@@ -228,6 +232,59 @@ nlohmann::json build_report_data(const StudyRecord& record, const std::vector<Tr
           {{"number", t->number}, {"state", to_string(t->state)}, {"steps", s}, {"values", v}});
     }
     doc["curves"] = {{"total", with_curves.size()}, {"trials", curves}};
+  }
+
+  // Pareto front of a study with several objectives: its first two objectives for every
+  // COMPLETE trial that has them, which are feasible and which are on the front.
+  std::optional<StudySpec> spec;
+  try {
+    spec = StudyCore::stored_spec(record);
+  } catch (const InputError&) {
+    // A study from an old file without a readable spec: single-objective plots only.
+  }
+  if (spec && spec->multi_objective()) {
+    std::vector<Trial> scored;
+    for (const Trial& t : trials) {
+      if (t.state != TrialState::kComplete) continue;
+      scored.push_back(t);
+      apply_score(*spec, scored.back());
+    }
+    const std::vector<Direction> directions = spec->directions();
+    const std::vector<const Trial*> front = pareto_front(scored, directions);
+    std::set<int> on_front;
+    for (const Trial* t : front) on_front.insert(t->number);
+    nlohmann::json numbers = nlohmann::json::array(), xs = nlohmann::json::array(),
+                   ys = nlohmann::json::array(), feasible = nlohmann::json::array(),
+                   is_front = nlohmann::json::array();
+    // Bounded: every trial of the front, and of the others at most sample_trials, evenly
+    // spread over the history.
+    const std::size_t others = scored.size() - front.size();
+    const std::size_t stride =
+        others <= limits.sample_trials ? 1 : (others + limits.sample_trials - 1) / limits.sample_trials;
+    std::size_t other_index = 0;
+    for (const Trial& t : scored) {
+      if (t.values.size() < 2) continue;
+      if (on_front.count(t.number) == 0 && other_index++ % stride != 0) continue;
+      numbers.push_back(t.number);
+      xs.push_back(t.values[0]);
+      ys.push_back(t.values[1]);
+      feasible.push_back(t.feasible());
+      is_front.push_back(on_front.count(t.number) > 0);
+    }
+    nlohmann::json objectives = nlohmann::json::array();
+    for (const ObjectiveSpec& o : spec->objectives)
+      objectives.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+    const Point reference = study_reference_point(scored, directions, spec->reference_point);
+    doc["pareto"] = {{"objectives", objectives},
+                     {"total", scored.size()},
+                     {"front_size", front.size()},
+                     {"hypervolume", front_hypervolume(front, directions, reference)},
+                     {"reference_point", reference},
+                     {"number", numbers},
+                     {"x", xs},
+                     {"y", ys},
+                     {"feasible", feasible},
+                     {"front", is_front}};
   }
 
   // Trial table: the most recent rows.

@@ -18,6 +18,11 @@
 //               the best fifth of the limit, then the most recent (running ones first)
 //   trials      {total, columns: [{key, label}], rows: [[cell...]]}: the trial table, the most
 //               recent `table_rows` trials
+//   pareto      only for a study with several objectives: {objectives: [{metric, direction}],
+//               total, front_size, hypervolume, reference_point, number[], x[], y[],
+//               feasible[], front[]}: COMPLETE trials' first two objectives, whether each is
+//               feasible and on the Pareto front (pareto_front(), over every objective): every
+//               trial of the front, and at most sample_trials others spread over the history
 #pragma once
 
 #include <cstddef>

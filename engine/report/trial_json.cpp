@@ -39,6 +39,14 @@ nlohmann::json trial_to_json(const Trial& t, Direction direction) {
   j["number"] = t.number;
   j["state"] = to_string(t.state);
   j["value"] = t.value ? number_or_null(*t.value) : nlohmann::json(nullptr);
+  if (!t.values.empty()) {
+    j["values"] = nlohmann::json::array();
+    for (double v : t.values) j["values"].push_back(number_or_null(v));
+  }
+  if (t.violation) {
+    j["feasible"] = t.feasible();
+    j["violation"] = *t.violation;
+  }
   const auto best = best_intermediate(t, direction);
   j["best_intermediate"] =
       best ? nlohmann::json{{"step", best->step}, {"value", best->value}} : nlohmann::json(nullptr);

@@ -125,6 +125,13 @@ TrialTable build_trial_table(const std::vector<Trial>& trials, Direction directi
       columns.push_back({{"value", metric.empty() ? "VALUE" : metric}, [](const Trial& t) {
                            return t.value ? number_or_null(*t.value) : Cell(nullptr);
                          }});
+    } else if (name == "feasible") {
+      columns.push_back({{"feasible", "FEASIBLE"}, [](const Trial& t) {
+                           return t.violation ? Cell(t.feasible() ? "yes" : "no") : Cell(nullptr);
+                         }});
+    } else if (name == "violation") {
+      columns.push_back({{"violation", "VIOLATION"},
+                         [](const Trial& t) { return optional_cell(t.violation); }});
     } else if (name == "duration") {
       columns.push_back({{"duration_s", "DURATION"},
                          [](const Trial& t) { return optional_cell(t.duration_s()); }});
@@ -183,7 +190,8 @@ TrialTable build_trial_table(const std::vector<Trial>& trials, Direction directi
     } else if (metric_set.count(name)) {
       columns.push_back(metric_column(name));
     } else {
-      std::vector<std::string> known{"number",  "state",     "value",       "duration",
+      std::vector<std::string> known{"number",  "state",     "value",       "feasible",
+                                     "violation", "duration",
                                      "started", "finished",  "attempt",     "retry_of",
                                      "reason",  "trial_dir", "location",    "best_intermediate",
                                      "params",  "metrics",   "intermediate"};

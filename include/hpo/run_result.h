@@ -23,6 +23,10 @@ struct RunStats {
   std::optional<int> target;  // budget.trials
   std::optional<int> best_number;
   std::optional<double> best_value;
+  // A multi-objective study: the trials of its Pareto front and the hypervolume they cover up
+  // to the reference point (the spec's "reference_point", else derived from the trials).
+  std::optional<int> front_size;
+  std::optional<double> hypervolume;
   std::chrono::steady_clock::duration elapsed{};
   int finished_this_run = 0;  // COMPLETE + PRUNED + FAIL recorded by this run
   int complete_this_run = 0;

@@ -37,8 +37,16 @@ struct Trial {
   int number = 0;       // dense per study, from 0, in creation order
   TrialState state = TrialState::kWaiting;
   ParamSet params;
-  // Objective value: set for COMPLETE, and for PRUNED (its last intermediate value).
+  // Objective value: set for COMPLETE, and for PRUNED (its last intermediate value). A
+  // multi-objective study leaves it empty and fills `values`.
   std::optional<double> value;
+  // A multi-objective study's COMPLETE trial: one value per objective, in the spec's order
+  // ("objectives"); empty otherwise.
+  std::vector<double> values;
+  // A study with constraints: how far the trial's constraint metrics lie outside their bounds,
+  // summed (0 when every constraint holds: the trial is feasible). nullopt when the study has no
+  // constraints or the trial did not complete.
+  std::optional<double> violation;
   // Every final metric the trial reported (the objective metric among them).
   Metrics metrics;
   // Intermediate values of the objective metric by step (epoch).
@@ -58,6 +66,9 @@ struct Trial {
   std::optional<TrialLaunch> launch;
   // Annotations of files written before version 3 of the schema; nothing writes them now.
   std::map<std::string, std::string> user_attrs;
+
+  // False only for a trial whose constraints do not all hold.
+  bool feasible() const { return !violation || *violation <= 0.0; }
 
   // finished - started in seconds; nullopt until both are known.
   std::optional<double> duration_s() const {
@@ -84,13 +95,14 @@ inline std::optional<StepValue> best_intermediate(const Trial& trial, Direction 
   return best;
 }
 
-// The best trial of `trials`: the COMPLETE one with the best value in `direction`, the lowest
-// number among equals; nullptr when no trial is COMPLETE with a value. The one rule for "best"
-// (the run's progress, `hpo best`, the C++ API).
+// The best trial of `trials`: the feasible COMPLETE one with the best value in `direction`, the
+// lowest number among equals; nullptr when there is none. The one rule for "best" of a
+// single-objective study (the run's progress, `hpo best`, the C++ API); samplers/pareto.h has
+// the front of a multi-objective one.
 inline const Trial* best_trial(const std::vector<Trial>& trials, Direction direction) {
   const Trial* best = nullptr;
   for (const Trial& t : trials) {
-    if (t.state != TrialState::kComplete || !t.value) continue;
+    if (t.state != TrialState::kComplete || !t.value || !t.feasible()) continue;
     if (best == nullptr || is_better(direction, *t.value, *best->value) ||
         (*t.value == *best->value && t.number < best->number))
       best = &t;

@@ -713,7 +713,9 @@ void usage() {
                "  kubernetes [--trials 1000] [--parallelism 100] [--minor 30|31]\n"
                "  results-db --out FILE [--study NAME] [--trials 100000] [--steps 10] [--seed 1]\n"
                "  prune-cost [--trials 1000] [--steps 100] [--repeat 2000]\n"
-               "  scale   [--trials 100000] [--dir DIR] [--asks 10]\n";
+               "  scale   [--trials 100000] [--dir DIR] [--asks 10]\n"
+               "  multi-objective [--seeds 10] [--budget 200] [--samplers tpe,nsga2,random]\n"
+               "          [--problems zdt1,zdt2,dtlz2,c2dtlz2] [--speed 1 --history 1000]\n";
 }
 
 }  // namespace
@@ -726,6 +728,7 @@ int kubernetes_main(const std::vector<std::string>& args);        // kubernetes_
 int results_db_main(const std::vector<std::string>& args);        // results_db.cpp
 int prune_cost_main(const std::vector<std::string>& args);        // prune_cost.cpp
 int scale_main(const std::vector<std::string>& args);             // scale_bench.cpp
+int multi_objective_main(const std::vector<std::string>& args);   // multi_objective.cpp
 }  // namespace hpo::bench
 
 int main(int argc, char** argv) {
@@ -743,6 +746,8 @@ int main(int argc, char** argv) {
       {"results-db", [](const hpo::Args& a) { return hpo::bench::results_db_main(a); }},
       {"prune-cost", [](const hpo::Args& a) { return hpo::bench::prune_cost_main(a); }},
       {"scale", [](const hpo::Args& a) { return hpo::bench::scale_main(a); }},
+      {"multi-objective",
+       [](const hpo::Args& a) { return hpo::bench::multi_objective_main(a); }},
   };
   if (argc < 2 || commands.find(argv[1]) == commands.end()) {
     hpo::usage();

@@ -5,7 +5,9 @@
 //   ok (default) | fail (exit 3 after a stderr line) | nan (loss=nan) | nometric | sleep (sleep
 //   30 s, for interrupt tests) | result (write HPO_RESULT_FILE with loss+100) | slow-once
 //   (the first run of a trial leaves a mark in HPO_CHECKPOINT_DIR and sleeps 30 s; a run that
-//   finds the mark finishes at once, printing resumed=1) | crash (abort(): death by SIGABRT)
+//   finds the mark finishes at once, printing resumed=1) | crash (abort(): death by SIGABRT) |
+//   multi (also size=X^2+Y^2 and mem=100|X|, for multi-objective studies with a constraint) |
+//   multi-nomem (as multi without mem)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -58,6 +60,8 @@ int main(int argc, char** argv) {
       }
     }
   }
+  if (mode == "multi" || mode == "multi-nomem") std::printf("size=%.17g\n", x * x + y * y);
+  if (mode == "multi") std::printf("mem=%.17g\n", 100 * std::fabs(x));
   std::printf("loss=%.17g\n", loss);
   return 0;
 }

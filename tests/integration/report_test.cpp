@@ -167,6 +167,48 @@ TEST_CASE("hpo report writes one self-contained page that draws every plot witho
   }
 }
 
+TEST_CASE("hpo report of a study with several objectives draws its Pareto front",
+          "[integration][report][multiobjective]") {
+  TempDir dir;
+  write_file(dir / "study.json",
+             hpo::testing::objective_spec(
+                 "mo", "multi",
+                 R"({"direction": null, "objective": null,
+                     "objectives": [{"metric": "loss", "direction": "minimize"},
+                                    {"metric": "size", "direction": "minimize"}],
+                     "constraints": [{"metric": "mem", "max": 150}],
+                     "sampler": {"name": "nsga2", "seed": 3, "population_size": 6},
+                     "budget": {"trials": 20}})"));
+  REQUIRE(run_hpo({"run", "study.json"}, dir.path()).exit_code == 0);
+  REQUIRE(run_hpo({"report", "mo", "-o", "report.html"}, dir.path()).exit_code == 0);
+  const auto chromium = HeadlessChromium::find();
+  if (!chromium) {
+    WARN("chromium is not installed (apt-get install chromium): skipping the browser check");
+    return;
+  }
+  HeadlessChromium browser(*chromium, dir / "profile", 1280, 1600);
+  browser.navigate("file://" + (dir / "report.html").string());
+  REQUIRE(browser.wait_until("document.body.getAttribute('data-renders') === '1'"));
+  const json seen = browser.evaluate(R"((() => {
+    const c = document.querySelector("#pareto canvas");
+    if (!c) return -1;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const max = Math.max(d[i], d[i + 1], d[i + 2]), min = Math.min(d[i], d[i + 1], d[i + 2]);
+      if (d[i + 3] > 40 && max - min > 40) n++;
+    }
+    return n;
+  })())");
+  INFO("pareto pixels: " << seen.dump() << "\nerrors:" << joined(browser.errors()));
+  CHECK(seen.get<int>() > 50);
+  CHECK_FALSE(browser.evaluate("document.getElementById('pareto-card').hidden").get<bool>());
+  CHECK(browser.evaluate("document.getElementById('pareto-note').textContent")
+            .get<std::string>()
+            .find("on the front of 20 COMPLETE") != std::string::npos);
+  CHECK(browser.errors().empty());
+}
+
 TEST_CASE("hpo dashboard serves read-only JSON on loopback and refuses what it should",
           "[integration][dashboard]") {
   TempDir dir;

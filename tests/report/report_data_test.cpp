@@ -1,5 +1,6 @@
 // The report's document: bounded whatever the study's size, exact where it matters (the
 // best-so-far line), and safe to embed in a page.
+#include <array>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -99,4 +100,48 @@ TEST_CASE("the report page embeds its data safely and asks for nothing outside i
     CHECK(html.find(placeholder) == std::string::npos);
   CHECK(html.find("http://") == std::string::npos);
   CHECK(html.find("src=\"http") == std::string::npos);
+}
+
+TEST_CASE("the report of a study with several objectives carries its Pareto front",
+          "[report][data][multiobjective]") {
+  auto record = make_record("mo", kSpace);
+  record.spec.erase("direction");
+  record.spec.erase("objective");
+  record.spec["objectives"] = json::parse(
+      R"([{"metric": "loss", "direction": "minimize"}, {"metric": "size", "direction": "minimize"}])");
+  record.spec["constraints"] = json::parse(R"([{"metric": "mem", "max": 10}])");
+  record.spec["reference_point"] = {10, 10};
+  // (loss, size, mem) by hand: #2 is dominated by #1, #4 dominates everything but is
+  // infeasible, #5 failed: the front is #0, #1 and #3.
+  const std::vector<std::array<double, 3>> points = {
+      {1, 5, 0}, {2, 3, 0}, {3, 4, 0}, {4, 1, 0}, {0.5, 0.5, 11}};
+  std::vector<hpo::Trial> trials;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    trials.push_back(make_trial(static_cast<int>(i), std::nullopt, {{"x", 0.1 * i}, {"opt", "a"}}));
+    trials.back().metrics = {{"loss", points[i][0]}, {"size", points[i][1]}, {"mem", points[i][2]}};
+  }
+  trials.push_back(make_trial(5, std::nullopt, {{"x", 0.9}, {"opt", "a"}}, hpo::TrialState::kFail));
+  const auto space = hpo::effective_space(record, trials);
+  const json doc = hpo::build_report_data(record, trials, space, hpo::ImportanceResult{});
+  REQUIRE(doc.contains("pareto"));
+  const json& p = doc["pareto"];
+  CHECK(p["total"] == 5);
+  CHECK(p["front_size"] == 3);
+  CHECK(p["number"] == json::array({0, 1, 2, 3, 4}));
+  CHECK(p["x"] == json::array({1, 2, 3, 4, 0.5}));
+  CHECK(p["y"] == json::array({5, 3, 4, 1, 0.5}));
+  CHECK(p["front"] == json::array({true, true, false, true, false}));
+  CHECK(p["feasible"] == json::array({true, true, true, true, false}));
+  // The staircase of (1,5), (2,3), (4,1) under (10,10): 9*5 + 8*2 + 6*2.
+  CHECK(p["hypervolume"].get<double>() == Approx(73.0));
+  CHECK(p["reference_point"] == json::array({10, 10}));
+  CHECK(p["objectives"][1]["metric"] == "size");
+  // The page draws it: the card and its script are there.
+  const std::string html = hpo::render_report_html(doc);
+  CHECK(html.find("id=\"pareto\"") != std::string::npos);
+  CHECK(html.find("renderPareto") != std::string::npos);
+  // A single-objective study has no such part.
+  const auto single = make_record("single", kSpace);
+  CHECK_FALSE(hpo::build_report_data(single, many(10), space, hpo::ImportanceResult{})
+                  .contains("pareto"));
 }

@@ -9,6 +9,7 @@
 #include "samplers/cmaes_sampler.h"
 #include "samplers/gp_sampler.h"
 #include "samplers/grid_sampler.h"
+#include "samplers/nsga2_sampler.h"
 #include "samplers/qmc_sampler.h"
 #include "samplers/random_sampler.h"
 #include "samplers/tpe_sampler.h"
@@ -107,9 +108,37 @@ struct GpDeterministicFixture {  // fixed nugget, random independent sampling, s
   }
 };
 
+struct Nsga2Fixture {  // a small population, so that the contract sees crossover at work
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    Nsga2Options o;
+    o.population_size = 6;
+    return std::make_unique<Nsga2Sampler>(seed, o);
+  }
+};
+
+struct Nsga2SbxFixture {
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    Nsga2Options o;
+    o.population_size = 6;
+    o.crossover = Crossover::kSbx;
+    o.mutation_prob = 0.05;
+    return std::make_unique<Nsga2Sampler>(seed, o);
+  }
+};
+
+struct Nsga2BlxFixture {
+  static std::unique_ptr<Sampler> make(std::uint64_t seed) {
+    Nsga2Options o;
+    o.population_size = 6;
+    o.crossover = Crossover::kBlxAlpha;
+    return std::make_unique<Nsga2Sampler>(seed, o);
+  }
+};
+
 #define HPO_ALL_SAMPLERS                                                                    \
   RandomFixture, TpeFixture, TpeUnivariateFixture, TpeGroupFixture, GridFixture, SobolFixture, \
-      HaltonFixture, CmaEsFixture, CmaEsPlainFixture, GpFixture, GpDeterministicFixture
+      HaltonFixture, CmaEsFixture, CmaEsPlainFixture, GpFixture, GpDeterministicFixture,       \
+      Nsga2Fixture, Nsga2SbxFixture, Nsga2BlxFixture
 
 std::vector<ParamSet> suggestions_of(Sampler& sampler, int n) {
   std::vector<Trial> trials;

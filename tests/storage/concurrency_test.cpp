@@ -228,7 +228,8 @@ TEST_CASE("connections opening a new file at once create its schema once",
   for (const auto& e : errors) CHECK(e == "");
   CHECK(SqliteStorage(db).list_studies().size() == static_cast<std::size_t>(kThreads));
   RawSqlite raw(db);
-  CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "4");
+  CHECK(raw.query("SELECT group_concat(version) FROM schema_version") ==
+        std::to_string(SqliteStorage::kSchemaVersion));
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
 }
 

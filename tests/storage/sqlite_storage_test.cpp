@@ -19,6 +19,10 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kFixtures = HPO_STORAGE_FIXTURES_DIR;
+// The schema version this build writes, as schema_version holds it, and the checked-in fixture
+// at that version (what a migrated file must look like).
+const std::string kCurrentVersion = std::to_string(SqliteStorage::kSchemaVersion);
+const std::string kCurrentFixture = "v" + kCurrentVersion;
 
 // Files next to `db` (the -wal, -shm and -journal files SQLite would create).
 std::vector<std::string> siblings(const fs::path& db) {
@@ -137,13 +141,13 @@ TEST_CASE("a SQLite database keeps every field exactly across closing and reopen
   CHECK(describe_all(f.storage(), Times::kExact) == before);
 }
 
-TEST_CASE("a new database is in WAL mode, at schema version 4 and consistent",
+TEST_CASE("a new database is in WAL mode, at the current schema version and consistent",
           "[storage][sqlite]") {
   SqliteStorageFixture f;
   populate(f.storage());
   RawSqlite raw(f.path());
   CHECK(raw.query("PRAGMA journal_mode") == "wal");
-  CHECK(raw.query("SELECT version FROM schema_version") == "4");
+  CHECK(raw.query("SELECT version FROM schema_version") == kCurrentVersion);
   CHECK(raw.query("SELECT count(*) FROM schema_version") == "1");
   CHECK(raw.query("PRAGMA integrity_check") == "ok");
   CHECK(raw.query("PRAGMA foreign_key_check") == "");
@@ -174,10 +178,10 @@ TEST_CASE("the checked-in v1 database is migrated to the current version with ev
   SqliteStorage storage(db);
 
   // On disk: the current version, every version 1 row unchanged, the new columns at their
-  // defaults, no runs, and the same schema as a new file (and as the checked-in v4 fixture).
+  // defaults, no runs, and the same schema as a new file (and as the checked-in fixture of the current version).
   {
     RawSqlite raw(db);
-    CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == "4");
+    CHECK(raw.query("SELECT group_concat(version) FROM schema_version") == kCurrentVersion);
     CHECK(raw.query("PRAGMA integrity_check") == "ok");
     CHECK(raw.query("PRAGMA foreign_key_check") == "");
     CHECK(raw.query("SELECT count(*) FROM trials WHERE owner = ''") == "5");
@@ -186,7 +190,7 @@ TEST_CASE("the checked-in v1 database is migrated to the current version with ev
   CHECK(first_difference(v1_rows(db), rows_before) == "");
   SqliteStorageFixture fresh;
   CHECK(first_difference(schema_of(db), schema_of(fresh.path())) == "");
-  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v4"))) == "");
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, kCurrentFixture))) == "");
 
   const auto studies = storage.list_studies();
   REQUIRE(studies.size() == 2);
@@ -284,13 +288,13 @@ TEST_CASE("a v1 database whose migration fails halfway is left at version 1, unc
   raw.exec("DROP TABLE runs");
   SqliteStorage storage(db);
   CHECK(storage.get_trials(1).size() == 5);
-  CHECK(raw.query("SELECT version FROM schema_version") == "4");
+  CHECK(raw.query("SELECT version FROM schema_version") == kCurrentVersion);
 }
 
 TEST_CASE("a database without the read indexes gets them at open, with no version change",
           "[storage][sqlite]") {
   TempDir dir("hpo-storage");
-  const fs::path db = load_fixture(dir, "v4");
+  const fs::path db = load_fixture(dir, kCurrentFixture);
   const auto indexed = [&] {
     return RawSqlite(db).query(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
@@ -310,7 +314,7 @@ TEST_CASE("a database without the read indexes gets them at open, with no versio
     CHECK(best[0].number == expected->number);
   }
   CHECK(indexed() == "2");
-  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "4");
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == kCurrentVersion);
   SqliteStorage again(db);  // an indexed file opens as it is
   CHECK(indexed() == "2");
 }
@@ -320,8 +324,8 @@ TEST_CASE("the checked-in v2 database is migrated to the current version and rea
   TempDir dir("hpo-storage");
   const fs::path db = load_fixture(dir, "v2");
   SqliteStorage storage(db);
-  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "4");
-  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v4"))) == "");
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == kCurrentVersion);
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, kCurrentFixture))) == "");
 
   const auto studies = storage.list_studies();
   REQUIRE(studies.size() == 2);
@@ -420,7 +424,7 @@ TEST_CASE("what the version 2 engine kept in attributes moves into the version 3
   CHECK(raw.query("PRAGMA integrity_check") == "ok");
 }
 
-TEST_CASE("the checked-in v3 database is migrated to version 4: no trial has a launch yet",
+TEST_CASE("the checked-in v3 database is migrated to the current version: no trial has a launch yet",
           "[storage][sqlite]") {
   TempDir dir("hpo-storage");
   const fs::path db = load_fixture(dir, "v3");
@@ -428,12 +432,12 @@ TEST_CASE("the checked-in v3 database is migrated to version 4: no trial has a l
   SqliteStorage storage(db);
   {
     RawSqlite raw(db);
-    CHECK(raw.query("SELECT version FROM schema_version") == "4");
+    CHECK(raw.query("SELECT version FROM schema_version") == kCurrentVersion);
     CHECK(raw.query("SELECT count(*) FROM trials WHERE launch = ''") ==
           raw.query("SELECT count(*) FROM trials"));
     CHECK(raw.query("PRAGMA integrity_check") == "ok");
   }
-  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, "v4"))) == "");
+  CHECK(first_difference(schema_of(db), schema_of(load_fixture(dir, kCurrentFixture))) == "");
   const auto svm = storage.find_study("svm");
   REQUIRE(svm);
   const auto trials = storage.get_trials(svm->id);
@@ -448,6 +452,39 @@ TEST_CASE("the checked-in v3 database is migrated to version 4: no trial has a l
   launch.env = {{"HPO_TRIAL_NUMBER", "3"}};
   REQUIRE(storage.set_trial_launch(running[0].id, launch));
   CHECK(storage.get_trial(running[0].id)->launch == launch);
+}
+
+TEST_CASE("the checked-in v4 database gains objective values and violations, rows kept",
+          "[storage][sqlite]") {
+  TempDir dir("hpo-storage");
+  const fs::path db = load_fixture(dir, "v4");
+  CHECK(RawSqlite(db).query("SELECT version FROM schema_version") == "4");
+  const fs::path v5 = load_fixture(dir, "v5");  // v4.sql's rows at version 5
+  const std::vector<Trial> before = SqliteStorage(v5).get_trials(1);
+  SqliteStorage storage(db);
+  RawSqlite raw(db);
+  CHECK(raw.query("SELECT version FROM schema_version") == "5");
+  CHECK(raw.query("SELECT count(*) FROM trials WHERE objective_values = '[]'") ==
+        raw.query("SELECT count(*) FROM trials"));
+  CHECK(raw.query("SELECT count(*) FROM trials WHERE violation IS NOT NULL") == "0");
+  CHECK(first_difference(schema_of(db), schema_of(v5)) == "");
+  const std::vector<Trial> trials = storage.get_trials(1);
+  REQUIRE(trials.size() == before.size());
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    CHECK(trials[i].value == before[i].value);
+    CHECK(trials[i].launch == before[i].launch);
+    CHECK(trials[i].values.empty());
+    CHECK_FALSE(trials[i].violation);
+  }
+  // A multi-objective trial finished now keeps one value per objective and its violation.
+  const StudyRecord svm = storage.list_studies()[0];
+  const std::optional<Trial> t = storage.create_trial(svm.id, NewTrial{});
+  REQUIRE(t);
+  REQUIRE(storage.finish_trial(t->id, TrialState::kComplete, std::nullopt, {{"a", 1.0}}, "",
+                               TrialScores{{0.5, -2.0, 3.0}, 0.25}));
+  const Trial back = storage.get_trials(svm.id).back();
+  CHECK(back.values == std::vector<double>{0.5, -2.0, 3.0});
+  CHECK(back.violation == 0.25);
 }
 
 TEST_CASE("a corrupted launch is a storage error", "[storage][sqlite]") {
@@ -529,11 +566,11 @@ TEST_CASE("a database of a newer schema version is refused, naming both versions
   }
   {
     RawSqlite raw(db);
-    raw.exec("UPDATE schema_version SET version = 5");
+    raw.exec("UPDATE schema_version SET version = 6");
   }
-  require_refused(db, StorageErrc::kVersion, {"schema version 5", "version 4", "newer hpo"});
+  require_refused(db, StorageErrc::kVersion, {"schema version 6", "version 5", "newer hpo"});
   RawSqlite raw(db);
-  CHECK(raw.query("SELECT version FROM schema_version") == "5");  // left as it was
+  CHECK(raw.query("SELECT version FROM schema_version") == "6");  // left as it was
   CHECK(raw.query("SELECT name FROM studies") == "s");
 }
 

@@ -210,6 +210,28 @@ TEMPLATE_TEST_CASE("create_trial refuses an unknown study and a state that is no
   CHECK(add_trial(s, study.id, running()).number == 0);
 }
 
+TEMPLATE_TEST_CASE("a finished trial keeps its objective values and violation", "[storage]",
+                   MemoryStorageFixture, SqliteStorageFixture) {
+  TestType f;
+  Storage& s = f.storage();
+  const auto study = make_study(s, "s", Direction::kMinimize, "loss", {});
+  const Trial multi = add_trial(s, study.id, running());
+  const Trial single = add_trial(s, study.id, running());
+  REQUIRE(s.finish_trial(multi.id, TrialState::kComplete, std::nullopt,
+                         {{"loss", 0.5}, {"size", 12.0}, {"mem", 600.0}}, "",
+                         TrialScores{{0.5, 12.0}, 88.0}));
+  REQUIRE(s.finish_trial(single.id, TrialState::kComplete, 0.25, {{"loss", 0.25}}, ""));
+  const auto trials = s.get_trials(study.id);
+  REQUIRE(trials.size() == 2);
+  CHECK(trials[0].values == std::vector<double>{0.5, 12.0});
+  CHECK(trials[0].violation == 88.0);
+  CHECK_FALSE(trials[0].feasible());
+  CHECK_FALSE(trials[0].value);
+  CHECK(trials[1].values.empty());
+  CHECK_FALSE(trials[1].violation);
+  CHECK(trials[1].feasible());
+}
+
 TEMPLATE_TEST_CASE("WAITING trials are claimed oldest first, each exactly once", "[storage]",
                    MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;

@@ -62,7 +62,9 @@
     const dl = el("dl", { class: "summary" });
     const add = (k, v) => { dl.appendChild(el("dt", null, k)); dl.appendChild(el("dd", null, v)); };
     add("study", doc.study.name);
-    add("objective", doc.study.direction + " " + doc.study.metric);
+    add("objective", doc.pareto
+      ? doc.pareto.objectives.map(o => o.direction + " " + o.metric).join(", ")
+      : doc.study.direction + " " + doc.study.metric);
     add("sampler", doc.study.sampler);
     const c = s.counts;
     const done = c.COMPLETE + c.PRUNED;
@@ -85,7 +87,12 @@
 
   function renderHistory(doc) {
     const box = document.getElementById("history"), h = doc.history;
-    if (!h.number.length) { dropPlot("history"); clear(box); note("history-note", "no COMPLETE trial yet"); return; }
+    if (!h.number.length) {
+      dropPlot("history"); clear(box);
+      note("history-note", doc.pareto ? "a study with several objectives has no single value: see the Pareto front"
+                                      : "no COMPLETE trial yet");
+      return;
+    }
     note("history-note", h.number.length < h.total
       ? "showing " + h.number.length + " of " + h.total + " COMPLETE trials (lowest and highest of each run)" : "");
     const xs = Array.from(new Set(h.number.concat(h.best.number))).sort((a, b) => a - b);
@@ -102,6 +109,40 @@
                { label: "best so far", stroke: palette[1], width: 2, spanGaps: true,
                  paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
     }, [xs, values, best]);
+  }
+
+  // A study with several objectives: its first two objectives for each COMPLETE trial, the
+  // feasible Pareto front highlighted (and joined as a staircase), infeasible trials apart.
+  function renderPareto(doc) {
+    const card = document.getElementById("pareto-card"), box = document.getElementById("pareto");
+    const p = doc.pareto;
+    if (!p) { card.hidden = true; dropPlot("pareto"); clear(box); return; }
+    card.hidden = false;
+    if (!p.number.length) { dropPlot("pareto"); clear(box); note("pareto-note", "no COMPLETE trial yet"); return; }
+    const ox = p.objectives[0], oy = p.objectives[1];
+    note("pareto-note", p.front_size + " trial(s) on the front of " + p.total + " COMPLETE" +
+      (p.objectives.length > 2 ? " (over all " + p.objectives.length + " objectives; the first two drawn)" : "") +
+      ", hypervolume " + fmt(p.hypervolume) + " against [" + p.reference_point.map(fmt).join(", ") + "]" +
+      (p.number.length < p.total ? "; showing " + p.number.length : ""));
+    // uPlot wants one increasing x: points sorted by the first objective, one series each.
+    const order = p.x.map((_, i) => i).sort((a, b) => p.x[a] - p.x[b] || p.y[a] - p.y[b]);
+    const xs = [], front = [], feasible = [], infeasible = [];
+    order.forEach(i => {
+      xs.push(p.x[i]);
+      front.push(p.front[i] ? p.y[i] : null);
+      feasible.push(!p.front[i] && p.feasible[i] ? p.y[i] : null);
+      infeasible.push(p.feasible[i] ? null : p.y[i]);
+    });
+    upsertPlot("pareto", box, {
+      width: width(box), height: 320, legend: { show: true },
+      scales: { x: { time: false } },
+      axes: [{ label: ox.metric + " (" + ox.direction + ")" }, { label: oy.metric + " (" + oy.direction + ")" }],
+      series: [{ label: ox.metric },
+               Object.assign({ label: "Pareto front" }, pointsOnly(palette[1]),
+                             { points: { show: true, size: 8, space: 0, fill: palette[1] } }),
+               Object.assign({ label: "feasible" }, pointsOnly(palette[0])),
+               Object.assign({ label: "infeasible" }, pointsOnly("#8c959f"))],
+    }, [xs, front, feasible, infeasible]);
   }
 
   function renderImportance(doc) {
@@ -338,6 +379,7 @@
     document.title = "hpo · " + doc.study.name;
     document.getElementById("generated").textContent = "data of " + doc.generated;
     renderSummary(doc);
+    renderPareto(doc);
     renderHistory(doc);
     renderImportance(doc);
     renderParallel(doc);
