@@ -432,6 +432,8 @@ class SqliteStorage::Impl {
   std::optional<int> read_version();
   // Within a transaction: the trial with its intermediate values and attributes.
   std::optional<Trial> load_trial(std::int64_t trial_id);
+  // The trials with these ids, in this order (an id that vanished is left out).
+  std::vector<Trial> load_trials(const std::vector<std::int64_t>& ids);
   // Within a transaction: the study's trials (as get_trials).
   std::vector<Trial> load_trials(std::int64_t study_id, std::optional<TrialState> state,
                                  int from_number, TrialDetail detail = TrialDetail::kFull);
@@ -563,6 +565,14 @@ std::optional<int> SqliteStorage::Impl::read_version() {
     throw StorageError(StorageErrc::kCorrupt,
                        "not an hpo database (its schema_version table is empty)");
   return static_cast<int>(version->int64(0));
+}
+
+std::vector<Trial> SqliteStorage::Impl::load_trials(const std::vector<std::int64_t>& ids) {
+  std::vector<Trial> out;
+  out.reserve(ids.size());
+  for (std::int64_t id : ids)
+    if (auto t = load_trial(id)) out.push_back(std::move(*t));
+  return out;
 }
 
 std::optional<Trial> SqliteStorage::Impl::load_trial(std::int64_t trial_id) {
@@ -1034,11 +1044,7 @@ std::vector<Trial> SqliteStorage::get_best_trials(std::int64_t study_id, Directi
       select->bind_all(study_id, state_text, limit);
       while (select->step()) ids.push_back(select->int64(0));
     }
-    std::vector<Trial> out;
-    out.reserve(ids.size());
-    for (std::int64_t id : ids)
-      if (auto t = impl_->load_trial(id)) out.push_back(std::move(*t));
-    return out;
+    return impl_->load_trials(ids);
   });
 }
 
@@ -1079,11 +1085,7 @@ std::vector<Trial> SqliteStorage::get_retries(std::int64_t study_id, int number)
       select->bind_all(study_id, number);
       while (select->step()) ids.push_back(select->int64(0));
     }
-    std::vector<Trial> out;
-    out.reserve(ids.size());
-    for (std::int64_t id : ids)
-      if (auto t = impl_->load_trial(id)) out.push_back(std::move(*t));
-    return out;
+    return impl_->load_trials(ids);
   });
 }
 
