@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/model/duration.h"
 #include "executors/objective_sources.h"
 #include "executors/subprocess_executor.h"
 #include "executors/threads_executor.h"
@@ -96,9 +97,11 @@ void settle(Executor& executor) {
   if constexpr (requires { Backend::settle(executor); }) Backend::settle(executor);
 }
 
-// The most trials alive at one instant. A trial lives from its "<id> B" stamp to the later of
-// its "<id> E" stamp (an objective that outlived its timeout) and its on_finished (a process
-// killed before it could stamp). At equal times a start counts before an end.
+// The most trials alive at one instant. A trial's code runs from its "<id> B" stamp to its
+// "<id> E" stamp; one without an end stamp (a process killed before it could write it) is
+// counted alive until its on_finished. The executor learns of an end only after it happened,
+// so an on_finished later than the end stamp does not extend the trial: its slot may already
+// run the next trial. At equal times a start counts before an end.
 std::size_t max_overlap(const fs::path& stamps,
                         const std::map<std::int64_t, std::int64_t>& finished_at) {
   std::map<std::int64_t, std::int64_t> begin, end;
@@ -108,8 +111,11 @@ std::size_t max_overlap(const fs::path& stamps,
   while (in >> id >> kind >> ns) (kind == "B" ? begin : end)[id] = ns;
   std::vector<std::pair<std::int64_t, int>> events;
   for (const auto& [trial, b] : begin) {
-    std::int64_t e = end.count(trial) ? end[trial] : b;
-    if (finished_at.count(trial)) e = std::max(e, finished_at.at(trial));
+    std::int64_t e = b;
+    if (end.count(trial))
+      e = end[trial];
+    else if (finished_at.count(trial))
+      e = std::max(e, finished_at.at(trial));
     events.push_back({b, +1});
     events.push_back({e, -1});
   }
@@ -197,12 +203,14 @@ CONFORMANCE_CASE("a trial that fails is a FAIL with its reason, and the next tri
 CONFORMANCE_CASE("a trial past its timeout is a FAIL that says so, and the next trial runs") {
   Harness<TestType> h;
   Settings settings;
-  settings.timeout = 300ms;
+  // Not a whole number of seconds: a Kubernetes Job also gets the timeout, rounded up, as its
+  // activeDeadlineSeconds, and the executor's own timer is to be first.
+  settings.timeout = scaled(250ms);
   auto executor = h.make({"out", "step=0 ready=1", "sleep", "{ms}", "out", "loss=1"}, settings);
   const TrialOutcome timed_out = h.run_one(*executor, {{"ms", 60000}});
   CHECK(timed_out.state == TrialState::kFail);
   CHECK(timed_out.failure == FailureKind::kTimeout);
-  CHECK(timed_out.reason == "timed out after 300ms");
+  CHECK(timed_out.reason == "timed out after " + format_duration(scaled(250ms)));
   CHECK(h.sink.intermediates_of(1).size() == 1);  // it did run before it timed out
 
   const TrialOutcome next = h.run_one(*executor, {{"ms", 0}});
@@ -322,8 +330,8 @@ CONFORMANCE_CASE("the parallelism cap holds while timed-out trials are still sto
   const fs::path stamps = h.dir / "stamps";
   Settings settings;
   settings.parallelism = kParallel;
-  settings.timeout = 150ms;
-  // The first two ignore stop requests for 400 ms. The subprocess backend kills them; the
+  settings.timeout = scaled(150ms);
+  // The first two ignore stop requests for 400 ms (times the sanitizer scale, as the timeout). The subprocess backend kills them; the
   // threads backend reports them timed out at once but cannot take their threads back, so
   // later trials wait for a thread (and may time out waiting).
   auto executor = h.make({"stamp", stamps.string(), "{id} B", "busy", "{ms}", "stamp",
@@ -331,7 +339,7 @@ CONFORMANCE_CASE("the parallelism cap holds while timed-out trials are still sto
                          settings);
   int started = 0;
   const auto start_next = [&] {
-    h.start(*executor, {{"ms", started < static_cast<int>(kParallel) ? 400 : 10}});
+    h.start(*executor, {{"ms", started < static_cast<int>(kParallel) ? scaled_ms(400) : 10}});
     ++started;
   };
   h.on_finished = [&](std::int64_t) {

@@ -27,6 +27,7 @@
 #include "executors/executor.h"
 #include "tests/support/recording_sink.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/time_scale.h"
 
 namespace hpo::testing {
 

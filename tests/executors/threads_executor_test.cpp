@@ -19,6 +19,7 @@
 
 #include "hpo/errors.h"
 #include "engine/model/study_spec.h"
+#include "engine/model/duration.h"
 #include "executors/builtin_functions.h"
 #include "hpo/plugin.h"
 #include "executors/executor_registry.h"
@@ -275,31 +276,38 @@ TEST_CASE("a timed-out objective keeps its thread: a trial queued behind it does
   ThreadsHarness h;
   Concurrency calls;
   ThreadsExecutorOptions options;
-  options.timeout = 100ms;
+  options.timeout = scaled(100ms);
+  const std::string timed_out = "timed out after " + format_duration(scaled(100ms));
+  std::atomic<bool> release{false};
   auto executor = make_executor(
       h,
       [&](const ParamSet& p, ObjectiveContext&) {
         calls.enter();
-        std::this_thread::sleep_for(std::chrono::milliseconds(p.at("ms").as_int()));
+        // The first trial ignores the stop request until the test lets it go.
+        if (p.at("hold").as_bool())
+          while (!release) std::this_thread::sleep_for(1ms);
         calls.leave();
         return 1.0;
       },
       1, options);
-  // Trial 1 ignores the stop request for 2 s; trial 2 starts when trial 1 is reported timed
-  // out and times out itself, waiting for the one thread.
+  // Trial 2 starts when trial 1 is reported timed out and times out itself, waiting for the one
+  // thread that trial 1 still holds.
   h.on_finished = [&](std::int64_t id) {
-    if (id == 1) h.start(*executor, {{"ms", 0}});
+    if (id == 1) h.start(*executor, {{"hold", false}});
   };
-  h.start(*executor, {{"ms", 2000}});
+  h.start(*executor, {{"hold", true}});
   REQUIRE(h.run_until([&] { return h.sink.finished.size() == 2; }));
-  CHECK(h.sink.outcome(1)->reason == "timed out after 100ms");
-  CHECK_THAT(h.sink.outcome(2)->reason, StartsWith("timed out after 100ms (it never started"));
+  CHECK(h.sink.outcome(1)->reason == timed_out);
+  CHECK_THAT(h.sink.outcome(2)->reason, StartsWith(timed_out + " (it never started"));
   CHECK(executor->running() == 0);
-  CHECK(executor->active_calls() == 1);  // trial 1, still sleeping
+  CHECK(executor->active_calls() == 1);  // trial 1, still held
 
+  release = true;
   REQUIRE(h.run_until([&] { return executor->active_calls() == 0; }));
   h.on_finished = nullptr;
-  CHECK(h.run_one(*executor, {{"ms", 0}}).ok());
+  const TrialOutcome after = h.run_one(*executor, {{"hold", false}});
+  INFO(after.reason);
+  CHECK(after.ok());
   CHECK(calls.most == 1);
 }
 
