@@ -206,7 +206,7 @@ void mass_weights(TpeWeights rule, const std::vector<double>& mass, std::vector<
   }
 }
 
-std::vector<Unit> make_units(const SearchSpace& space, const TpeOptions& opts) {
+std::vector<Unit> make_units(const SearchSpace& space, const TpeOptions& opts, bool joint) {
   const auto& params = space.parameters();
   std::vector<Unit> units;
   if (opts.group) {
@@ -222,11 +222,11 @@ std::vector<Unit> make_units(const SearchSpace& space, const TpeOptions& opts) {
     }
     return units;
   }
-  if (opts.multivariate) {
-    Unit joint;
+  if (joint) {
+    Unit joint_unit;
     for (std::size_t i = 0; i < params.size(); ++i)
-      if (params[i].when.empty()) joint.params.push_back(i);
-    if (!joint.params.empty()) units.push_back(std::move(joint));
+      if (params[i].when.empty()) joint_unit.params.push_back(i);
+    if (!joint_unit.params.empty()) units.push_back(std::move(joint_unit));
     for (std::size_t i = 0; i < params.size(); ++i)
       if (!params[i].when.empty()) units.push_back(Unit{{i}});
     std::sort(units.begin(), units.end(),
@@ -258,6 +258,7 @@ std::optional<ParamValue> only_value(const Distribution& d) {
 struct TpeSampler::Workspace {
   // The space the rest was built for.
   SearchSpace space;
+  bool joint = true;  // the units model the unconditional parameters jointly
   std::vector<Unit> units;
   std::vector<KernelDim> dims;                                // per parameter
   std::vector<bool> fixed;                                    // parameter has a single value
@@ -286,11 +287,12 @@ struct TpeSampler::Workspace {
   const std::vector<Ranked>* ranked = nullptr;
   SettledRanks settled;
 
-  void prepare(const SearchSpace& new_space, const TpeOptions& opts) {
-    if (new_space == space && !units.empty()) return;
+  void prepare(const SearchSpace& new_space, const TpeOptions& opts, bool new_joint) {
+    if (new_space == space && new_joint == joint && !units.empty()) return;
     space = new_space;
+    joint = new_joint;
     const auto& params = space.parameters();
-    units = make_units(space, opts);
+    units = make_units(space, opts, joint);
     dims.clear();
     fixed.clear();
     by_name.clear();
@@ -735,7 +737,7 @@ ParamSet TpeSampler::suggest(const StudyView& study, const SearchSpace& space,
     }
   }
 
-  ws.prepare(space, options_);
+  ws.prepare(space, options_, options_.joint(directions == nullptr ? 1 : directions->size()));
   ws.encode(ranked, !subsampled);
   const auto& params = space.parameters();
   const auto& units = ws.units;
@@ -822,10 +824,11 @@ TpeOptions read_tpe_options(const OrderedJson& block, const std::string& path,
   }
   read_int("exact_history", 0, std::numeric_limits<int>::max(), out.exact_history);
   read_bool("consider_endpoints", out.consider_endpoints);
-  read_bool("multivariate", out.multivariate);
+  if (const OrderedJson* m = SpecChecker::member(block, "multivariate"))
+    if (auto v = c.get_bool(*m, key_path("multivariate"))) out.multivariate = *v;
   read_bool("group", out.group);
   read_bool("constant_liar", out.constant_liar);
-  if (out.group && !out.multivariate)
+  if (out.group && out.multivariate == false)
     c.add(key_path("group"), "requires multivariate (do not set \"multivariate\": false)");
   if (const OrderedJson* m = SpecChecker::member(block, "weights")) {
     if (auto rule = c.get_enum(*m, key_path("weights"), {"ramp", "default", "uniform"}))

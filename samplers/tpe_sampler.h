@@ -15,16 +15,17 @@
 //      l(x) / g(x).
 //      Beyond exact_history bad trials, the bad group is a stratified subsample that keeps
 //      the cost of a suggestion flat (TpeOptions::exact_history, samplers/README.md).
-//   4. Which parameters are modelled together ("units"): with multivariate (the default),
-//      every unconditional parameter jointly and each conditional parameter alone; with group,
-//      every set of parameters sharing the same condition jointly; with multivariate: false,
-//      each parameter alone (Optuna's default). A unit's estimators only see the trials in which
-//      all its parameters are present, so a trial without a parameter does not pollute its
-//      density. Units are sampled parents first, so that a conditional parameter is drawn only
+//   4. Which parameters are modelled together ("units"): with multivariate (the default with
+//      one objective), every unconditional parameter jointly and each conditional parameter
+//      alone; with group, every set of parameters sharing the same condition jointly; with
+//      multivariate: false, each parameter alone (Optuna's default, and hpo's with several
+//      objectives). A unit's estimators only see the trials in which all its parameters are
+//      present, so a trial without a parameter does not pollute its density. Units are sampled
+//      parents first, so that a conditional parameter is drawn only
 //      when active.
 // Where hpo departs from Optuna 3.1 (each measured with `hpo-bench suite` on the public and
 // development problems, at 50, 100 and 200 trials; see tests/bench/README.md):
-//   - multivariate by default, and joint kernels take per-parameter neighbour-gap bandwidths
+//   - multivariate by default in single-objective studies, and joint kernels take per-parameter neighbour-gap bandwidths
 //     instead of one Scott-like width (parzen_estimator.h);
 //   - the good group's smallest kernel width follows the whole history (range / (n / 4))
 //     rather than the group's own ~n / 10 size, so that TPE keeps refining after ~100 trials;
@@ -44,6 +45,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,8 +78,15 @@ struct TpeOptions {
   // "consider_endpoints".
   bool consider_endpoints = false;
   // Model the unconditional parameters jointly (captures correlations); false samples every
-  // parameter on its own, as Optuna does by default. JSON "multivariate".
-  bool multivariate = true;
+  // parameter on its own, as Optuna does by default. JSON "multivariate". Unset: jointly in a
+  // single-objective study, on its own in a multi-objective one (as MOTPE; measured better on
+  // the 3-objective problems of `hpo-bench multi-objective`, samplers/README.md).
+  std::optional<bool> multivariate;
+  // Whether the unconditional parameters are modelled jointly in a study with this many
+  // objectives.
+  bool joint(std::size_t objectives) const {
+    return group || multivariate.value_or(objectives <= 1);
+  }
   // Model every set of parameters sharing the same condition jointly (implies multivariate for
   // each such set). JSON "group".
   bool group = false;

@@ -237,7 +237,7 @@ nlohmann::json time_suggestions(const std::string& kind, const nlohmann::json& o
   std::sort(sorted.begin(), sorted.end());
   SpecChecker ignored;
   const bool multivariate =
-      read_tpe_options(OrderedJson(options_json), "sampler", ignored).multivariate;
+      read_tpe_options(OrderedJson(options_json), "sampler", ignored).joint(1);
   std::string label = "hpo-" + kind + (kind == "tpe" ? (multivariate ? "-multivariate" : "-univariate") : "");
   auto round1 = [](double x) { return std::round(x * 10.0) / 10.0; };
   return {{"sampler", label},

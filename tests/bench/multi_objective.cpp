@@ -81,6 +81,11 @@ std::vector<Problem> problems() {
 
 std::unique_ptr<Sampler> make(const std::string& name, std::uint64_t seed) {
   if (name == "tpe") return std::make_unique<TpeSampler>(seed);
+  if (name == "tpe-multivariate") {  // tpe's default here is one estimator per parameter
+    TpeOptions options;
+    options.multivariate = true;
+    return std::make_unique<TpeSampler>(seed, options);
+  }
   if (name == "nsga2") return std::make_unique<Nsga2Sampler>(seed);
   return std::make_unique<RandomSampler>(seed);
 }
@@ -88,7 +93,7 @@ std::unique_ptr<Sampler> make(const std::string& name, std::uint64_t seed) {
 SearchSpace box(int n) {
   SearchSpace space;
   for (int i = 0; i < n; ++i)
-    space.add(Parameter{"x" + std::to_string(i), Distribution::float_range(0.0, 1.0)});
+    space.add({"x" + std::to_string(i), Distribution::float_range(0.0, 1.0), {}});
   return space;
 }
 

@@ -8,6 +8,8 @@ front at 50, 100 and BUDGET trials.
 """
 import argparse
 import math
+import sys
+import time
 
 import numpy as np
 import optuna
@@ -90,9 +92,13 @@ def main():
             mean = [0.0] * len(checkpoints)
             with_front = 0
             for seed in range(a.seeds):
+                started = time.monotonic()
                 rows = run(problem, s, seed, a.budget)
                 for i, c in enumerate(checkpoints):
                     mean[i] += front_hv(rows[:c], PROBLEMS[problem][1]) / a.seeds
+                print(f"  {problem} optuna-{s} seed {seed}: hv@{a.budget} "
+                      f"{front_hv(rows, PROBLEMS[problem][1]):.4f} "
+                      f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
                 with_front += any(c <= 0 for _, c in rows)
             print(f"{problem:8} {'optuna-' + s:12} {mean[0]:10.4f} {mean[1]:10.4f} {mean[2]:10.4f}"
                   f"   {with_front}/{a.seeds}", flush=True)

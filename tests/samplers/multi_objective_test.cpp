@@ -19,7 +19,7 @@ const std::vector<Direction> kMinMin = {Direction::kMinimize, Direction::kMinimi
 SearchSpace unit_box(int n) {
   SearchSpace space;
   for (int i = 0; i < n; ++i)
-    space.add(Parameter{"x" + std::to_string(i), Distribution::float_range(0.0, 1.0)});
+    space.add({"x" + std::to_string(i), Distribution::float_range(0.0, 1.0), {}});
   return space;
 }
 

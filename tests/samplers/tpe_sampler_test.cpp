@@ -364,7 +364,7 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
   CHECK(o.gamma == 0.2);
   CHECK(o.prior_weight == 2.0);
   CHECK(o.consider_endpoints);
-  CHECK(o.multivariate);
+  CHECK(o.multivariate == true);
   CHECK(o.group);
   CHECK_FALSE(o.constant_liar);
   CHECK(o.weights == TpeWeights::kUniform);
@@ -375,7 +375,9 @@ TEST_CASE("tpe options parse every key and report bad values with their paths",
   CHECK(defaults.n_startup_trials == 10);
   CHECK(defaults.n_ei_candidates == 24);
   CHECK(defaults.gamma == 0.1);
-  CHECK(defaults.multivariate);
+  CHECK_FALSE(defaults.multivariate.has_value());
+  CHECK(defaults.joint(1));        // unset: jointly with one objective,
+  CHECK_FALSE(defaults.joint(3));  // one parameter at a time with several (as MOTPE)
   CHECK(defaults.constant_liar);
   CHECK(defaults.weights == TpeWeights::kRamp);
   CHECK(defaults.exact_history == 1000);
