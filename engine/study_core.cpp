@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 
 #include "engine/factory.h"
 #include "engine/model/objective_score.h"
@@ -282,37 +283,52 @@ bool StudyCore::goal_reached() const {
   return !is_better(spec_.direction, *spec_.goal, *tally_.best_value);
 }
 
-std::vector<double> StudyCore::StepValues::values_at(std::int64_t step, TrialState state) const {
-  std::vector<double> out;
+std::vector<std::pair<int, double>> StudyCore::StepValues::step_values(std::int64_t step,
+                                                                       TrialState state,
+                                                                       StepMatch match) const {
   if (!is_finished(state)) {
     // Unfinished trials are whole in the cache, and change: read them there.
-    for (const Trial& t : core_.trials_) {
-      if (t.state != state) continue;
-      if (const auto it = t.intermediate.find(step); it != t.intermediate.end())
-        out.push_back(it->second);
-    }
-    return out;
+    return StudyView(core_.spec_.direction, core_.trials_).step_values(step, state, match);
   }
-  auto it = by_step_.find({step, state});
+  auto it = by_step_.find({step, state, match});
+  if (it == by_step_.end()) check_online();
   if (it == by_step_.end())
-    it = by_step_.emplace(std::make_pair(step, state),
-                          core_.storage_.get_step_values(core_.id(), step, state)).first;
-  out.reserve(it->second.size());
-  for (const auto& [number, value] : it->second) out.push_back(value);
-  return out;
+    it = by_step_.emplace(std::make_tuple(step, state, match),
+                          core_.storage_.get_step_values(core_.id(), step, state, match)).first;
+  return it->second;
+}
+
+std::optional<std::int64_t> StudyCore::StepValues::last_step(TrialState state) const {
+  if (!is_finished(state)) return StudyView(core_.spec_.direction, core_.trials_).last_step(state);
+  auto it = last_step_.find(state);
+  if (it == last_step_.end()) check_online();
+  if (it == last_step_.end())
+    it = last_step_.emplace(state, core_.storage_.get_last_step(core_.id(), state)).first;
+  return it->second;
+}
+
+void StudyCore::StepValues::check_online() const {
+  if (offline)
+    throw std::logic_error(
+        "the study core read step values from storage inside a storage transaction");
 }
 
 void StudyCore::StepValues::add(const Trial& trial) {
   for (auto& [key, values] : by_step_) {
-    if (key.second != trial.state) continue;
-    const auto at = trial.intermediate.find(key.first);
-    if (at == trial.intermediate.end()) continue;
+    const auto& [step, state, match] = key;
+    if (state != trial.state) continue;
+    const auto at = report_for_step(trial, step, match);
+    if (!at) continue;
     const auto pos = std::lower_bound(
         values.begin(), values.end(), trial.number,
         [](const std::pair<int, double>& v, int number) { return v.first < number; });
-    if (pos != values.end() && pos->first == trial.number) pos->second = at->second;
-    else values.insert(pos, {trial.number, at->second});
+    if (pos != values.end() && pos->first == trial.number) pos->second = at->value;
+    else values.insert(pos, {trial.number, at->value});
   }
+  if (const auto it = last_step_.find(trial.state);
+      it != last_step_.end() && !trial.intermediate.empty())
+    it->second = std::max(it->second.value_or(trial.intermediate.rbegin()->first),
+                          trial.intermediate.rbegin()->first);
 }
 
 // ---- asking -----------------------------------------------------------------------------------
@@ -324,9 +340,18 @@ std::optional<Trial> StudyCore::ask(const std::string& owner, std::optional<int>
   nt.owner = owner;
   nt.trial_dir = trial_dir;
   nt.known_trials = static_cast<int>(trials_.size());
+  // sampler_view() runs inside storage's transaction below, where storage must not be called:
+  // what the pruner's brackets read through the step reader is read into its cache now.
+  if (pruner_ && detail_ == TrialDetail::kHistory)
+    pruner_->brackets(StudyView(spec_.directions(), trials_, &step_values_));
   nt.sample = [this](int number, const std::vector<Trial>& newer) -> std::optional<ParamSet> {
     // Inside storage's transaction: the cache must not call storage now. `newer` continues the
     // cache without a gap.
+    step_values_.offline = true;
+    struct Online {
+      StepValues& v;
+      ~Online() { v.offline = false; }
+    } online{step_values_};
     for (const Trial& t : newer)
       if (!find(t.id) && static_cast<std::size_t>(t.number) == trials_.size()) put(t);
     const StudyView view = sampler_view(number);
@@ -342,7 +367,8 @@ std::optional<Trial> StudyCore::ask(const std::string& owner, std::optional<int>
 }
 
 StudyView StudyCore::sampler_view(int number) {
-  const StudyView all(spec_.directions(), trials_);
+  const StudyView all(spec_.directions(), trials_,
+                      detail_ == TrialDetail::kHistory ? &step_values_ : nullptr);
   if (!pruner_) return all;
   // Hyperband: the sampler learns only from the trials of this trial's bracket.
   const BracketRule bracket = pruner_->brackets(all);

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <optional>
 #include <string>
@@ -216,24 +217,38 @@ class StudyCore {
   // The sampler for the current spec, seed and parallelism.
   std::unique_ptr<Sampler> new_sampler() const;
 
-  // The pruner's values_at() when the cache keeps no curves of finished trials: the values of
-  // finished trials at a step are read from storage the first time the step is asked (a bounded
-  // query, Storage::get_step_values), then kept, joined by the trials that finish here; a
-  // change made elsewhere (refresh) drops them to be read again. Unfinished trials are read
-  // from the cache, which keeps them whole.
+  // The pruner's StepReader when the cache keeps no curves of finished trials: the values of
+  // finished trials for a step, and their latest step, are read from storage the first time
+  // they are asked (bounded queries: Storage::get_step_values, get_last_step), then kept,
+  // joined by the trials that finish here; a change made elsewhere (refresh) drops them to be
+  // read again. Unfinished trials are read from the cache, which keeps them whole.
   class StepValues final : public StepReader {
    public:
     explicit StepValues(const StudyCore& core) : core_(core) {}
-    std::vector<double> values_at(std::int64_t step, TrialState state) const override;
+    std::vector<std::pair<int, double>> step_values(std::int64_t step, TrialState state,
+                                                    StepMatch match) const override;
+    std::optional<std::int64_t> last_step(TrialState state) const override;
     // `trial` (whole) just finished here: its values join the steps already read.
     void add(const Trial& trial);
-    void clear() { by_step_.clear(); }
+    void clear() {
+      by_step_.clear();
+      last_step_.clear();
+    }
+    // While true (inside a storage transaction, where storage must not be called) a question
+    // not answered yet is a logic_error instead of a query that would wait for itself.
+    bool offline = false;
 
    private:
+    // REQUIRES: !offline (throws std::logic_error otherwise).
+    void check_online() const;
+
     const StudyCore& core_;
-    // (step, state) -> (number, value) in number order.
-    mutable std::map<std::pair<std::int64_t, TrialState>, std::vector<std::pair<int, double>>>
+    // (step, state, match) -> (number, value) in number order.
+    mutable std::map<std::tuple<std::int64_t, TrialState, StepMatch>,
+                     std::vector<std::pair<int, double>>>
         by_step_;
+    // state -> its latest step (nullopt: none reported).
+    mutable std::map<TrialState, std::optional<std::int64_t>> last_step_;
   };
 
   Storage& storage_;

@@ -85,12 +85,7 @@ int HyperbandPruner::bracket_of(const std::vector<int>& shares, int trial_number
 
 std::optional<std::int64_t> HyperbandPruner::max_resource(const StudyView& study) const {
   if (options_.max_resource) return options_.max_resource;
-  std::optional<std::int64_t> last;
-  for (const Trial& t : study.trials()) {
-    if (t.state != TrialState::kComplete || t.intermediate.empty()) continue;
-    const std::int64_t s = t.intermediate.rbegin()->first;
-    if (!last || s > *last) last = s;
-  }
+  const std::optional<std::int64_t> last = study.last_step(TrialState::kComplete);
   if (!last) return std::nullopt;
   return *last + 1;
 }
@@ -112,7 +107,7 @@ PruneDecision HyperbandPruner::should_prune(const StudyView& study, const Trial&
   const int b = bracket_of(shares, trial.number);
   PruneDecision d = successive_halving_decision(
       study, trial, step, options_.min_resource, options_.reduction_factor, b,
-      options_.bootstrap_count, [&](const Trial& t) { return bracket_of(shares, t.number) == b; });
+      options_.bootstrap_count, [&](int number) { return bracket_of(shares, number) == b; });
   if (d.prune) d.reason = "bracket " + std::to_string(b) + ": " + d.reason;
   return d;
 }

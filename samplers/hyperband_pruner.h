@@ -50,6 +50,8 @@ class HyperbandPruner final : public Pruner {
   PruneDecision should_prune(const StudyView& study, const Trial& trial,
                              std::int64_t step) const override;
   BracketRule brackets(const StudyView& study) const override;
+  // Other trials are read through study.step_values() and last_step() only.
+  bool reads_other_curves() const override { return false; }
 
   // The brackets' trial shares for a known max_resource (empty when max < min).
   std::vector<int> bracket_shares(std::int64_t max_resource) const;

@@ -19,11 +19,6 @@ std::optional<std::int64_t> rung_step(std::int64_t min_resource, int factor, int
   return s;
 }
 
-// The value of `t` at the rung reached at `step`: at its first report at or after it.
-const std::pair<const std::int64_t, double>* value_at_rung(const Trial& t, std::int64_t step) {
-  const auto it = t.intermediate.lower_bound(step);
-  return it == t.intermediate.end() ? nullptr : &*it;
-}
 
 }  // namespace
 
@@ -58,12 +53,7 @@ SuccessiveHalvingOptions read_successive_halving_options(const OrderedJson& bloc
 }
 
 std::optional<std::int64_t> estimate_min_resource(const StudyView& study) {
-  std::optional<std::int64_t> last;
-  for (const Trial& t : study.trials()) {
-    if (t.state != TrialState::kComplete || t.intermediate.empty()) continue;
-    const std::int64_t s = t.intermediate.rbegin()->first;
-    if (!last || s > *last) last = s;
-  }
+  const std::optional<std::int64_t> last = study.last_step(TrialState::kComplete);
   if (!last) return std::nullopt;
   return std::max<std::int64_t>(*last / 100, 1);
 }
@@ -72,7 +62,7 @@ PruneDecision successive_halving_decision(const StudyView& study, const Trial& t
                                           std::int64_t step, std::int64_t min_resource,
                                           int reduction_factor, int min_early_stopping_rate,
                                           int bootstrap_count,
-                                          const std::function<bool(const Trial&)>& member) {
+                                          const std::function<bool(int number)>& member) {
   const double value = trial.intermediate.at(step);
   std::vector<double> competing;
   for (int rung = 0;; ++rung) {
@@ -80,16 +70,20 @@ PruneDecision successive_halving_decision(const StudyView& study, const Trial& t
         rung_step(min_resource, reduction_factor, min_early_stopping_rate + rung);
     if (!promotion_step || step < *promotion_step) return PruneDecision::keep();
     // Judged at this rung by an earlier report (and promoted, since it still runs): go on.
-    if (value_at_rung(trial, *promotion_step)->first < step) continue;
+    if (report_for_step(trial, *promotion_step, StepMatch::kFirstFrom)->step < step) continue;
     const std::string where =
         "rung " + std::to_string(rung) + " (step " + std::to_string(*promotion_step) + ")";
     if (std::isnan(value)) return PruneDecision::prune_because("NaN at " + where);
     competing.clear();
     competing.push_back(value);
-    for (const Trial& t : study.trials()) {
-      if (t.number == trial.number || (member && !member(t))) continue;
-      const auto* at = value_at_rung(t, *promotion_step);
-      if (at != nullptr && !std::isnan(at->second)) competing.push_back(at->second);
+    // Every trial that reached the rung, whatever became of it since.
+    for (TrialState state : {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned,
+                             TrialState::kFail}) {
+      for (const auto& [number, v] :
+           study.step_values(*promotion_step, state, StepMatch::kFirstFrom)) {
+        if (number == trial.number || (member && !member(number))) continue;
+        if (!std::isnan(v)) competing.push_back(v);
+      }
     }
     const std::size_t n = competing.size();
     if (n <= static_cast<std::size_t>(bootstrap_count))

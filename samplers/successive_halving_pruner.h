@@ -48,15 +48,16 @@ SuccessiveHalvingOptions read_successive_halving_options(const OrderedJson& bloc
                                                          SpecChecker& checker);
 
 // The rung rule, for ASHA and for each bracket of Hyperband: judges `trial` at `step` among the
-// trials for which `member` is true (all when it is empty). `label` prefixes reasons.
+// trials whose number `member` accepts (all when it is empty). Other trials are read only
+// through study.step_values() (one query per rung and state), never from their curves.
 PruneDecision successive_halving_decision(const StudyView& study, const Trial& trial,
                                           std::int64_t step, std::int64_t min_resource,
                                           int reduction_factor, int min_early_stopping_rate,
                                           int bootstrap_count,
-                                          const std::function<bool(const Trial&)>& member);
+                                          const std::function<bool(int number)>& member);
 
 // Optuna's estimate of min_resource: max(largest last step of a COMPLETE trial / 100, 1);
-// nullopt while no trial completed with a report.
+// nullopt while no trial completed with a report. Reads study.last_step() only.
 std::optional<std::int64_t> estimate_min_resource(const StudyView& study);
 
 class SuccessiveHalvingPruner final : public Pruner {
@@ -65,6 +66,8 @@ class SuccessiveHalvingPruner final : public Pruner {
 
   PruneDecision should_prune(const StudyView& study, const Trial& trial,
                              std::int64_t step) const override;
+  // Other trials are read through study.step_values() and last_step() only.
+  bool reads_other_curves() const override { return false; }
 
  private:
   SuccessiveHalvingOptions options_;

@@ -363,7 +363,8 @@ std::optional<Trial> MemoryStorage::find_trial(std::int64_t study_id, int number
 
 std::vector<std::pair<int, double>> MemoryStorage::get_step_values(std::int64_t study_id,
                                                                  std::int64_t step,
-                                                                 TrialState state) {
+                                                                 TrialState state,
+                                                                 StepMatch match) {
   std::lock_guard lock(mu_);
   std::vector<std::pair<int, double>> out;
   const auto it = trials_by_study_.find(study_id);
@@ -371,10 +372,22 @@ std::vector<std::pair<int, double>> MemoryStorage::get_step_values(std::int64_t 
   for (std::int64_t id : it->second) {
     const Trial* t = trial_locked(id);
     if (t->state != state) continue;
-    if (const auto v = t->intermediate.find(step); v != t->intermediate.end())
-      out.emplace_back(t->number, v->second);
+    if (const auto v = report_for_step(*t, step, match)) out.emplace_back(t->number, v->value);
   }
   return out;
+}
+
+std::optional<std::int64_t> MemoryStorage::get_last_step(std::int64_t study_id, TrialState state) {
+  std::lock_guard lock(mu_);
+  std::optional<std::int64_t> last;
+  const auto it = trials_by_study_.find(study_id);
+  if (it == trials_by_study_.end()) return last;
+  for (std::int64_t id : it->second) {
+    const Trial* t = trial_locked(id);
+    if (t->state != state || t->intermediate.empty()) continue;
+    last = std::max(last.value_or(t->intermediate.rbegin()->first), t->intermediate.rbegin()->first);
+  }
+  return last;
 }
 
 std::vector<Trial> MemoryStorage::get_retries(std::int64_t study_id, int number) {

@@ -54,8 +54,9 @@ class MemoryStorage final : public Storage {
   std::optional<Trial> get_trial(std::int64_t trial_id) override;
   std::optional<Trial> find_trial(std::int64_t study_id, int number) override;
   std::vector<Trial> get_retries(std::int64_t study_id, int number) override;
+  std::optional<std::int64_t> get_last_step(std::int64_t study_id, TrialState state) override;
   std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id, std::int64_t step,
-                                                      TrialState state) override;
+                                                      TrialState state, StepMatch match) override;
   std::vector<Trial> get_best_trials(std::int64_t study_id, Direction direction,
                                      std::optional<TrialState> state, int limit) override;
 

@@ -274,6 +274,17 @@ constexpr const char* kSelectStepValues =
     "SELECT t.number, v.value FROM trials t JOIN trial_intermediate_values v "
     "ON v.trial_id = t.id AND v.step = ?3 WHERE t.study_id = ?1 AND t.state = ?2 "
     "ORDER BY t.number";
+// StepMatch::kFirstFrom: the first report at or after ?3, one seek of the primary key
+// (trial_id, step) per trial.
+constexpr const char* kSelectStepValuesFrom =
+    "SELECT t.number, v.value FROM trials t JOIN trial_intermediate_values v "
+    "ON v.trial_id = t.id AND v.step = (SELECT min(step) FROM trial_intermediate_values "
+    "WHERE trial_id = t.id AND step >= ?3) WHERE t.study_id = ?1 AND t.state = ?2 "
+    "ORDER BY t.number";
+// One seek per trial for its last step (max() over the primary key's tail).
+constexpr const char* kSelectLastStep =
+    "SELECT max((SELECT max(step) FROM trial_intermediate_values WHERE trial_id = t.id)) "
+    "FROM trials t WHERE t.study_id = ?1 AND t.state = ?2";
 // Served by trials_by_retry.
 constexpr const char* kSelectRetryIds =
     "SELECT id FROM trials WHERE study_id = ?1 AND retry_of = ?2 ORDER BY number";
@@ -1064,15 +1075,28 @@ std::optional<Trial> SqliteStorage::find_trial(std::int64_t study_id, int number
 
 std::vector<std::pair<int, double>> SqliteStorage::get_step_values(std::int64_t study_id,
                                                                  std::int64_t step,
-                                                                 TrialState state) {
+                                                                 TrialState state,
+                                                                 StepMatch match) {
   std::lock_guard lock(impl_->mu_);
   return impl_->read("read the values at a step", [&] {
     std::vector<std::pair<int, double>> out;
-    auto select = impl_->db().cached(kSelectStepValues);
+    auto select = impl_->db().cached(match == StepMatch::kExactly ? kSelectStepValues
+                                                                  : kSelectStepValuesFrom);
     select->bind_all(study_id, to_string(state), step);
     while (select->step())
       out.emplace_back(static_cast<int>(select->int64(0)), read_intermediate(*select, 1));
     return out;
+  });
+}
+
+std::optional<std::int64_t> SqliteStorage::get_last_step(std::int64_t study_id, TrialState state) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->read("read the last step", [&] {
+    std::optional<std::int64_t> last;
+    auto select = impl_->db().cached(kSelectLastStep);
+    select->bind_all(study_id, to_string(state));
+    if (select->step() && !select->is_null(0)) last = select->int64(0);
+    return last;
   });
 }
 

@@ -246,12 +246,16 @@ class TrialQueries {
   // The trial of the study numbered `number`, as get_trial returns it; nullopt when there is
   // none. Bounded: one index lookup, whatever the size of the study (`hpo show STUDY N`).
   virtual std::optional<Trial> find_trial(std::int64_t study_id, int number) = 0;
-  // The values reported at exactly `step` by the study's trials in `state`: (number, value) in
-  // number order, NaN kept. Bounded: one index seek per trial in `state` (never a read of the
-  // study's intermediate values as a whole), for pruners that ask about one step.
-  virtual std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id,
-                                                              std::int64_t step,
-                                                              TrialState state) = 0;
+  // The values the study's trials in `state` reported for `step` (report_for_step: at exactly
+  // `step`, or their first report at or after it): (number, value) in number order, NaN kept,
+  // trials without such a report left out. Bounded: one index seek per trial in `state` (never
+  // a read of the study's intermediate values as a whole), for pruners that ask about one step.
+  virtual std::vector<std::pair<int, double>> get_step_values(
+      std::int64_t study_id, std::int64_t step, TrialState state,
+      StepMatch match) = 0;
+  // The latest step any trial of the study in `state` reported; nullopt when none reported.
+  // Bounded: one index seek per trial in `state` (ASHA's and Hyperband's "auto" resources).
+  virtual std::optional<std::int64_t> get_last_step(std::int64_t study_id, TrialState state) = 0;
   // The trials of the study that re-ran trial `number` (retry_of == number), in number order,
   // as get_trial returns them. Bounded: the cost follows their count, not the study's size.
   virtual std::vector<Trial> get_retries(std::int64_t study_id, int number) = 0;

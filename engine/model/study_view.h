@@ -8,8 +8,10 @@
 // memory for a pruner that only asks about one step at a time (see Pruner::reads_other_curves).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -18,9 +20,9 @@
 
 namespace hpo {
 
-// Answers values_at() for a StudyView from somewhere other than its trials' curves (the study
-// core: a bounded storage query per step, kept up to date as trials finish). It must answer
-// exactly what the scan over the view's trials answers (StudyView::values_at without a reader).
+// Answers a StudyView's questions about steps from somewhere other than its trials' curves (the
+// study core: a bounded storage query per step, kept up to date as trials finish). It must
+// answer exactly what the scan over the view's trials answers (StudyView without a reader).
 class StepReader {
  public:
   StepReader() = default;
@@ -28,8 +30,12 @@ class StepReader {
   StepReader(const StepReader&) = delete;
   StepReader& operator=(const StepReader&) = delete;
 
-  // The values reported at exactly `step` by the trials in `state`, in number order (NaN kept).
-  virtual std::vector<double> values_at(std::int64_t step, TrialState state) const = 0;
+  // (number, value) of the report report_for_step() picks for `step` of each trial in `state`
+  // that has one, in number order (NaN kept).
+  virtual std::vector<std::pair<int, double>> step_values(std::int64_t step, TrialState state,
+                                                          StepMatch match) const = 0;
+  // The latest step any trial in `state` reported; nullopt when none reported.
+  virtual std::optional<std::int64_t> last_step(TrialState state) const = 0;
 };
 
 class StudyView {
@@ -54,15 +60,34 @@ class StudyView {
   // The values reported at exactly `step` by the trials in `state`, in number order (NaN kept):
   // from the view's StepReader when it has one, else from the trials' curves.
   std::vector<double> values_at(std::int64_t step, TrialState state) const {
-    if (steps_ != nullptr) return steps_->values_at(step, state);
     std::vector<double> out;
-    for (const Trial& t : *trials_) {
-      if (t.state != state) continue;
-      if (const auto it = t.intermediate.find(step); it != t.intermediate.end())
-        out.push_back(it->second);
-    }
+    for (const auto& [number, value] : step_values(step, state, StepMatch::kExactly))
+      out.push_back(value);
     return out;
   }
+  // (number, value) of the report `match` picks for `step` (report_for_step) of each trial in
+  // `state` that has one, in number order (NaN kept); from the StepReader when there is one.
+  std::vector<std::pair<int, double>> step_values(std::int64_t step, TrialState state,
+                                                  StepMatch match) const {
+    if (steps_ != nullptr) return steps_->step_values(step, state, match);
+    std::vector<std::pair<int, double>> out;
+    for (const Trial& t : *trials_)
+      if (t.state == state)
+        if (const auto v = report_for_step(t, step, match)) out.emplace_back(t.number, v->value);
+    return out;
+  }
+  // The latest step any trial in `state` reported; nullopt when none reported.
+  std::optional<std::int64_t> last_step(TrialState state) const {
+    if (steps_ != nullptr) return steps_->last_step(state);
+    std::optional<std::int64_t> last;
+    for (const Trial& t : *trials_)
+      if (t.state == state && !t.intermediate.empty())
+        last = std::max(last.value_or(t.intermediate.rbegin()->first),
+                        t.intermediate.rbegin()->first);
+    return last;
+  }
+  // The StepReader this view answers from, if any (a view made from this one shares it).
+  const StepReader* step_reader() const { return steps_; }
 
  private:
   std::vector<Direction> directions_;

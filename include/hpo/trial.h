@@ -83,6 +83,21 @@ struct StepValue {
   double value = 0.0;
 };
 
+// Which report of a curve stands for a step: the one at exactly that step (the median and
+// percentile pruners compare trials there), or the first at or after it (a successive-halving
+// rung: a trial that reported at steps 3 and 7 reached the rung at step 5 with its value of 7).
+enum class StepMatch { kExactly, kFirstFrom };
+
+// The report of `trial` that `match` picks for `step`; nullopt when there is none. The one rule
+// for it (the pruners' scans, the storages' step queries, the study core's cache of them).
+inline std::optional<StepValue> report_for_step(const Trial& trial, std::int64_t step,
+                                                StepMatch match) {
+  const auto it = match == StepMatch::kExactly ? trial.intermediate.find(step)
+                                               : trial.intermediate.lower_bound(step);
+  if (it == trial.intermediate.end()) return std::nullopt;
+  return StepValue{it->first, it->second};
+}
+
 // The best intermediate value of `trial` in `direction` (the earliest step among equals); NaN
 // values are ignored; nullopt when there is none. The one rule for it (the pruners, `hpo
 // trials`, `hpo show`, the report).

@@ -161,17 +161,23 @@ TEST_CASE("the pruner's decisions are the same after the study is reopened from 
         "pruned at step 3 by median: best 5 > median 3 of 2 trials");
 }
 
-TEST_CASE("the median pruner judges from step values read from storage as from every curve",
+TEST_CASE("pruners judge from step values read from storage as from every curve",
           "[engine][pruning]") {
   // The study core keeps no curves of finished trials for a pruner that reads other trials
-  // only at one step (StudyView::values_at): it reads those values from storage per step. Two
-  // cores share one file (as two runs do); after every report, each core's decision equals the
-  // pruner's over the whole stored study with every curve.
+  // only through StudyView::step_values() and last_step(): median and percentile at one step,
+  // ASHA and Hyperband at a rung (the first report at or after it) and, with "auto" resources,
+  // the latest step of a COMPLETE trial. It reads those from storage. Two cores share one file
+  // (as two runs do); after every report, each core's decision equals the pruner's over the
+  // whole stored study with every curve.
+  const std::string pruner_json = GENERATE(
+      std::string(R"({"name": "median", "n_startup_trials": 1, "n_min_trials": 1})"),
+      std::string(R"({"name": "asha", "reduction_factor": 2})"),
+      std::string(R"({"name": "asha", "min_resource": 1, "reduction_factor": 3, "bootstrap_count": 2})"),
+      std::string(R"({"name": "hyperband", "reduction_factor": 2})"));
+  INFO(pruner_json);
   TempDir dir("hpo-prune");
   const auto db = dir / "study.db";
-  const StudySpec spec = parse_spec(
-      spec_text(R"({"name": "median", "n_startup_trials": 1, "n_min_trials": 1})", 100),
-      dir.path());
+  const StudySpec spec = parse_spec(spec_text(pruner_json, 100), dir.path());
   SqliteStorage storage_a(db, SqliteOptions{});
   SqliteStorage storage_b(db, SqliteOptions{});
   StudyCore a(storage_a, spec, OpenOptions{});

@@ -37,8 +37,12 @@ class CountingQueries : public hpo::TrialQueries {
     return trial;
   }
   std::vector<std::pair<int, double>> get_step_values(std::int64_t study_id, std::int64_t step,
-                                                      hpo::TrialState state) override {
-    return inner_.get_step_values(study_id, step, state);
+                                                      hpo::TrialState state,
+                                                      hpo::StepMatch match) override {
+    return inner_.get_step_values(study_id, step, state, match);
+  }
+  std::optional<std::int64_t> get_last_step(std::int64_t study_id, hpo::TrialState state) override {
+    return inner_.get_last_step(study_id, state);
   }
   std::vector<hpo::Trial> get_retries(std::int64_t study_id, int number) override {
     auto trials = inner_.get_retries(study_id, number);

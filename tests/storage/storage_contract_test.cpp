@@ -850,7 +850,7 @@ TEMPLATE_TEST_CASE("get_best_trials lists the valued trials best first, at most 
   CHECK(describe(best[0], Times::kExact) == describe(*s2.get_trial(best[0].id), Times::kExact));
 }
 
-TEMPLATE_TEST_CASE("get_step_values answers as a scan of every trial's curve",
+TEMPLATE_TEST_CASE("get_step_values and get_last_step answer as a scan of every trial's curve",
                    "[storage]", MemoryStorageFixture, SqliteStorageFixture) {
   TestType f;
   Storage& s = f.storage();
@@ -873,26 +873,42 @@ TEMPLATE_TEST_CASE("get_step_values answers as a scan of every trial's curve",
   f.reopen();
   Storage& s2 = f.storage();
   const std::vector<Trial> all = s2.get_trials(study.id);
-  std::size_t seen = 0;
+  std::map<StepMatch, std::size_t> seen;
   for (TrialState state : {TrialState::kComplete, TrialState::kPruned, TrialState::kRunning,
                            TrialState::kFail}) {
-    for (std::int64_t step = -1; step < 6; ++step) {
-      std::vector<std::pair<int, double>> expected;
-      for (const Trial& t : all)
-        if (t.state == state && t.intermediate.count(step))
-          expected.emplace_back(t.number, t.intermediate.at(step));
-      const auto got = s2.get_step_values(study.id, step, state);
-      REQUIRE(got.size() == expected.size());
-      for (std::size_t k = 0; k < got.size(); ++k) {
-        CHECK(got[k].first == expected[k].first);
-        CHECK((got[k].second == expected[k].second ||
-               (std::isnan(got[k].second) && std::isnan(expected[k].second))));
+    for (StepMatch match : {StepMatch::kExactly, StepMatch::kFirstFrom}) {
+      for (std::int64_t step = -1; step < 6; ++step) {
+        INFO("state " << to_string(state) << ", step " << step << ", first from "
+                      << (match == StepMatch::kFirstFrom));
+        std::vector<std::pair<int, double>> expected;
+        for (const Trial& t : all)
+          if (t.state == state)
+            if (const auto v = report_for_step(t, step, match))
+              expected.emplace_back(t.number, v->value);
+        const auto got = s2.get_step_values(study.id, step, state, match);
+        REQUIRE(got.size() == expected.size());
+        for (std::size_t k = 0; k < got.size(); ++k) {
+          CHECK(got[k].first == expected[k].first);
+          CHECK((got[k].second == expected[k].second ||
+                 (std::isnan(got[k].second) && std::isnan(expected[k].second))));
+        }
+        seen[match] += got.size();
       }
-      seen += got.size();
     }
+    // The latest step of the state's trials, as a scan of their curves finds it.
+    std::optional<std::int64_t> last;
+    for (const Trial& t : all)
+      if (t.state == state && !t.intermediate.empty())
+        last = std::max(last.value_or(-1), t.intermediate.rbegin()->first);
+    CHECK(s2.get_last_step(study.id, state) == last);
   }
-  CHECK(seen > 20);
-  CHECK(s2.get_step_values(study.id + other.id + 100, 1, TrialState::kComplete).empty());
+  CHECK(seen[StepMatch::kExactly] > 20);
+  CHECK(seen[StepMatch::kFirstFrom] > seen[StepMatch::kExactly]);  // skipped steps were matched
+  CHECK(s2.get_step_values(study.id + other.id + 100, 1, TrialState::kComplete,
+                           StepMatch::kFirstFrom)
+            .empty());
+  CHECK_FALSE(s2.get_last_step(study.id + other.id + 100, TrialState::kComplete).has_value());
+  CHECK_FALSE(s2.get_last_step(study.id, TrialState::kWaiting).has_value());
 }
 
 TEMPLATE_TEST_CASE("get_trials with kHistory is the full read as keep_history_detail leaves it",
