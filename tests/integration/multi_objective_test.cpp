@@ -116,16 +116,36 @@ TEST_CASE("a multi-objective study with a constraint runs, and hpo best prints i
   }
 }
 
-TEST_CASE("a resumed NSGA-II study continues to its budget", "[integration][multiobjective]") {
+TEST_CASE("a resumed NSGA-II study continues to its budget with the population it had",
+          "[integration][multiobjective]") {
+  // One trial at a time, so that each suggestion depends on nothing but the seed and the stored
+  // trials: a study stopped after 8 trials (a population of 6, so inside its second
+  // generation) and resumed to 14 proposes the same trials as one run straight to 14.
+  auto one_at_a_time = [](std::string spec) {
+    nlohmann::json j = nlohmann::json::parse(spec);
+    j["parallelism"] = 1;
+    return j.dump();
+  };
   TempDir dir;
-  write_file(dir / "study.json", multi_spec("mo", "nsga2", 8));
+  write_file(dir / "study.json", one_at_a_time(multi_spec("mo", "nsga2", 8)));
   REQUIRE(run_hpo({"run", "study.json"}, dir.path()).exit_code == 0);
-  write_file(dir / "study.json", multi_spec("mo", "nsga2", 14));
+  write_file(dir / "study.json", one_at_a_time(multi_spec("mo", "nsga2", 14)));
   const auto again = run_hpo({"run", "study.json"}, dir.path());
   INFO(again.out << again.err);
   REQUIRE(again.exit_code == 0);
   const auto trials = stored_trials(dir / "hpo.db", "mo");
-  CHECK(trials.size() == 14);
+  REQUIRE(trials.size() == 14);
+
+  TempDir straight_dir;
+  write_file(straight_dir / "study.json", one_at_a_time(multi_spec("mo", "nsga2", 14)));
+  REQUIRE(run_hpo({"run", "study.json"}, straight_dir.path()).exit_code == 0);
+  const auto straight = stored_trials(straight_dir / "hpo.db", "mo");
+  REQUIRE(straight.size() == 14);
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    INFO("trial " << trials[i].number);
+    CHECK(trials[i].number == straight[i].number);
+    CHECK(trials[i].params == straight[i].params);
+  }
 }
 
 TEST_CASE("two concurrent runs of one NSGA-II study share its trials and reach the budget",
