@@ -264,9 +264,10 @@ std::vector<double> StudyCore::reference_point() const {
 }
 
 StudyCore::Front StudyCore::front() const {
+  ParetoSummary s = pareto_summary(trials_, spec_.directions(), spec_.reference_point);
   Front f;
-  f.trials = pareto_front(trials_, spec_.directions());
-  f.hypervolume = front_hypervolume(f.trials, spec_.directions(), reference_point());
+  f.trials = std::move(s.front);
+  f.hypervolume = s.hypervolume;
   return f;
 }
 

@@ -332,4 +332,14 @@ double front_hypervolume(const std::vector<const Trial*>& front,
   return hypervolume(std::move(points), ref);
 }
 
+ParetoSummary pareto_summary(const std::vector<Trial>& trials,
+                             const std::vector<Direction>& directions,
+                             const Point& given_reference) {
+  ParetoSummary s;
+  s.front = pareto_front(trials, directions);
+  s.reference = study_reference_point(trials, directions, given_reference);
+  s.hypervolume = front_hypervolume(s.front, directions, s.reference);
+  return s;
+}
+
 }  // namespace hpo

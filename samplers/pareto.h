@@ -86,4 +86,15 @@ Point study_reference_point(const std::vector<Trial>& trials,
 double front_hypervolume(const std::vector<const Trial*>& front,
                          const std::vector<Direction>& directions, const Point& reference);
 
+// What a multi-objective study shows of its trials: the front, the reference point and the
+// hypervolume between them. The one composition of the three above (the run's progress line,
+// `hpo best`, the report).
+struct ParetoSummary {
+  std::vector<const Trial*> front;  // pareto_front()
+  Point reference;                  // study_reference_point()
+  double hypervolume = 0.0;         // front_hypervolume()
+};
+ParetoSummary pareto_summary(const std::vector<Trial>& trials,
+                             const std::vector<Direction>& directions, const Point& given_reference);
+
 }  // namespace hpo

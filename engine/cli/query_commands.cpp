@@ -360,10 +360,10 @@ namespace {
 // `hpo best` of a study with several objectives: its Pareto front.
 int print_front(const StudySpec& spec, const StudyRecord& study, const std::vector<Trial>& trials,
                 const std::string& format) {
-  const std::vector<Direction> directions = spec.directions();
-  const std::vector<const Trial*> front = pareto_front(trials, directions);
-  const Point reference = study_reference_point(trials, directions, spec.reference_point);
-  const double hv = front_hypervolume(front, directions, reference);
+  const ParetoSummary pareto = pareto_summary(trials, spec.directions(), spec.reference_point);
+  const std::vector<const Trial*>& front = pareto.front;
+  const Point& reference = pareto.reference;
+  const double hv = pareto.hypervolume;
   if (front.empty()) {
     std::fprintf(stderr, "hpo best: study '%s' has no feasible COMPLETE trial yet\n",
                  clean_text(study.name).c_str());

@@ -249,8 +249,8 @@ nlohmann::json build_report_data(const StudyRecord& record, const std::vector<Tr
       scored.push_back(t);
       apply_score(*spec, scored.back());
     }
-    const std::vector<Direction> directions = spec->directions();
-    const std::vector<const Trial*> front = pareto_front(scored, directions);
+    const ParetoSummary pareto = pareto_summary(scored, spec->directions(), spec->reference_point);
+    const std::vector<const Trial*>& front = pareto.front;
     std::set<int> on_front;
     for (const Trial* t : front) on_front.insert(t->number);
     nlohmann::json numbers = nlohmann::json::array(), xs = nlohmann::json::array(),
@@ -274,12 +274,11 @@ nlohmann::json build_report_data(const StudyRecord& record, const std::vector<Tr
     nlohmann::json objectives = nlohmann::json::array();
     for (const ObjectiveSpec& o : spec->objectives)
       objectives.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
-    const Point reference = study_reference_point(scored, directions, spec->reference_point);
     doc["pareto"] = {{"objectives", objectives},
                      {"total", scored.size()},
                      {"front_size", front.size()},
-                     {"hypervolume", front_hypervolume(front, directions, reference)},
-                     {"reference_point", reference},
+                     {"hypervolume", pareto.hypervolume},
+                     {"reference_point", pareto.reference},
                      {"number", numbers},
                      {"x", xs},
                      {"y", ys},
