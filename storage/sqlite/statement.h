@@ -84,6 +84,7 @@ class Statement {
 
   // Columns of the current row; indexes start at 0.
   bool is_null(int column) const;
+  bool is_text(int column) const;
   std::int64_t int64(int column) const;
   double real(int column) const;
   std::optional<double> optional_real(int column) const;

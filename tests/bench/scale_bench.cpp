@@ -4,6 +4,7 @@
 // scale_optuna.py runs Optuna 3.1's TPE on the same objective.
 //
 //   hpo-bench scale [--trials 100000] [--dir DIR] [--asks 10] [--warmup 500] [--reuse DB]
+//                   [--curves 100]
 //
 // --reuse DB: no run; a copy of DB (a database an earlier `hpo-bench scale` built, study
 // "scale") is resumed, queried and sampled, so that those figures can be taken again without
@@ -22,6 +23,16 @@
 //   query_seconds                               wall and CPU time of `hpo status`, `hpo best`,
 //                                               `hpo trials --sort value --limit 10`, `hpo show`
 //                                               of the last trial
+//   curves                                      the pruners' reads on a copy of the database
+//                                               whose every trial reported `--curves` steps
+//                                               (0..N-1; added with one INSERT ... SELECT):
+//                                               db_mib, and the wall time (ms) of the
+//                                               first read of each on a newly opened storage,
+//                                               as a resumed study makes it: step_exactly_8
+//                                               (the median pruner), step_first_from_8 and
+//                                               _64 (ASHA's and Hyperband's rungs), last_step
+//                                               (their "auto" resources); best of 3 opens.
+//                                               --curves 0 leaves it out.
 // DIR (default: a new temporary directory) keeps the spec and the database.
 #include <algorithm>
 #include <chrono>
@@ -37,6 +48,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "engine/model/study_view.h"
 #include "hpo/search_space.h"
@@ -127,12 +139,75 @@ SuggestTime suggest_ms(const std::vector<Trial>& all, std::size_t history,
   return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
+// A copy of `db` in which each trial of the study reported steps 0..steps-1 (a learning curve
+// that falls with the step, offset per trial), written in one statement by SQLite itself.
+void add_curves(const fs::path& db, const fs::path& curves, int steps) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::remove(curves.string() + suffix);
+    if (fs::exists(db.string() + suffix))
+      fs::copy_file(db.string() + suffix, curves.string() + suffix);
+  }
+  sqlite3* handle = nullptr;
+  if (sqlite3_open(curves.c_str(), &handle) != SQLITE_OK) {
+    sqlite3_close(handle);
+    throw std::runtime_error("cannot open " + curves.string());
+  }
+  const std::string sql =
+      "INSERT OR IGNORE INTO trial_intermediate_values (trial_id, step, value) "
+      "WITH RECURSIVE s(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM s WHERE j < " +
+      std::to_string(steps - 1) +
+      ") SELECT t.id, s.j, 1.0 / (1 + s.j) + (t.id % 97) * 0.001 FROM trials t, s "
+      "ORDER BY t.id, s.j; PRAGMA wal_checkpoint(TRUNCATE);";
+  char* error = nullptr;
+  const int rc = sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, &error);
+  const std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(handle);
+  if (rc != SQLITE_OK) throw std::runtime_error("adding curves failed: " + message);
+}
+
+// The first read of each of the pruners' questions on a newly opened storage, best of 3.
+Json curve_reads(const fs::path& curves) {
+  Json out = Json::object();
+  auto time_first = [&](const char* label, auto&& read) {
+    double best = 1e300;
+    Json result;
+    for (int rep = 0; rep < 3; ++rep) {
+      SqliteOptions options;
+      options.create_if_missing = false;
+      SqliteStorage storage(curves, options);
+      const auto study = storage.find_study("scale");
+      if (!study) throw std::runtime_error(curves.string() + " holds no study 'scale'");
+      const auto t0 = std::chrono::steady_clock::now();
+      result = read(storage, study->id);
+      best = std::min(best, std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count());
+    }
+    result["ms"] = best;
+    out[label] = result;
+  };
+  auto step_values = [](std::int64_t step, StepMatch match) {
+    return [=](SqliteStorage& storage, std::int64_t study) {
+      return Json{{"trials", storage.get_step_values(study, step, TrialState::kComplete, match).size()}};
+    };
+  };
+  time_first("step_exactly_8", step_values(8, StepMatch::kExactly));
+  time_first("step_first_from_8", step_values(8, StepMatch::kFirstFrom));
+  time_first("step_first_from_64", step_values(64, StepMatch::kFirstFrom));
+  time_first("last_step", [](SqliteStorage& storage, std::int64_t study) {
+    return Json{{"step", storage.get_last_step(study, TrialState::kComplete).value_or(-1)}};
+  });
+  return out;
+}
+
 }  // namespace
 
 int scale_main(const std::vector<std::string>& args) {
   int trials = 100000;
   int asks = 10;
   int warmup = 500;
+  int curve_steps = 100;
   fs::path dir;
   fs::path reuse;
   for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
@@ -141,12 +216,13 @@ int scale_main(const std::vector<std::string>& args) {
     else if (args[i] == "--warmup") warmup = std::max(0, std::stoi(args[i + 1]));
     else if (args[i] == "--dir") dir = args[i + 1];
     else if (args[i] == "--reuse") reuse = args[i + 1];
+    else if (args[i] == "--curves") curve_steps = std::max(0, std::stoi(args[i + 1]));
     else throw std::runtime_error("unknown option " + args[i]);
   }
   if (args.size() % 2 != 0)
     throw std::runtime_error(
         "usage: hpo-bench scale [--trials 100000] [--dir DIR] [--asks 10] [--warmup 500] "
-        "[--reuse DB]");
+        "[--reuse DB] [--curves 100]");
   if (dir.empty()) {
     std::random_device rd;
     dir = fs::temp_directory_path() / ("hpo-bench-scale-" + std::to_string(rd() % 1000000000));
@@ -215,6 +291,15 @@ int scale_main(const std::vector<std::string>& args) {
     }
   }
 
+  Json curves = Json::object();
+  if (curve_steps > 0) {
+    const fs::path curves_db = dir / "curves.db";
+    add_curves(db, curves_db, curve_steps);
+    curves = curve_reads(curves_db);
+    curves["steps_per_trial"] = curve_steps;
+    curves["db_mib"] = file_mib(curves_db) + file_mib(curves_db.string() + "-wal");
+  }
+
   Json out = {{"bench", "scale"}, {"trials", trials}, {"dir", dir.string()}};
   out.update(run_figures);
   out.update(Json{{"db_mib", db_mib},
@@ -223,6 +308,7 @@ int scale_main(const std::vector<std::string>& args) {
                   {"resume_peak_rss_mib", resume.peak_rss_mib},
                   {"suggest_ms", suggest},
                   {"query_seconds", queries}});
+  if (curve_steps > 0) out["curves"] = curves;
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

@@ -863,7 +863,7 @@ TEMPLATE_TEST_CASE("get_step_values and get_last_step answer as a scan of every 
     const Trial o = add_trial(s, other.id, running());
     for (std::int64_t step = 0; step < 5; ++step) {
       if ((step + i) % 3 == 0) continue;
-      const double v = i == 4 && step == 2 ? std::numeric_limits<double>::quiet_NaN() : i + 0.1 * step;
+      const double v = i == 4 && step == 3 ? std::numeric_limits<double>::quiet_NaN() : i + 0.1 * step;
       REQUIRE(s.report_intermediate(t.id, step, v));
       REQUIRE(s.report_intermediate(o.id, step, -v));
     }
@@ -874,6 +874,7 @@ TEMPLATE_TEST_CASE("get_step_values and get_last_step answer as a scan of every 
   Storage& s2 = f.storage();
   const std::vector<Trial> all = s2.get_trials(study.id);
   std::map<StepMatch, std::size_t> seen;
+  std::map<StepMatch, std::size_t> nans;
   for (TrialState state : {TrialState::kComplete, TrialState::kPruned, TrialState::kRunning,
                            TrialState::kFail}) {
     for (StepMatch match : {StepMatch::kExactly, StepMatch::kFirstFrom}) {
@@ -893,6 +894,7 @@ TEMPLATE_TEST_CASE("get_step_values and get_last_step answer as a scan of every 
                  (std::isnan(got[k].second) && std::isnan(expected[k].second))));
         }
         seen[match] += got.size();
+        for (const auto& [number, value] : got) nans[match] += std::isnan(value) ? 1 : 0;
       }
     }
     // The latest step of the state's trials, as a scan of their curves finds it.
@@ -904,6 +906,8 @@ TEMPLATE_TEST_CASE("get_step_values and get_last_step answer as a scan of every 
   }
   CHECK(seen[StepMatch::kExactly] > 20);
   CHECK(seen[StepMatch::kFirstFrom] > seen[StepMatch::kExactly]);  // skipped steps were matched
+  CHECK(nans[StepMatch::kExactly] > 0);  // trial 4's NaN at step 3 was read as NaN
+  CHECK(nans[StepMatch::kFirstFrom] > nans[StepMatch::kExactly]);  // and from step 2
   CHECK(s2.get_step_values(study.id + other.id + 100, 1, TrialState::kComplete,
                            StepMatch::kFirstFrom)
             .empty());
