@@ -131,6 +131,57 @@ struct TrialRun {
   std::optional<asio::steady_timer> grace_timer;
 };
 
+// ThreadSanitizer does not see the synchronization inside libtbb (Debian's is not built with it),
+// so it cannot tell that what the io thread wrote before arena.enqueue happens before the call
+// on a TBB thread, nor that TBB reuses a finished call's memory only after it was destroyed.
+// The call's closure tells it: constructing it (inside enqueue, maybe in memory recycled from an
+// earlier closure) first acquires what the earlier closure's destruction released, then
+// releases; the call acquires before it reads anything. Without ThreadSanitizer these are empty.
+#if defined(__SANITIZE_THREAD__)
+#define HPO_THREAD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HPO_THREAD_SANITIZER 1
+#endif
+#endif
+#ifdef HPO_THREAD_SANITIZER
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+void tsan_acquire(void* addr) { __tsan_acquire(addr); }
+void tsan_release(void* addr) { __tsan_release(addr); }
+#else
+void tsan_acquire(void*) {}
+void tsan_release(void*) {}
+#endif
+
+// First base of AnnotatedCall, so at its address: constructed before and destroyed after the
+// closure's members.
+struct TsanReuseFence {
+  TsanReuseFence() { tsan_acquire(this); }
+  TsanReuseFence(const TsanReuseFence&) : TsanReuseFence() {}
+  TsanReuseFence& operator=(const TsanReuseFence&) = delete;
+  ~TsanReuseFence() { tsan_release(this); }
+};
+
+template <typename F>
+class AnnotatedCall : TsanReuseFence {
+ public:
+  explicit AnnotatedCall(F f) : f_(std::move(f)) { tsan_release(this); }
+  AnnotatedCall(const AnnotatedCall& other) : TsanReuseFence(), f_(other.f_) { tsan_release(this); }
+  AnnotatedCall(AnnotatedCall&& other) noexcept : TsanReuseFence(), f_(std::move(other.f_)) {
+    tsan_release(this);
+  }
+  AnnotatedCall& operator=(const AnnotatedCall&) = delete;
+  ~AnnotatedCall() = default;
+  void operator()() const {
+    tsan_acquire(const_cast<AnnotatedCall*>(this));
+    f_();
+  }
+
+ private:
+  F f_;
+};
+
 }  // namespace
 
 struct ThreadsExecutor::Impl : std::enable_shared_from_this<Impl> {
@@ -292,7 +343,9 @@ void ThreadsExecutor::Impl::start(TrialTask task, EventSink& sink) {
           self->finish(run, TrialOutcome::failed(FailureKind::kTimeout, reason));
         });
   }
-  arena.enqueue([shared = shared, run, weak = weak_from_this()] { run_call(shared, run, weak); });
+  arena.enqueue(AnnotatedCall([shared = shared, run, weak = weak_from_this()] {
+    run_call(shared, run, weak);
+  }));
 }
 
 void ThreadsExecutor::Impl::cancel(std::int64_t trial_id, StopCause cause, bool kill_now) {
