@@ -139,14 +139,19 @@ SuggestTime suggest_ms(const std::vector<Trial>& all, std::size_t history,
   return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
+// Replaces `to` (with its WAL and shared memory) by a copy of `from`.
+void copy_database(const fs::path& from, const fs::path& to) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::remove(to.string() + suffix);
+    if (fs::exists(from.string() + suffix))
+      fs::copy_file(from.string() + suffix, to.string() + suffix);
+  }
+}
+
 // A copy of `db` in which each trial of the study reported steps 0..steps-1 (a learning curve
 // that falls with the step, offset per trial), written in one statement by SQLite itself.
 void add_curves(const fs::path& db, const fs::path& curves, int steps) {
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    fs::remove(curves.string() + suffix);
-    if (fs::exists(db.string() + suffix))
-      fs::copy_file(db.string() + suffix, curves.string() + suffix);
-  }
+  copy_database(db, curves);
   sqlite3* handle = nullptr;
   if (sqlite3_open(curves.c_str(), &handle) != SQLITE_OK) {
     sqlite3_close(handle);
@@ -242,11 +247,7 @@ int scale_main(const std::vector<std::string>& args) {
                    {"peak_rss_mib", run.peak_rss_mib}};
   } else {
     // A database an earlier run built: a copy (the resume below adds a trial), and no run.
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      fs::remove(db.string() + suffix);
-      if (fs::exists(reuse.string() + suffix))
-        fs::copy_file(reuse.string() + suffix, db.string() + suffix);
-    }
+    copy_database(reuse, db);
     SqliteOptions options;
     options.create_if_missing = false;
     SqliteStorage storage(db, options);
