@@ -292,19 +292,21 @@ std::vector<std::pair<int, double>> StudyCore::StepValues::step_values(std::int6
     return StudyView(core_.spec_.direction, core_.trials_).step_values(step, state, match);
   }
   auto it = by_step_.find({step, state, match});
-  if (it == by_step_.end()) check_online();
-  if (it == by_step_.end())
+  if (it == by_step_.end()) {
+    check_online();
     it = by_step_.emplace(std::make_tuple(step, state, match),
                           core_.storage_.get_step_values(core_.id(), step, state, match)).first;
+  }
   return it->second;
 }
 
 std::optional<std::int64_t> StudyCore::StepValues::last_step(TrialState state) const {
   if (!is_finished(state)) return StudyView(core_.spec_.direction, core_.trials_).last_step(state);
   auto it = last_step_.find(state);
-  if (it == last_step_.end()) check_online();
-  if (it == last_step_.end())
+  if (it == last_step_.end()) {
+    check_online();
     it = last_step_.emplace(state, core_.storage_.get_last_step(core_.id(), state)).first;
+  }
   return it->second;
 }
 

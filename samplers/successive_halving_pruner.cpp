@@ -19,7 +19,6 @@ std::optional<std::int64_t> rung_step(std::int64_t min_resource, int factor, int
   return s;
 }
 
-
 }  // namespace
 
 SuccessiveHalvingOptions read_successive_halving_options(const OrderedJson& block,
